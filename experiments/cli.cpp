@@ -1,0 +1,109 @@
+#include "experiments/cli.h"
+
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <iostream>
+
+#include "sim/errors.h"
+
+namespace qxbar::cli {
+namespace {
+
+const std::vector<Command>& commands() {
+  static const std::vector<Command> table = {
+      {"sim", "price a network on a chip: per-layer latency and energy, or a full lookup table", run_sim},
+      {"check-hw", "validate a chip description and print every resolved value with its unit", run_check_hw},
+  };
+  return table;
+}
+
+void print_usage(std::ostream& out) {
+  out << "usage: qxbar [-v | -q] <command> [options]\n\n"
+         "Hardware-in-the-loop mixed-precision quantization for compute-in-memory chips.\n\ncommands:\n";
+  for (const Command& command : commands()) {
+    out << "  " << command.name << std::string(12 - std::string(command.name).size(), ' ') << command.summary
+        << "\n";
+  }
+  out << "\nglobal options:\n  -v, --verbose   more log output\n  -q, --quiet     warnings and errors only\n"
+         "  -h, --help      this text; `qxbar <command> --help` describes a command\n";
+}
+
+void configure_logging(spdlog::level::level_enum level) {
+  auto logger = spdlog::stderr_color_mt("qxbar");
+  logger->set_pattern("%^[%l]%$ %v");
+  logger->set_level(level);
+  spdlog::set_default_logger(logger);
+}
+
+}  // namespace
+
+bool parse_command_line(const std::string& command, const std::vector<std::string>& args,
+                        const po::options_description& options, po::variables_map& values,
+                        const po::positional_options_description& positional) {
+  po::options_description all = options;
+  all.add_options()("help,h", "describe this command's options");
+  po::store(po::command_line_parser(args).options(all).positional(positional).run(), values);
+  if (values.count("help") != 0) {
+    std::cout << "usage: qxbar " << command << " [options]\n\n" << all << "\n";
+    return false;
+  }
+  po::notify(values);
+  return true;
+}
+
+void ChipOptions::add_to(po::options_description& options) {
+  options.add_options()
+      ("hw", po::value(&hw)->default_value("cimaq_default"),
+       "chip description: a YAML file, or the name of a preset in hw_configs/")
+      ("set", po::value(&overrides)->composing(),
+       "override one chip key, e.g. --set crossbar.cell_bits=2 (repeatable; validated like the file)");
+}
+
+ChipSpec ChipOptions::load() const { return load_chip(hw, overrides); }
+
+int run(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  spdlog::level::level_enum level = spdlog::level::info;
+  std::size_t next = 0;
+  for (; next < args.size() && !args[next].empty() && args[next][0] == '-'; ++next) {
+    const std::string& flag = args[next];
+    if (flag == "-v" || flag == "--verbose") {
+      level = spdlog::level::debug;
+    } else if (flag == "-q" || flag == "--quiet") {
+      level = spdlog::level::warn;
+    } else if (flag == "-h" || flag == "--help") {
+      print_usage(std::cout);
+      return 0;
+    } else {
+      std::cerr << "qxbar: error: unknown global option " << flag << " (see qxbar --help)\n";
+      return 2;
+    }
+  }
+  configure_logging(level);
+  if (next == args.size()) {
+    print_usage(std::cerr);
+    return 2;
+  }
+  const std::string name = args[next];
+  const std::vector<std::string> command_args(args.begin() + static_cast<std::ptrdiff_t>(next) + 1, args.end());
+  for (const Command& command : commands()) {
+    if (name != command.name) continue;
+    try {
+      return command.run(command_args);
+    } catch (const UserError& error) {
+      std::cerr << "qxbar: error: " << error.what() << "\n";
+      return 2;
+    } catch (const po::error& error) {
+      std::cerr << "qxbar " << name << ": error: " << error.what() << " (see qxbar " << name << " --help)\n";
+      return 2;
+    } catch (const std::exception& error) {
+      std::cerr << "qxbar: internal error: " << error.what() << "\n";
+      return 1;
+    }
+  }
+  std::cerr << "qxbar: error: unknown command '" << name << "' (see qxbar --help)\n";
+  return 2;
+}
+
+}  // namespace qxbar::cli

@@ -1,0 +1,41 @@
+#pragma once
+
+#include <boost/program_options.hpp>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "sim/chip_spec.h"
+
+namespace qxbar::cli {
+
+namespace po = boost::program_options;
+
+// A subcommand gets its own arguments (after the command name) and returns the process exit code; user
+// errors are thrown as qxbar::UserError and mapped to exit code 2 by run().
+struct Command {
+  const char* name;
+  const char* summary;
+  std::function<int(const std::vector<std::string>& args)> run;
+};
+
+int run(int argc, char** argv);
+
+// Parses a subcommand's arguments; returns false when --help was asked for and printed.
+bool parse_command_line(const std::string& command, const std::vector<std::string>& args,
+                        const po::options_description& options, po::variables_map& values,
+                        const po::positional_options_description& positional = {});
+
+// --hw and --set, shared by every command that reads a chip.
+struct ChipOptions {
+  std::string hw;
+  std::vector<std::string> overrides;
+  void add_to(po::options_description& options);
+  ChipSpec load() const;
+};
+
+int run_sim(const std::vector<std::string>& args);
+int run_check_hw(const std::vector<std::string>& args);
+
+}  // namespace qxbar::cli

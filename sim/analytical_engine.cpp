@@ -1,0 +1,87 @@
+#include "sim/analytical_engine.h"
+
+#include <algorithm>
+
+namespace qxbar {
+namespace {
+
+// Programming time of one reload group: write ports take crossbars in waves, each wave as long as its
+// slowest crossbar.
+double group_write_ns(const ChipSpec& chip, const LayerMapping& mapping, std::int64_t begin, std::int64_t end) {
+  double total = 0;
+  for (std::int64_t wave = begin; wave < end; wave += chip.weights.write_ports) {
+    double longest = 0;
+    for (std::int64_t tile = wave; tile < std::min(end, wave + chip.weights.write_ports); ++tile) {
+      longest = std::max(longest, chip.crossbar_write_ns(mapping.rows_in_tile(tile, chip.crossbar.rows)));
+    }
+    total += longest;
+  }
+  return total;
+}
+
+// Time to stream `planes` input bit-planes through crossbars whose busiest converter serves
+// `samples_per_adc` bit lines: a two-stage pipeline (read, convert) when samples are held, otherwise
+// strictly one after the other. The shift-add behind the converter adds its latency once.
+double group_compute_ns(const ChipSpec& chip, std::int64_t planes, std::int64_t samples_per_adc) {
+  const double read = chip.crossbar.read_time_ns;
+  const double convert = static_cast<double>(samples_per_adc) * chip.adc_conversion_ns();
+  const double shift_add = chip.shift_add.latency_cycles * chip.cycle_ns();
+  const double stream = chip.adc.sample_and_hold
+                            ? read + static_cast<double>(planes - 1) * std::max(read, convert) + convert
+                            : static_cast<double>(planes) * (read + convert);
+  return stream + shift_add;
+}
+
+ActionCounts count_actions(const LayerShape& layer, Bits bits, const LayerMapping& mapping) {
+  const std::int64_t planes = layer.mvm_invocations * mapping.input_cycles;
+  const std::int64_t cells = mapping.rows * mapping.cols;
+  constexpr std::int64_t kPartialSumBytes = 4;
+  ActionCounts counts;
+  counts.crossbar_reads = planes * mapping.crossbars;
+  counts.cell_reads = planes * cells;
+  counts.dac_conversions = planes * mapping.rows * mapping.col_tiles;
+  counts.adc_conversions = planes * mapping.cols * mapping.row_tiles;
+  counts.shift_adds = counts.adc_conversions;
+  counts.buffer_bytes =
+      layer.mvm_invocations * ((layer.input_dim * bits.a + 7) / 8 + layer.output_dim * kPartialSumBytes);
+  counts.interconnect_byte_hops =
+      layer.mvm_invocations * layer.output_dim * kPartialSumBytes * (mapping.row_tiles - 1);
+  if (mapping.writes_weights) {
+    counts.crossbar_writes = mapping.crossbars;
+    counts.cells_written = cells;
+  }
+  return counts;
+}
+
+}  // namespace
+
+LayerCost AnalyticalEngine::price(const LayerShape& layer, Bits bits) const {
+  LayerCost cost;
+  cost.mapping = map_layer(chip_, layer, bits);
+  const LayerMapping& mapping = cost.mapping;
+  const std::int64_t on_chip = chip_.crossbars_on_chip();
+  const std::int64_t planes = layer.mvm_invocations * mapping.input_cycles;
+
+  double once_write_ns = 0;
+  double once_compute_ns = 0;
+  for (std::int64_t group = 0; group < mapping.reload_groups; ++group) {
+    const std::int64_t begin = mapping.group_begin(group, on_chip);
+    const std::int64_t end = mapping.group_end(group, on_chip);
+    if (mapping.writes_weights) once_write_ns += group_write_ns(chip_, mapping, begin, end);
+    std::int64_t widest = 0;
+    for (std::int64_t tile = begin; tile < end; ++tile) {
+      widest = std::max(widest, mapping.cols_in_tile(tile, chip_.crossbar.cols));
+    }
+    once_compute_ns += group_compute_ns(chip_, planes, std::min<std::int64_t>(chip_.adc.columns_per_adc, widest));
+  }
+
+  const auto repeats = static_cast<double>(layer.repeat_factor);
+  cost.write_ns = repeats * once_write_ns;
+  cost.latency_ns = repeats * (once_write_ns + once_compute_ns);
+  cost.counts = count_actions(layer, bits, mapping);
+  cost.counts *= layer.repeat_factor;
+  cost.energy_pj = energy_of(chip_, cost.counts, cost.latency_ns);
+  return cost;
+}
+
+}  // namespace qxbar

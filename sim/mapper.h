@@ -1,0 +1,35 @@
+#pragma once
+
+#include <cstdint>
+
+#include "sim/chip_spec.h"
+#include "sim/policy.h"
+#include "sim/workload.h"
+
+namespace qxbar {
+
+// How one layer at given bits sits on the chip's crossbars. The only place that knows the mapping
+// arithmetic; every cost engine reads it from here.
+struct LayerMapping {
+  int weight_slices = 0;         // ceil(w_bits / cell_bits)
+  int input_cycles = 0;          // ceil(a_bits / dac_bits): bit-planes streamed per invocation
+  std::int64_t rows = 0;         // word lines the layer needs after signed mapping
+  std::int64_t cols = 0;         // bit lines after slicing and signed mapping
+  std::int64_t row_tiles = 0;    // ceil(rows / crossbar.rows)
+  std::int64_t col_tiles = 0;    // ceil(cols / crossbar.cols)
+  std::int64_t crossbars = 0;    // row_tiles * col_tiles
+  std::int64_t reload_groups = 0;  // batches of crossbars programmed and run in turn: ceil(crossbars / on chip)
+  bool fits_on_chip = false;     // all crossbars resident at once
+  bool writes_weights = false;   // weights are programmed as part of running the layer
+
+  // Tiles are numbered row-tile fastest: tile t covers row tile t % row_tiles, column tile t / row_tiles.
+  std::int64_t rows_in_tile(std::int64_t tile, std::int64_t crossbar_rows) const;
+  std::int64_t cols_in_tile(std::int64_t tile, std::int64_t crossbar_cols) const;
+  // Reload group g holds tiles [group_begin(g), group_end(g)).
+  std::int64_t group_begin(std::int64_t group, std::int64_t crossbars_on_chip) const;
+  std::int64_t group_end(std::int64_t group, std::int64_t crossbars_on_chip) const;
+};
+
+LayerMapping map_layer(const ChipSpec& chip, const LayerShape& layer, Bits bits);
+
+}  // namespace qxbar

@@ -1,0 +1,37 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace qxbar {
+
+enum class LayerKind { Conv, Dense, MatMul };
+
+const char* to_string(LayerKind kind);
+
+// What the accelerator executes for one layer: a matrix of input_dim x output_dim weights applied
+// mvm_invocations times (once per output pixel or token), the whole repeated repeat_factor times with
+// different weights (e.g. attention heads).
+struct LayerShape {
+  std::string name;
+  LayerKind kind = LayerKind::Conv;
+  std::int64_t input_dim = 0;   // crossbar rows before signed mapping: Cin * Kh * Kw
+  std::int64_t output_dim = 0;  // crossbar columns before slicing and signed mapping: Cout
+  std::int64_t mvm_invocations = 1;
+  std::int64_t repeat_factor = 1;
+};
+
+struct Workload {
+  std::string name;
+  std::vector<LayerShape> layers;
+};
+
+// Reads CIM-AQ's layer-dimension format (`layer_dimensions:` list with type, input_dim, output_dim,
+// mvm_invocations, repeat_factor). Dimensions may be written as products such as 64*3*3.
+Workload load_cimaq_layer_file(const std::string& path);
+
+// Writes the same format, so a traced or built-in workload can be fed to CIM-AQ's own scripts.
+std::string cimaq_layer_file_text(const Workload& workload);
+
+}  // namespace qxbar

@@ -1,0 +1,121 @@
+#include "sim/yaml_reading.h"
+
+#include <charconv>
+#include <cmath>
+#include <fstream>
+#include <limits>
+
+namespace qxbar {
+namespace {
+
+ConfigError error_at(const YAML::Node& node, const std::string& file, const std::string& key,
+                     const std::string& reason) {
+  return ConfigError(located_message(location_of(node, file), key, reason));
+}
+
+void require_scalar(const YAML::Node& node, const SourceLocation& where, const std::string& key,
+                    const char* expected) {
+  if (!node.IsScalar()) throw ConfigError(located_message(where, key, std::string("expected ") + expected));
+}
+
+}  // namespace
+
+SourceLocation location_of(const YAML::Node& node, const std::string& file) {
+  const YAML::Mark mark = node.Mark();
+  if (mark.is_null()) return {file, 0, 0};
+  return {file, mark.line + 1, mark.column + 1};
+}
+
+YAML::Node load_yaml_file(const std::string& path) {
+  std::ifstream stream(path);
+  if (!stream) throw ConfigError(path + ": cannot open file");
+  try {
+    return YAML::Load(stream);
+  } catch (const YAML::ParserException& e) {
+    throw ConfigError(located_message({path, e.mark.line + 1, e.mark.column + 1}, "",
+                                      "malformed YAML: " + e.msg));
+  }
+}
+
+YAML::Node load_yaml_text(const std::string& text, const std::string& origin) {
+  try {
+    return YAML::Load(text);
+  } catch (const YAML::ParserException& e) {
+    throw ConfigError(origin + ": malformed YAML value: " + e.msg);
+  }
+}
+
+std::int64_t scalar_integer(const YAML::Node& node, const SourceLocation& where, const std::string& key) {
+  require_scalar(node, where, key, "an integer");
+  const std::string& text = node.Scalar();
+  std::int64_t value = 0;
+  const char* end = text.data() + text.size();
+  const auto [stop, status] = std::from_chars(text.data(), end, value);
+  if (status != std::errc() || stop != end) {
+    throw ConfigError(located_message(where, key, "expected an integer, got '" + text + "'"));
+  }
+  return value;
+}
+
+double scalar_real(const YAML::Node& node, const SourceLocation& where, const std::string& key) {
+  require_scalar(node, where, key, "a number");
+  const std::string& text = node.Scalar();
+  std::size_t consumed = 0;
+  double value = 0.0;
+  try {
+    value = std::stod(text, &consumed);
+  } catch (const std::exception&) {
+    consumed = 0;
+  }
+  if (consumed != text.size() || text.empty() || !std::isfinite(value)) {
+    throw ConfigError(located_message(where, key, "expected a number, got '" + text + "'"));
+  }
+  return value;
+}
+
+bool scalar_bool(const YAML::Node& node, const SourceLocation& where, const std::string& key) {
+  require_scalar(node, where, key, "true or false");
+  const std::string& text = node.Scalar();
+  if (text == "true") return true;
+  if (text == "false") return false;
+  throw ConfigError(located_message(where, key, "expected true or false, got '" + text + "'"));
+}
+
+std::string scalar_text(const YAML::Node& node, const SourceLocation& where, const std::string& key) {
+  require_scalar(node, where, key, "a string");
+  return node.Scalar();
+}
+
+StrictMap::StrictMap(const YAML::Node& node, std::string file, std::string key_path)
+    : node_(node), file_(std::move(file)), key_path_(std::move(key_path)) {
+  if (!node_.IsMap()) {
+    throw error_at(node_, file_, key_path_.empty() ? "(document)" : key_path_, "expected a mapping");
+  }
+}
+
+bool StrictMap::has(const std::string& key) const { return static_cast<bool>(node_[key]); }
+
+std::string StrictMap::key_path(const std::string& key) const {
+  return key_path_.empty() ? key : key_path_ + "." + key;
+}
+
+YAML::Node StrictMap::take(const std::string& key) {
+  YAML::Node value = take_optional(key);
+  if (!value) throw error_at(node_, file_, key_path(key), "required key is missing");
+  return value;
+}
+
+YAML::Node StrictMap::take_optional(const std::string& key) {
+  taken_.insert(key);
+  const YAML::Node& constant = node_;
+  return constant[key];
+}
+
+void StrictMap::reject_unknown_keys() const {
+  for (const auto& entry : node_) {
+    const std::string key = entry.first.Scalar();
+    if (taken_.count(key) == 0) throw error_at(entry.first, file_, key_path(key), "unknown key");
+  }
+}
+
+}  // namespace qxbar

@@ -1,0 +1,141 @@
+#include <gmock/gmock.h>
+
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "sim/npy.h"
+#include "sim/policy.h"
+#include "tests/test_support.h"
+
+namespace qxbar {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+using qxbar::testing::TempDir;
+using qxbar::testing::read_text;
+using qxbar::testing::source_path;
+
+struct ProcessResult {
+  int exit_code;
+  std::string out;
+  std::string err;
+};
+
+// Runs the qxbar binary as a user would, capturing both streams.
+ProcessResult qxbar(const std::string& arguments) {
+  const std::string err_file = std::filesystem::temp_directory_path() / ("qxbar-cli-err-" + std::to_string(::getpid()));
+  const std::string command = std::string(QXBAR_BINARY) + " " + arguments + " 2>" + err_file;
+  std::FILE* pipe = ::popen(command.c_str(), "r");
+  std::string out;
+  char buffer[4096];
+  while (std::size_t read = std::fread(buffer, 1, sizeof buffer, pipe)) out.append(buffer, read);
+  const int status = ::pclose(pipe);
+  ProcessResult run{WIFEXITED(status) ? WEXITSTATUS(status) : -1, out, read_text(err_file)};
+  std::filesystem::remove(err_file);
+  return run;
+}
+
+void expect_one_line_error(const ProcessResult& run, const std::string& message) {
+  EXPECT_EQ(run.exit_code, 2) << run.err;
+  EXPECT_EQ(run.err, "qxbar: error: " + message + "\n");
+}
+
+TEST(Cli, HelpDescribesCommandsAndOptions) {
+  const ProcessResult top = qxbar("--help");
+  EXPECT_EQ(top.exit_code, 0);
+  EXPECT_THAT(top.out, HasSubstr("sim"));
+  EXPECT_THAT(top.out, HasSubstr("check-hw"));
+  const ProcessResult sim = qxbar("sim --help");
+  EXPECT_EQ(sim.exit_code, 0);
+  for (const char* option : {"--hw", "--set", "--net", "--engine", "--bits", "--policy", "--table", "--max-bit",
+                             "--csv", "--json", "--npy"}) {
+    EXPECT_THAT(sim.out, HasSubstr(option));
+  }
+  EXPECT_EQ(qxbar("check-hw --help").exit_code, 0);
+}
+
+TEST(Cli, UsageMistakesExitWithTwo) {
+  EXPECT_EQ(qxbar("").exit_code, 2);
+  expect_one_line_error(qxbar("simulate"), "unknown command 'simulate' (see qxbar --help)");
+  const ProcessResult unknown_option = qxbar("sim --colour");
+  EXPECT_EQ(unknown_option.exit_code, 2);
+  EXPECT_THAT(unknown_option.err, HasSubstr("unrecognised option '--colour'"));
+  expect_one_line_error(qxbar("sim --npy t.npy"), "--npy t.npy: the lookup table needs --table");
+  expect_one_line_error(qxbar("sim --bits 4,4 --table"), "sim: give at most one of --bits, --policy and --table");
+  expect_one_line_error(qxbar("sim --bits 4"), "--bits: expected W,A such as 4,8, got '4'");
+  expect_one_line_error(qxbar("sim --engine systemc"),
+                        "--engine systemc: the SystemC engine is not available yet; use --engine analytical");
+}
+
+TEST(Cli, BadChipInputNamesFileLineAndKey) {
+  TempDir dir;
+  const std::string chip = dir.write("chip.yaml", "crossbar:\n  rows: 128\n  colums: 64\n");
+  expect_one_line_error(qxbar("sim --hw " + chip), chip + ":3:3: crossbar.colums: unknown key (did you mean crossbar.cols?)");
+  expect_one_line_error(qxbar("check-hw " + chip), chip + ":3:3: crossbar.colums: unknown key (did you mean crossbar.cols?)");
+  expect_one_line_error(qxbar("sim --set adc.bits=99"), "--set adc.bits=99: adc.bits: must be 1 to 16, got 99");
+  expect_one_line_error(qxbar("sim --net " + dir.file("net.yaml")), dir.file("net.yaml") + ": no such layer-dimension file");
+}
+
+TEST(Cli, CheckHwPrintsResolvedValuesWithUnitsAndOrigins) {
+  const ProcessResult run = qxbar("check-hw cimaq_default --set crossbar.cell_bits=2");
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_THAT(run.out, HasSubstr("crossbar.cell_bits"));
+  EXPECT_THAT(run.out, HasSubstr("--set crossbar.cell_bits=2"));
+  EXPECT_THAT(run.out, HasSubstr("crossbar.read_time_ns                      1392                   ns"));
+  EXPECT_THAT(run.out, HasSubstr("fingerprint"));
+}
+
+TEST(Cli, TableWritesCimaqLookupTableCsvAndJson) {
+  TempDir dir;
+  const ProcessResult run = qxbar("sim --hw cimaq_default --net resnet18-imagenet --table --npy " + dir.file("lut.npy") +
+                        " --csv " + dir.file("lut.csv") + " --json " + dir.file("lut.json"));
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+
+  const NpyArray lut = read_npy(dir.file("lut.npy"));
+  ASSERT_EQ(lut.shape, (std::vector<std::size_t>{21, 8, 8}));
+  EXPECT_DOUBLE_EQ(lut.values[7 * 8 + 7], 140548.8);  // conv1, w = a = 8, in us
+  EXPECT_LT(lut.values[0], lut.values[7 * 8 + 7]);
+
+  const std::string csv = read_text(dir.file("lut.csv"));
+  EXPECT_THAT(csv, StartsWith("layer,name,w_bits,a_bits,latency_ns,energy_pj,"));
+  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 1 + 21 * 64);
+  EXPECT_THAT(csv, HasSubstr("\n0,conv1,8,8,140548800,"));
+
+  const auto json = nlohmann::json::parse(read_text(dir.file("lut.json")));
+  EXPECT_EQ(json["layers"].size(), 21u * 64u);
+  EXPECT_EQ(json["chip"]["crossbars_on_chip"], 1);
+}
+
+TEST(Cli, PolicyFilesInBothFormatsGiveTheSameTotals) {
+  TempDir dir;
+  const ProcessResult uniform = qxbar("sim --net lenet5-fmnist --bits 4,6 --json " + dir.file("uniform.json"));
+  ASSERT_EQ(uniform.exit_code, 0) << uniform.err;
+  dir.write("p.yaml", "layers:\n  conv1: {w_bits: 4, a_bits: 6}\n  conv2: {w_bits: 4, a_bits: 6}\n"
+                      "  fc1: {w_bits: 4, a_bits: 6}\n  fc2: {w_bits: 4, a_bits: 6}\n  fc3: {w_bits: 4, a_bits: 6}\n");
+  dir.write("p.npy", policy_npy_bytes(Policy{std::vector<Bits>(5, Bits{4, 6})}));
+  const double expected = nlohmann::json::parse(read_text(dir.file("uniform.json")))["total"]["latency_ns"];
+  for (const char* file : {"p.yaml", "p.npy"}) {
+    const std::string json_path = dir.file(std::string(file) + ".json");
+    const ProcessResult run = qxbar("sim --net lenet5-fmnist --policy " + dir.file(file) + " --json " + json_path);
+    ASSERT_EQ(run.exit_code, 0) << run.err;
+    const auto json = nlohmann::json::parse(read_text(json_path));
+    EXPECT_DOUBLE_EQ(json["total"]["latency_ns"].get<double>(), expected) << file;
+    EXPECT_EQ(json["policy"], "4/6;4/6;4/6;4/6;4/6");
+  }
+  dir.write("short.npy", policy_npy_bytes(Policy{std::vector<Bits>(3, Bits{4, 6})}));
+  expect_one_line_error(qxbar("sim --net lenet5-fmnist --policy " + dir.file("short.npy")),
+                        dir.file("short.npy") + ": policy has 3 layers, lenet5-fmnist has 5");
+}
+
+TEST(Cli, FailedRunLeavesNoOutputBehind) {
+  TempDir dir;
+  EXPECT_EQ(qxbar("sim --set crossbar.rows=0 --csv " + dir.file("out.csv")).exit_code, 2);
+  EXPECT_FALSE(std::filesystem::exists(dir.file("out.csv")));
+}
+
+}  // namespace
+}  // namespace qxbar

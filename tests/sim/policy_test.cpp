@@ -1,0 +1,63 @@
+#include "sim/policy.h"
+
+#include <gmock/gmock.h>
+
+#include "sim/atomic_file.h"
+#include "tests/test_support.h"
+
+namespace qxbar {
+namespace {
+
+using ::testing::HasSubstr;
+using qxbar::testing::TempDir;
+using qxbar::testing::error_message;
+
+const Workload kNet{"tiny", {{"conv1", LayerKind::Conv, 9, 8, 16, 1}, {"fc", LayerKind::Dense, 32, 10, 1, 1}}};
+
+TEST(Policy, YamlAndNpyRoundTrip) {
+  TempDir dir;
+  const Policy policy{{{8, 8}, {3, 5}}};
+  write_file_atomically(dir.file("p.yaml"), policy_yaml_text(kNet, policy));
+  write_file_atomically(dir.file("p.npy"), policy_npy_bytes(policy));
+  EXPECT_EQ(load_policy(dir.file("p.yaml"), kNet).layers, policy.layers);
+  EXPECT_EQ(load_policy(dir.file("p.npy"), kNet).layers, policy.layers);
+  EXPECT_EQ(policy_summary(policy), "8/8;3/5");
+}
+
+TEST(Policy, YamlErrorsNameFileLineAndKey) {
+  TempDir dir;
+  const std::string missing = dir.write("missing.yaml", "layers:\n  conv1: {w_bits: 4, a_bits: 4}\n");
+  EXPECT_EQ(error_message<DataError>([&] { load_policy(missing, kNet); }),
+            missing + ":2:3: layers.fc: no bits for this layer of tiny");
+  const std::string extra = dir.write("extra.yaml",
+                                      "layers:\n  conv1: {w_bits: 4, a_bits: 4}\n  fc: {w_bits: 4, a_bits: 4}\n"
+                                      "  fc2: {w_bits: 4, a_bits: 4}\n");
+  EXPECT_EQ(error_message<DataError>([&] { load_policy(extra, kNet); }), extra + ":4:3: layers.fc2: unknown key");
+  const std::string range = dir.write("range.yaml", "layers:\n  conv1: {w_bits: 0, a_bits: 4}\n  fc: {w_bits: 4, a_bits: 4}\n");
+  EXPECT_EQ(error_message<DataError>([&] { load_policy(range, kNet); }),
+            range + ":2:19: layers.conv1.w_bits: bits must be 1 to 16, got 0");
+  const std::string typo = dir.write("typo.yaml", "layers:\n  conv1: {w_bit: 4, a_bits: 4}\n  fc: {w_bits: 4, a_bits: 4}\n");
+  EXPECT_THAT(error_message<DataError>([&] { load_policy(typo, kNet); }), HasSubstr("layers.conv1.w_bits: required key is missing"));
+}
+
+TEST(Policy, NpyMustMatchTheWorkload) {
+  TempDir dir;
+  write_file_atomically(dir.file("three.npy"), policy_npy_bytes(Policy{{{8, 8}, {8, 8}, {8, 8}}}));
+  EXPECT_THAT(error_message<DataError>([&] { load_policy(dir.file("three.npy"), kNet); }),
+              HasSubstr("policy has 3 layers, tiny has 2"));
+  write_file_atomically(dir.file("zero.npy"), policy_npy_bytes(Policy{{{8, 8}, {0, 8}}}));
+  EXPECT_THAT(error_message<DataError>([&] { load_policy(dir.file("zero.npy"), kNet); }),
+              HasSubstr("[1,0]: bits must be 1 to 16, got 0"));
+  EXPECT_THAT(error_message<DataError>([&] { load_policy(dir.file("p.csv"), kNet); }), HasSubstr("no such policy file"));
+}
+
+TEST(Policy, ParseBits) {
+  EXPECT_EQ(parse_bits("4,8", "--bits"), (Bits{4, 8}));
+  EXPECT_THROW(parse_bits("4", "--bits"), ConfigError);
+  EXPECT_THROW(parse_bits("4,8,2", "--bits"), ConfigError);
+  EXPECT_THROW(parse_bits("4,x", "--bits"), ConfigError);
+  EXPECT_THROW(parse_bits("0,8", "--bits"), UserError);
+}
+
+}  // namespace
+}  // namespace qxbar
