@@ -32,24 +32,22 @@ double group_compute_ns(const ChipSpec& chip, std::int64_t planes, std::int64_t 
   return stream + shift_add;
 }
 
-ActionCounts count_actions(const LayerShape& layer, Bits bits, const LayerMapping& mapping) {
-  const std::int64_t planes = layer.mvm_invocations * mapping.input_cycles;
-  const std::int64_t cells = mapping.rows * mapping.cols;
-  constexpr std::int64_t kPartialSumBytes = 4;
+// Actions of one invocation by the crossbars [begin, end).
+ActionCounts group_actions(const ChipSpec& chip, const LayerMapping& mapping, Bits bits, std::int64_t begin,
+                           std::int64_t end) {
   ActionCounts counts;
-  counts.crossbar_reads = planes * mapping.crossbars;
-  counts.cell_reads = planes * cells;
-  counts.dac_conversions = planes * mapping.rows * mapping.col_tiles;
-  counts.adc_conversions = planes * mapping.cols * mapping.row_tiles;
-  counts.shift_adds = counts.adc_conversions;
-  counts.buffer_bytes =
-      layer.mvm_invocations * ((layer.input_dim * bits.a + 7) / 8 + layer.output_dim * kPartialSumBytes);
-  counts.interconnect_byte_hops =
-      layer.mvm_invocations * layer.output_dim * kPartialSumBytes * (mapping.row_tiles - 1);
-  if (mapping.writes_weights) {
-    counts.crossbar_writes = mapping.crossbars;
-    counts.cells_written = cells;
+  for (std::int64_t tile = begin; tile < end; ++tile) {
+    const std::int64_t rows = mapping.rows_in_tile(tile, chip.crossbar.rows);
+    const std::int64_t cols = mapping.cols_in_tile(tile, chip.crossbar.cols);
+    counts.crossbar_reads += mapping.input_cycles;
+    counts.cell_reads += mapping.input_cycles * rows * cols;
+    counts.dac_conversions += mapping.input_cycles * rows;
+    counts.adc_conversions += mapping.input_cycles * cols;
   }
+  counts.shift_adds = counts.adc_conversions;
+  const InvocationTraffic traffic = invocation_traffic(chip, mapping, bits, begin, end);
+  counts.buffer_bytes = traffic.input_bytes + traffic.output_bytes;
+  counts.interconnect_byte_hops = traffic.reduction_bytes * reduction_hops(chip, end - begin);
   return counts;
 }
 
@@ -73,12 +71,18 @@ LayerCost AnalyticalEngine::price(const LayerShape& layer, Bits bits) const {
       widest = std::max(widest, mapping.cols_in_tile(tile, chip_.crossbar.cols));
     }
     once_compute_ns += group_compute_ns(chip_, planes, std::min<std::int64_t>(chip_.adc.columns_per_adc, widest));
+    ActionCounts invocation = group_actions(chip_, mapping, bits, begin, end);
+    invocation *= layer.mvm_invocations;
+    cost.counts += invocation;
+  }
+  if (mapping.writes_weights) {
+    cost.counts.crossbar_writes = mapping.crossbars;
+    cost.counts.cells_written = mapping.rows * mapping.cols;
   }
 
   const auto repeats = static_cast<double>(layer.repeat_factor);
   cost.write_ns = repeats * once_write_ns;
   cost.latency_ns = repeats * (once_write_ns + once_compute_ns);
-  cost.counts = count_actions(layer, bits, mapping);
   cost.counts *= layer.repeat_factor;
   cost.energy_pj = energy_of(chip_, cost.counts, cost.latency_ns);
   return cost;

@@ -32,6 +32,9 @@ std::vector<ChipKey> make_chip_keys() {
        "memory device of the crossbar cells; selects the device defaults below"},
       {"chip.leakage_mw", V::Real, "mW", std::string_view("1"), 0, kUnbounded, {},
        "static power of the whole chip, charged for the duration of every layer"},
+      {"chip.data_movement", V::Choice, "", std::string_view("timed"), 0, 0, {"timed", "hidden"},
+       "timed: buffer reads and writes and partial-sum transfers take time on finite ports and links; hidden: "
+       "they are counted for energy but assumed to overlap crossbar execution (CIM-AQ's assumption)"},
       {"mapping", V::Choice, "", std::string_view("differential-column"), 0, 0,
        {"offset", "differential-column", "differential-row"},
        "signed-weight mapping: offset adds one reference column, differential-column doubles the columns, "

@@ -115,6 +115,8 @@ constexpr std::pair<const char*, InterconnectKind> kInterconnects[] = {{"bus", I
                                                                       {"mesh", InterconnectKind::Mesh}};
 constexpr std::pair<const char*, WeightResidency> kResidencies[] = {
     {"stationary", WeightResidency::Stationary}, {"reprogram", WeightResidency::Reprogram}};
+constexpr std::pair<const char*, DataMovement> kDataMovements[] = {{"timed", DataMovement::Timed},
+                                                                  {"hidden", DataMovement::Hidden}};
 constexpr std::pair<const char*, WriteGranularity> kGranularities[] = {{"row", WriteGranularity::Row},
                                                                       {"crossbar", WriteGranularity::Crossbar}};
 
@@ -215,6 +217,7 @@ ChipSpec ChipDescription::resolve() const {
   spec.clock_mhz = get<double>(values, "chip.clock_mhz");
   spec.device = get_choice(values, "chip.device", kDevices);
   spec.leakage_mw = get<double>(values, "chip.leakage_mw");
+  spec.data_movement = get_choice(values, "chip.data_movement", kDataMovements);
   spec.mapping = get_choice(values, "mapping", kMappings);
   spec.hierarchy = {get_int(values, "hierarchy.tiles"), get_int(values, "hierarchy.pes_per_tile"),
                     get_int(values, "hierarchy.crossbars_per_pe")};

@@ -16,6 +16,7 @@ enum class AdcKind { Sar, Flash };
 enum class InterconnectKind { Bus, Mesh };
 enum class WeightResidency { Stationary, Reprogram };
 enum class WriteGranularity { Row, Crossbar };
+enum class DataMovement { Timed, Hidden };
 
 using SettingValue = std::variant<std::int64_t, double, bool, std::string>;
 
@@ -34,6 +35,7 @@ struct ChipSpec {
   double clock_mhz = 0;
   Device device = Device::Rram;
   double leakage_mw = 0;
+  DataMovement data_movement = DataMovement::Timed;
   SignedMapping mapping = SignedMapping::DifferentialColumn;
 
   struct Hierarchy {

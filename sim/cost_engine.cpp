@@ -1,6 +1,7 @@
 #include "sim/cost_engine.h"
 
 #include "sim/analytical_engine.h"
+#include "sim/systemc_engine.h"
 
 namespace qxbar {
 
@@ -8,9 +9,7 @@ std::vector<std::string> cost_engine_names() { return {"analytical", "systemc"};
 
 std::unique_ptr<CostEngine> make_cost_engine(const std::string& name, const ChipSpec& chip) {
   if (name == "analytical") return std::make_unique<AnalyticalEngine>(chip);
-  if (name == "systemc") {
-    throw ConfigError("--engine systemc: the SystemC engine is not available yet; use --engine analytical");
-  }
+  if (name == "systemc") return std::make_unique<SystemcEngine>(chip);
   throw ConfigError("--engine " + name + ": unknown engine (choose analytical or systemc)");
 }
 

@@ -1,6 +1,7 @@
 #include "sim/mapper.h"
 
 #include <algorithm>
+#include <cmath>
 
 namespace qxbar {
 namespace {
@@ -22,12 +23,14 @@ LayerMapping map_layer(const ChipSpec& chip, const LayerShape& layer, Bits bits)
   mapping.input_cycles = static_cast<int>(ceil_div(bits.a, chip.dac.bits));
   mapping.rows = layer.input_dim;
   mapping.cols = layer.output_dim * mapping.weight_slices;
+  mapping.columns_per_output = mapping.weight_slices;
   switch (chip.mapping) {
     case SignedMapping::Offset:
       mapping.cols += 1;  // one reference column whose current is subtracted from every output
       break;
     case SignedMapping::DifferentialColumn:
       mapping.cols *= 2;
+      mapping.columns_per_output *= 2;
       break;
     case SignedMapping::DifferentialRow:
       mapping.rows *= 2;
@@ -57,6 +60,27 @@ std::int64_t LayerMapping::group_begin(std::int64_t group, std::int64_t crossbar
 
 std::int64_t LayerMapping::group_end(std::int64_t group, std::int64_t crossbars_on_chip) const {
   return std::min(crossbars, (group + 1) * crossbars_on_chip);
+}
+
+InvocationTraffic invocation_traffic(const ChipSpec& chip, const LayerMapping& mapping, Bits bits, std::int64_t begin,
+                                     std::int64_t end) {
+  constexpr std::int64_t kPartialSumBytes = 4;
+  InvocationTraffic traffic;
+  for (std::int64_t tile = begin; tile < end; ++tile) {
+    traffic.input_bytes += ceil_div(mapping.rows_in_tile(tile, chip.crossbar.rows) * bits.a, 8);
+    const std::int64_t partial_sums =
+        kPartialSumBytes * ceil_div(mapping.cols_in_tile(tile, chip.crossbar.cols), mapping.columns_per_output);
+    const bool heads_its_column = tile == begin || tile % mapping.row_tiles == 0;
+    (heads_its_column ? traffic.output_bytes : traffic.reduction_bytes) += partial_sums;
+  }
+  return traffic;
+}
+
+int reduction_hops(const ChipSpec& chip, std::int64_t crossbars) {
+  if (chip.interconnect.kind == InterconnectKind::Bus) return 1;
+  const std::int64_t per_tile = static_cast<std::int64_t>(chip.hierarchy.pes_per_tile) * chip.hierarchy.crossbars_per_pe;
+  const auto tiles = static_cast<double>(ceil_div(crossbars, per_tile));
+  return std::max(1, static_cast<int>(std::ceil(std::sqrt(tiles))));
 }
 
 }  // namespace qxbar

@@ -21,6 +21,7 @@ struct LayerMapping {
   std::int64_t reload_groups = 0;  // batches of crossbars programmed and run in turn: ceil(crossbars / on chip)
   bool fits_on_chip = false;     // all crossbars resident at once
   bool writes_weights = false;   // weights are programmed as part of running the layer
+  int columns_per_output = 0;    // bit lines one output occupies: its slices, doubled by differential columns
 
   // Tiles are numbered row-tile fastest: tile t covers row tile t % row_tiles, column tile t / row_tiles.
   std::int64_t rows_in_tile(std::int64_t tile, std::int64_t crossbar_rows) const;
@@ -29,6 +30,22 @@ struct LayerMapping {
   std::int64_t group_begin(std::int64_t group, std::int64_t crossbars_on_chip) const;
   std::int64_t group_end(std::int64_t group, std::int64_t crossbars_on_chip) const;
 };
+
+// Bytes one invocation moves for the crossbars [begin, end): each crossbar reads its slice of the input
+// vector from the input buffer and yields one 32-bit partial sum per output it holds (its slices and
+// bit-planes merged by shift-add). The first row tile of each column tile in the range accumulates into
+// the output buffer; the partial sums of the other row tiles travel over the interconnect to it.
+struct InvocationTraffic {
+  std::int64_t input_bytes = 0;
+  std::int64_t output_bytes = 0;
+  std::int64_t reduction_bytes = 0;
+};
+
+InvocationTraffic invocation_traffic(const ChipSpec& chip, const LayerMapping& mapping, Bits bits, std::int64_t begin,
+                                     std::int64_t end);
+
+// Hops a reduction crosses: one on a bus; on a mesh, the side of the square of tiles the crossbars span.
+int reduction_hops(const ChipSpec& chip, std::int64_t crossbars);
 
 LayerMapping map_layer(const ChipSpec& chip, const LayerShape& layer, Bits bits);
 

@@ -1,0 +1,295 @@
+#include "sim/blocks.h"
+
+#include <algorithm>
+#include <ostream>
+#include <type_traits>
+
+namespace qxbar {
+namespace {
+
+using sc_core::sc_time;
+using sc_core::SC_NS;
+
+sc_time nanoseconds(double ns) { return sc_time(ns, SC_NS); }
+
+// Time for `bytes` through a port of `bytes_per_cycle`, in whole clock cycles.
+sc_time transfer_time(const ChipSpec& chip, std::int64_t bytes, std::int64_t bytes_per_cycle) {
+  if (chip.data_movement == DataMovement::Hidden || bytes == 0) return sc_core::SC_ZERO_TIME;
+  const std::int64_t cycles = (bytes + bytes_per_cycle - 1) / bytes_per_cycle;
+  return nanoseconds(static_cast<double>(cycles) * chip.cycle_ns());
+}
+
+// A static process of the module under construction; a lambda instead of the SC_THREAD macro family.
+template <typename Block>
+void start_thread(Block* block, void (Block::*body)()) {
+  sc_core::sc_spawn([block, body] { (block->*body)(); }, "run");
+}
+
+void wait_unless_zero(const sc_time& time) {
+  if (time != sc_core::SC_ZERO_TIME) sc_core::wait(time);
+}
+
+}  // namespace
+
+std::ostream& operator<<(std::ostream& out, const BitPlane& plane) {
+  return out << "invocation " << plane.invocation << (plane.last_of_invocation ? " (last plane)" : "");
+}
+
+TileGroup TileGroup::of(const ChipSpec& chip, const LayerMapping& mapping, Bits bits, std::int64_t begin,
+                        std::int64_t end) {
+  TileGroup group;
+  for (std::int64_t tile = begin; tile < end; ++tile) {
+    group.crossbars.push_back({mapping.rows_in_tile(tile, chip.crossbar.rows), mapping.cols_in_tile(tile, chip.crossbar.cols)});
+  }
+  group.input_cycles = mapping.input_cycles;
+  group.traffic = invocation_traffic(chip, mapping, bits, begin, end);
+  group.hops = reduction_hops(chip, end - begin);
+  group.programmed_before_run = mapping.writes_weights;
+  return group;
+}
+
+std::int64_t TileGroup::widest_crossbar() const {
+  std::int64_t widest = 0;
+  for (const Crossbar& crossbar : crossbars) widest = std::max(widest, crossbar.cols);
+  return widest;
+}
+
+WeightProgrammer::WeightProgrammer(const sc_core::sc_module_name& name, const ChipSpec& chip)
+    : sc_module(name), chip_(chip) {}
+
+void WeightProgrammer::program(const std::vector<TileGroup::Crossbar>& crossbars) {
+  const auto ports = static_cast<std::size_t>(chip_.weights.write_ports);
+  for (std::size_t wave = 0; wave < crossbars.size(); wave += ports) {
+    double longest_ns = 0;
+    for (std::size_t i = wave; i < std::min(crossbars.size(), wave + ports); ++i) {
+      longest_ns = std::max(longest_ns, chip_.crossbar_write_ns(crossbars[i].rows));
+      stats.actions.crossbar_writes += 1;
+      stats.actions.cells_written += crossbars[i].rows * crossbars[i].cols;
+    }
+    wait_unless_zero(nanoseconds(longest_ns));
+    ++stats.events;
+  }
+}
+
+Interconnect::Interconnect(const sc_core::sc_module_name& name, const ChipSpec& chip)
+    : sc_module(name), chip_(chip) {}
+
+void Interconnect::transfer(std::int64_t bytes, int hops) {
+  stats.actions.interconnect_byte_hops += bytes * hops;
+  ++stats.events;
+  const sc_time serialisation = transfer_time(chip_, bytes, chip_.interconnect.bandwidth_bytes_per_cycle);
+  if (serialisation == sc_core::SC_ZERO_TIME) return;
+  const sc_time start = std::max(sc_core::sc_time_stamp(), link_free_at_);
+  link_free_at_ = start + serialisation;
+  const sc_time hop_latency = nanoseconds(static_cast<double>(hops) * chip_.interconnect.hop_latency_cycles * chip_.cycle_ns());
+  sc_core::wait(link_free_at_ + hop_latency - sc_core::sc_time_stamp());
+}
+
+Controller::Controller(const sc_core::sc_module_name& name, const TileGroup& group, std::int64_t invocations,
+                       WeightProgrammer& programmer, Gate gate)
+    : sc_module(name), group_(group), invocations_(invocations), programmer_(programmer), gate_(std::move(gate)) {
+  start_thread(this, &std::remove_pointer_t<decltype(this)>::run);
+}
+
+void Controller::run() {
+  if (group_.programmed_before_run) programmer_.program(group_.crossbars);
+  programmed_at = sc_core::sc_time_stamp();
+  for (std::int64_t index = 0; index < invocations_; ++index) {
+    if (gate_) gate_(index);
+    issue->write(index);
+  }
+}
+
+InputBuffer::InputBuffer(const sc_core::sc_module_name& name, const ChipSpec& chip, const TileGroup& group)
+    : sc_module(name), group_(group),
+      read_time_(transfer_time(chip, group.traffic.input_bytes, chip.buffer.bandwidth_bytes_per_cycle)) {
+  start_thread(this, &std::remove_pointer_t<decltype(this)>::run);
+}
+
+void InputBuffer::run() {
+  while (true) {
+    const std::int64_t invocation = in->read();
+    wait_unless_zero(read_time_);
+    stats.actions.buffer_bytes += group_.traffic.input_bytes;
+    ++stats.events;
+    out->write(invocation);
+  }
+}
+
+DacDrivers::DacDrivers(const sc_core::sc_module_name& name, const TileGroup& group)
+    : sc_module(name), group_(group), rows_driven_(0) {
+  for (const TileGroup::Crossbar& crossbar : group.crossbars) rows_driven_ += crossbar.rows;
+  start_thread(this, &std::remove_pointer_t<decltype(this)>::run);
+}
+
+void DacDrivers::run() {
+  while (true) {
+    const std::int64_t invocation = in->read();
+    for (int plane = 0; plane < group_.input_cycles; ++plane) {
+      stats.actions.dac_conversions += rows_driven_;
+      ++stats.events;
+      out->write({invocation, plane + 1 == group_.input_cycles});
+    }
+  }
+}
+
+SampleAndHold::SampleAndHold(const sc_core::sc_module_name& name) : sc_module(name) {}
+
+void SampleAndHold::latch(const BitPlane& plane) {
+  while (full_) sc_core::wait(released_);
+  plane_ = plane;
+  full_ = true;
+  latched_.notify(sc_core::SC_ZERO_TIME);
+}
+
+void SampleAndHold::wait_released() {
+  while (full_) sc_core::wait(released_);
+}
+
+BitPlane SampleAndHold::take() {
+  while (!full_) sc_core::wait(latched_);
+  return plane_;
+}
+
+void SampleAndHold::release() {
+  full_ = false;
+  released_.notify(sc_core::SC_ZERO_TIME);
+}
+
+CrossbarArray::CrossbarArray(const sc_core::sc_module_name& name, const ChipSpec& chip, const TileGroup& group,
+                             SampleAndHold& hold)
+    : sc_module(name), chip_(chip), group_(group), hold_(hold), cells_(0) {
+  for (const TileGroup::Crossbar& crossbar : group.crossbars) cells_ += crossbar.rows * crossbar.cols;
+  start_thread(this, &std::remove_pointer_t<decltype(this)>::run);
+}
+
+void CrossbarArray::run() {
+  const sc_time read_time = nanoseconds(chip_.crossbar.read_time_ns);
+  const auto crossbars = static_cast<std::int64_t>(group_.crossbars.size());
+  while (true) {
+    const BitPlane plane = in->read();
+    sc_core::wait(read_time);
+    stats.actions.crossbar_reads += crossbars;
+    stats.actions.cell_reads += cells_;
+    ++stats.events;
+    hold_.latch(plane);
+    if (!chip_.adc.sample_and_hold) hold_.wait_released();
+  }
+}
+
+AdcBank::AdcBank(const sc_core::sc_module_name& name, const ChipSpec& chip, const TileGroup& group,
+                 SampleAndHold& hold)
+    : sc_module(name), hold_(hold), samples_(0) {
+  for (const TileGroup::Crossbar& crossbar : group.crossbars) samples_ += crossbar.cols;
+  const std::int64_t busiest = std::min<std::int64_t>(chip.adc.columns_per_adc, group.widest_crossbar());
+  plane_time_ = nanoseconds(static_cast<double>(busiest) * chip.adc_conversion_ns());
+  start_thread(this, &std::remove_pointer_t<decltype(this)>::run);
+}
+
+void AdcBank::run() {
+  while (true) {
+    const BitPlane plane = hold_.take();
+    wait_unless_zero(plane_time_);
+    stats.actions.adc_conversions += samples_;
+    ++stats.events;
+    hold_.release();
+    out->write(plane);
+  }
+}
+
+ShiftAdd::ShiftAdd(const sc_core::sc_module_name& name, const ChipSpec& chip, const TileGroup& group)
+    : sc_module(name), latency_(nanoseconds(chip.shift_add.latency_cycles * chip.cycle_ns())), samples_(0) {
+  for (const TileGroup::Crossbar& crossbar : group.crossbars) samples_ += crossbar.cols;
+  start_thread(this, &std::remove_pointer_t<decltype(this)>::run);
+}
+
+void ShiftAdd::run() {
+  while (true) {
+    const BitPlane plane = in->read();
+    wait_unless_zero(latency_);
+    stats.actions.shift_adds += samples_;
+    ++stats.events;
+    if (plane.last_of_invocation) out->write(plane.invocation);
+  }
+}
+
+Reducer::Reducer(const sc_core::sc_module_name& name, const ChipSpec& chip, const TileGroup& group,
+                 Interconnect& interconnect)
+    : sc_module(name), chip_(chip), group_(group), interconnect_(interconnect) {
+  start_thread(this, &std::remove_pointer_t<decltype(this)>::run);
+}
+
+void Reducer::run() {
+  while (true) {
+    const std::int64_t invocation = in->read();
+    if (group_.traffic.reduction_bytes > 0) interconnect_.transfer(group_.traffic.reduction_bytes, group_.hops);
+    ++stats.events;
+    out->write(invocation);
+  }
+}
+
+OutputBuffer::OutputBuffer(const sc_core::sc_module_name& name, const ChipSpec& chip, const TileGroup& group)
+    : sc_module(name), group_(group),
+      write_time_(transfer_time(chip, group.traffic.output_bytes, chip.buffer.bandwidth_bytes_per_cycle)) {
+  start_thread(this, &std::remove_pointer_t<decltype(this)>::run);
+}
+
+void OutputBuffer::run() {
+  while (true) {
+    in->read();
+    wait_unless_zero(write_time_);
+    stats.actions.buffer_bytes += group_.traffic.output_bytes;
+    ++stats.events;
+    completions.push_back(sc_core::sc_time_stamp());
+    written.notify(sc_core::SC_ZERO_TIME);
+  }
+}
+
+LayerPipeline::LayerPipeline(const sc_core::sc_module_name& name, const ChipSpec& chip, const TileGroup& group,
+                             std::int64_t invocations, WeightProgrammer& programmer, Interconnect& interconnect,
+                             Controller::Gate gate)
+    : sc_module(name),
+      issued_("issued", 1),
+      loaded_("loaded", 1),
+      driven_("driven", 1),
+      converted_("converted", 1),
+      summed_("summed", 2),
+      reduced_("reduced", 2),
+      hold_("sample_and_hold"),
+      controller_("controller", group, invocations, programmer, std::move(gate)),
+      input_("input_buffer", chip, group),
+      dacs_("dac_drivers", group),
+      crossbars_("crossbars", chip, group, hold_),
+      adcs_("adcs", chip, group, hold_),
+      shift_add_("shift_add", chip, group),
+      reducer_("reducer", chip, group, interconnect),
+      output_("output_buffer", chip, group) {
+  controller_.issue(issued_);
+  input_.in(issued_);
+  input_.out(loaded_);
+  dacs_.in(loaded_);
+  dacs_.out(driven_);
+  crossbars_.in(driven_);
+  adcs_.out(converted_);
+  shift_add_.in(converted_);
+  shift_add_.out(summed_);
+  reducer_.in(summed_);
+  reducer_.out(reduced_);
+  output_.in(reduced_);
+}
+
+BlockStats LayerPipeline::stats() const {
+  BlockStats total;
+  for (const BlockStats* block : {&input_.stats, &dacs_.stats, &crossbars_.stats, &adcs_.stats, &shift_add_.stats,
+                                  &reducer_.stats, &output_.stats}) {
+    total.actions += block->actions;
+    total.events += block->events;
+  }
+  return total;
+}
+
+void LayerPipeline::wait_for_completions(std::int64_t count) {
+  while (static_cast<std::int64_t>(output_.completions.size()) < count) sc_core::wait(output_.written);
+}
+
+}  // namespace qxbar
