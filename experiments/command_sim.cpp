@@ -9,6 +9,7 @@
 #include "sim/atomic_file.h"
 #include "sim/cost_engine.h"
 #include "sim/npy.h"
+#include "sim/systemc_engine.h"
 
 namespace qxbar::cli {
 namespace {
@@ -125,12 +126,16 @@ int run_sim(const std::vector<std::string>& args) {
   std::string csv_path;
   std::string json_path;
   std::string npy_path;
+  bool pipeline = false;
+  std::string trace_path;
+  std::size_t trace_layer = 0;
   po::options_description options("sim options");
   chip_options.add_to(options);
   options.add_options()
       ("net", po::value(&net)->default_value("resnet18-imagenet"),
        "network: a built-in name (lenet5-fmnist, resnet18-imagenet, vgg16-imagenet) or a CIM-AQ layer file *.yaml")
-      ("engine", po::value(&engine_name)->default_value("analytical"), "cost engine: analytical | systemc")
+      ("engine", po::value(&engine_name)->default_value("systemc"),
+       "cost engine: systemc (simulates the chip) | analytical (closed form, ideal overlap)")
       ("bits", po::value(&bits_text), "uniform policy W,A, e.g. 4,8 (the default is 8,8)")
       ("policy", po::value(&policy_path), "per-layer policy: qxbar YAML or CIM-AQ .npy [layers, 2]")
       ("table", po::bool_switch(&table), "price every layer at every (w, a) in 1..max-bit")
@@ -138,13 +143,21 @@ int run_sim(const std::vector<std::string>& args) {
       ("csv", po::value(&csv_path), "write one row per priced layer configuration")
       ("json", po::value(&json_path), "write per-layer costs, energy by component, counters and totals")
       ("npy", po::value(&npy_path),
-       "with --table: write float64 [layers, max-bit, max-bit] latencies in us, CIM-AQ's lookup table format");
+       "with --table: write float64 [layers, max-bit, max-bit] latencies in us, CIM-AQ's lookup table format")
+      ("pipeline", po::bool_switch(&pipeline),
+       "also simulate the whole network as a pipeline of resident layers (SystemC; needs stationary weights "
+       "and room for every layer)")
+      ("trace", po::value(&trace_path), "write a SystemC waveform (VCD) of one layer's simulation")
+      ("trace-layer", po::value(&trace_layer)->default_value(0), "index of the layer --trace records");
   po::variables_map values;
   if (!parse_command_line("sim", args, options, values)) return 0;
 
   const int policy_sources = static_cast<int>(values.count("bits")) + static_cast<int>(values.count("policy")) + (table ? 1 : 0);
   if (policy_sources > 1) throw ConfigError("sim: give at most one of --bits, --policy and --table");
   if (!npy_path.empty() && !table) throw ConfigError("--npy " + npy_path + ": the lookup table needs --table");
+  if ((pipeline || !trace_path.empty()) && (table || engine_name != "systemc")) {
+    throw ConfigError("--pipeline and --trace price one policy with --engine systemc, not a --table");
+  }
   if (max_bit < 1 || max_bit > kMaxPolicyBits) {
     throw ConfigError("--max-bit " + std::to_string(max_bit) + ": must be 1 to " + std::to_string(kMaxPolicyBits));
   }
@@ -185,6 +198,20 @@ int run_sim(const std::vector<std::string>& args) {
                      {"energy_pj", total.energy_pj.total()},
                      {"energy_pj_by_component", energy_json(total.energy_pj)},
                      {"counters", counters_json(total.counts)}};
+    if (pipeline) {
+      const double pipelined_ns = SystemcEngine(chip).pipelined_latency_ns(workload, policy);
+      std::printf("pipelined (all layers resident, overlapping): latency %.3f us, %.2fx faster than layer by layer\n",
+                  pipelined_ns / 1e3, total.latency_ns / pipelined_ns);
+      json["total"]["pipelined_latency_ns"] = pipelined_ns;
+    }
+    if (!trace_path.empty()) {
+      if (trace_layer >= workload.layers.size()) {
+        throw ConfigError("--trace-layer " + std::to_string(trace_layer) + ": " + workload.name + " has " +
+                          std::to_string(workload.layers.size()) + " layers");
+      }
+      SystemcEngine(chip, {true, trace_path}).price(workload.layers[trace_layer], policy.layers[trace_layer]);
+      spdlog::info("wrote {} (layer {}, {})", trace_path, trace_layer, workload.layers[trace_layer].name);
+    }
   }
 
   if (!csv_path.empty()) {

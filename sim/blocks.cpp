@@ -288,6 +288,17 @@ BlockStats LayerPipeline::stats() const {
   return total;
 }
 
+void LayerPipeline::trace(sc_core::sc_trace_file* file) const {
+  const std::string prefix = std::string(name()) + ".";
+  sc_core::sc_trace(file, input_.stats.events, prefix + "inputs_loaded");
+  sc_core::sc_trace(file, dacs_.stats.events, prefix + "planes_driven");
+  sc_core::sc_trace(file, crossbars_.stats.events, prefix + "planes_read");
+  sc_core::sc_trace(file, adcs_.stats.events, prefix + "planes_converted");
+  sc_core::sc_trace(file, shift_add_.stats.events, prefix + "planes_accumulated");
+  sc_core::sc_trace(file, reducer_.stats.events, prefix + "invocations_reduced");
+  sc_core::sc_trace(file, output_.stats.events, prefix + "invocations_written");
+}
+
 void LayerPipeline::wait_for_completions(std::int64_t count) {
   while (static_cast<std::int64_t>(output_.completions.size()) < count) sc_core::wait(output_.written);
 }

@@ -223,6 +223,8 @@ class LayerPipeline : public sc_core::sc_module {
   const Controller& controller() const { return controller_; }
   // Blocks the calling thread until `count` invocations have been written out.
   void wait_for_completions(std::int64_t count);
+  // Records each block's count of handled work items in a waveform.
+  void trace(sc_core::sc_trace_file* file) const;
 
  private:
   sc_core::sc_fifo<std::int64_t> issued_;

@@ -9,6 +9,8 @@ FreshSimulation::FreshSimulation() : previous_(sc_core::sc_curr_simcontext), con
   sc_core::sc_default_global_context = context_;
   // Femtoseconds keep clock periods such as 1/1.28 GHz exact; 2^64 fs still spans five hours.
   sc_core::sc_set_time_resolution(1, sc_core::SC_FS);
+  // The kernel's informational notes (e.g. the trace time unit) would interleave with qxbar's own output.
+  sc_core::sc_report_handler::set_actions(sc_core::SC_INFO, sc_core::SC_DO_NOTHING);
 }
 
 FreshSimulation::~FreshSimulation() {

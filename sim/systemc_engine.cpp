@@ -51,8 +51,11 @@ WindowRun run_window(const ChipSpec& chip, const TileGroup& group, std::int64_t 
   LayerPipeline layer("layer", chip, group, invocations, programmer, interconnect);
   sc_core::sc_trace_file* trace = nullptr;
   if (!vcd.empty()) {
-    trace = sc_core::sc_create_vcd_trace_file(vcd.substr(0, vcd.size() - 4).c_str());
-    sc_core::sc_trace(trace, layer.output().stats.events, "outputs_written");
+    // SystemC appends ".vcd" to the name it is given.
+    const bool has_suffix = vcd.size() > 4 && vcd.compare(vcd.size() - 4, 4, ".vcd") == 0;
+    trace = sc_core::sc_create_vcd_trace_file((has_suffix ? vcd.substr(0, vcd.size() - 4) : vcd).c_str());
+    trace->set_time_unit(1, sc_core::SC_FS);
+    layer.trace(trace);
   }
   sc_core::sc_start();
   if (trace != nullptr) sc_core::sc_close_vcd_trace_file(trace);

@@ -52,7 +52,7 @@ TEST(Cli, HelpDescribesCommandsAndOptions) {
   const ProcessResult sim = qxbar("sim --help");
   EXPECT_EQ(sim.exit_code, 0);
   for (const char* option : {"--hw", "--set", "--net", "--engine", "--bits", "--policy", "--table", "--max-bit",
-                             "--csv", "--json", "--npy"}) {
+                             "--csv", "--json", "--npy", "--pipeline", "--trace"}) {
     EXPECT_THAT(sim.out, HasSubstr(option));
   }
   EXPECT_EQ(qxbar("check-hw --help").exit_code, 0);
@@ -67,8 +67,9 @@ TEST(Cli, UsageMistakesExitWithTwo) {
   expect_one_line_error(qxbar("sim --npy t.npy"), "--npy t.npy: the lookup table needs --table");
   expect_one_line_error(qxbar("sim --bits 4,4 --table"), "sim: give at most one of --bits, --policy and --table");
   expect_one_line_error(qxbar("sim --bits 4"), "--bits: expected W,A such as 4,8, got '4'");
-  expect_one_line_error(qxbar("sim --engine systemc"),
-                        "--engine systemc: the SystemC engine is not available yet; use --engine analytical");
+  expect_one_line_error(qxbar("sim --engine spice"), "--engine spice: unknown engine (choose analytical or systemc)");
+  expect_one_line_error(qxbar("sim --table --pipeline"),
+                        "--pipeline and --trace price one policy with --engine systemc, not a --table");
 }
 
 TEST(Cli, BadChipInputNamesFileLineAndKey) {

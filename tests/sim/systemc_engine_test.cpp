@@ -1,0 +1,228 @@
+#include "sim/systemc_engine.h"
+
+#include <gtest/gtest.h>
+
+#include <systemc>
+
+#include "sim/analytical_engine.h"
+#include "sim/blocks.h"
+#include "sim/simulation_context.h"
+#include "tests/test_support.h"
+
+namespace qxbar {
+namespace {
+
+using qxbar::testing::source_path;
+
+void expect_same_counts(const ActionCounts& actual, const ActionCounts& expected, const std::string& context) {
+  for (const CounterInfo& info : counter_infos()) {
+    EXPECT_EQ(actual.*info.field, expected.*info.field) << context << ": " << info.name;
+  }
+}
+
+TEST(SystemcEngine, EqualsAnalyticalEngineOnCimaqChipForEveryLayerAndBitPair) {
+  for (const char* network : {"tests/data/resnet18_layer_dimensions.yaml", "tests/data/vgg16_layer_dimensions.yaml"}) {
+    const Workload workload = load_cimaq_layer_file(source_path(network));
+    for (const int cell_bits : {4, 2}) {
+      const ChipSpec chip = load_chip("cimaq_default", {"crossbar.cell_bits=" + std::to_string(cell_bits)});
+      const SystemcEngine simulated(chip);
+      const AnalyticalEngine closed_form(chip);
+      for (const LayerShape& layer : workload.layers) {
+        for (int w = 1; w <= 8; ++w) {
+          for (int a = 1; a <= 8; ++a) {
+            const LayerCost expected = closed_form.price(layer, {w, a});
+            const LayerCost actual = simulated.price(layer, {w, a});
+            const std::string context = std::string(network) + " " + layer.name + " w" + std::to_string(w) + "a" +
+                                        std::to_string(a) + " cells" + std::to_string(cell_bits);
+            ASSERT_EQ(actual.latency_ns, expected.latency_ns) << context;
+            ASSERT_EQ(actual.write_ns, expected.write_ns) << context;
+            if (w == a) expect_same_counts(actual.counts, expected.counts, context);
+          }
+        }
+      }
+    }
+  }
+}
+
+const std::vector<LayerShape> kProbeLayers = {
+    {"conv", LayerKind::Conv, 576, 64, 196, 1},
+    {"partial", LayerKind::Conv, 147, 40, 100, 1},
+    {"dense", LayerKind::Dense, 512, 10, 1, 1},
+    {"heads", LayerKind::MatMul, 128, 64, 50, 3},
+};
+
+std::vector<ChipSpec> probe_chips() {
+  return {load_chip("cimaq_default"),
+          load_chip("isaac"),
+          load_chip("neurosim_rram"),
+          load_chip("isaac", {"interconnect.bandwidth_bytes_per_cycle=1", "interconnect.kind=bus"}),
+          load_chip("isaac", {"shift_add.latency_cycles=300"}),
+          load_chip("neurosim_rram", {"adc.sample_and_hold=false", "buffer.bandwidth_bytes_per_cycle=2"}),
+          load_chip("neurosim_rram", {"hierarchy.tiles=1", "hierarchy.pes_per_tile=1", "hierarchy.crossbars_per_pe=3",
+                                      "weights.write_ports=2"})};
+}
+
+TEST(SystemcEngine, FastForwardEqualsFullSimulation) {
+  std::int64_t skipped_events = 0;
+  for (const ChipSpec& chip : probe_chips()) {
+    const SystemcEngine fast(chip);
+    const SystemcEngine full(chip, {false, ""});
+    for (const LayerShape& layer : kProbeLayers) {
+      for (const Bits bits : {Bits{8, 8}, Bits{3, 5}, Bits{1, 2}}) {
+        const LayerCost expected = full.price(layer, bits);
+        const LayerCost actual = fast.price(layer, bits);
+        const std::string context = chip.name + " " + layer.name + " w" + std::to_string(bits.w) + "a" + std::to_string(bits.a);
+        EXPECT_EQ(actual.latency_ns, expected.latency_ns) << context;
+        EXPECT_EQ(actual.write_ns, expected.write_ns) << context;
+        expect_same_counts(actual.counts, expected.counts, context);
+      }
+    }
+    skipped_events += full.activity().events - fast.activity().events;
+  }
+  EXPECT_GT(skipped_events, 0) << "fast-forward never skipped anything";
+}
+
+// With data movement hidden and one group, the simulated datapath is exactly the analytical pipeline.
+TEST(SystemcEngine, AdcBoundLatencyScalesWithColumnsPerConverter) {
+  const LayerShape layer{"probe", LayerKind::Dense, 128, 64, 200, 1};
+  std::vector<double> latencies;
+  for (const int columns : {16, 32, 64, 128}) {
+    const ChipSpec chip = load_chip("isaac", {"chip.data_movement=hidden", "adc.kind=sar",
+                                              "adc.columns_per_adc=" + std::to_string(columns)});
+    const LayerCost simulated = SystemcEngine(chip).price(layer, {8, 8});
+    EXPECT_EQ(simulated.latency_ns, AnalyticalEngine(chip).price(layer, {8, 8}).latency_ns) << columns;
+    const double planes = 200 * 8;
+    EXPECT_GE(simulated.latency_ns, planes * columns * chip.adc_conversion_ns()) << columns;  // converter-bound
+    latencies.push_back(simulated.latency_ns);
+  }
+  for (std::size_t i = 1; i < latencies.size(); ++i) EXPECT_NEAR(latencies[i] / latencies[i - 1], 2.0, 0.01);
+}
+
+TEST(SystemcEngine, MoreAdcBitsCostTimeForSarAndEnergyForBoth) {
+  const LayerShape layer{"probe", LayerKind::Dense, 128, 64, 200, 1};
+  for (const char* kind : {"sar", "flash"}) {
+    const auto price = [&](int bits) {
+      return SystemcEngine(load_chip("isaac", {std::string("adc.kind=") + kind, "adc.bits=" + std::to_string(bits)}))
+          .price(layer, {8, 8});
+    };
+    const LayerCost low = price(4);
+    const LayerCost high = price(8);
+    EXPECT_GT(high.energy_pj[Component::Adc], low.energy_pj[Component::Adc]) << kind;
+    if (std::string(kind) == "sar") {
+      EXPECT_GT(high.latency_ns, low.latency_ns);
+    } else {
+      EXPECT_EQ(high.latency_ns, low.latency_ns);
+    }
+  }
+}
+
+TEST(SystemcEngine, SampleAndHoldOverlapsReadsWithConversions) {
+  const LayerShape layer{"probe", LayerKind::Dense, 128, 64, 200, 1};
+  const ChipSpec held = load_chip("neurosim_rram", {"chip.data_movement=hidden"});
+  const ChipSpec unheld = load_chip("neurosim_rram", {"chip.data_movement=hidden", "adc.sample_and_hold=false"});
+  const double planes = 200 * 8;
+  const double read = held.crossbar.read_time_ns;
+  const double convert = 8 * held.adc_conversion_ns();
+  const double shift_add = held.shift_add.latency_cycles * held.cycle_ns();
+  EXPECT_DOUBLE_EQ(SystemcEngine(held).price(layer, {8, 8}).latency_ns,
+                   read + (planes - 1) * std::max(read, convert) + convert + shift_add);
+  EXPECT_DOUBLE_EQ(SystemcEngine(unheld).price(layer, {8, 8}).latency_ns, planes * (read + convert) + shift_add);
+}
+
+TEST(SystemcEngine, TwoTransfersOnOneBusTakeLongerThanOne) {
+  const ChipSpec chip = load_chip("isaac", {"interconnect.kind=bus", "interconnect.bandwidth_bytes_per_cycle=8",
+                                            "interconnect.hop_latency_cycles=2"});
+  const auto cycles_fs = [&](int cycles) { return static_cast<sc_dt::uint64>(cycles * chip.cycle_ns() * 1e6); };
+  const auto finish_times = [&](int senders) {
+    FreshSimulation simulation;
+    Interconnect bus("bus", chip);
+    std::vector<sc_core::sc_time> finished;
+    for (int i = 0; i < senders; ++i) {
+      sc_core::sc_spawn([&] {
+        bus.transfer(800, 1);
+        finished.push_back(sc_core::sc_time_stamp());
+      });
+    }
+    sc_core::sc_start();
+    return finished;
+  };
+  const std::vector<sc_core::sc_time> alone = finish_times(1);
+  const std::vector<sc_core::sc_time> contended = finish_times(2);
+  ASSERT_EQ(alone.size(), 1u);
+  ASSERT_EQ(contended.size(), 2u);
+  EXPECT_EQ(alone[0].value(), cycles_fs(100 + 2));      // 800 B at 8 B/cycle, then two cycles of hop latency
+  EXPECT_EQ(contended[0], alone[0]);
+  EXPECT_EQ(contended[1].value(), cycles_fs(200 + 2));  // waited for the first to leave the bus
+}
+
+TEST(SystemcEngine, NarrowBusMakesReductionTheBottleneck) {
+  // 1152 rows on 128-row crossbars: nine row tiles whose partial sums cross the bus every invocation.
+  const LayerShape layer{"probe", LayerKind::Conv, 1152, 64, 100, 1};
+  const ChipSpec chip = load_chip("isaac", {"interconnect.kind=bus", "interconnect.bandwidth_bytes_per_cycle=1"});
+  const LayerCost cost = SystemcEngine(chip).price(layer, {8, 8});
+  const InvocationTraffic traffic = invocation_traffic(chip, cost.mapping, {8, 8}, 0, cost.mapping.crossbars);
+  ASSERT_GT(traffic.reduction_bytes, 0);
+  const double bus_time = 100.0 * traffic.reduction_bytes * chip.cycle_ns();
+  EXPECT_GE(cost.latency_ns, bus_time);
+  EXPECT_GT(cost.latency_ns, AnalyticalEngine(chip).price(layer, {8, 8}).latency_ns);
+}
+
+TEST(SystemcEngine, PipelinedNetworkIsFasterThanLayerByLayerButNotThanItsSlowestLayer) {
+  const ChipSpec chip = load_chip("isaac");
+  const SystemcEngine engine(chip);
+  for (const char* network : {"tests/data/resnet18_layer_dimensions.yaml", "tests/data/vgg16_layer_dimensions.yaml"}) {
+    const Workload workload = load_cimaq_layer_file(source_path(network));
+    const Policy policy = uniform_policy(workload, {2, 4});  // small enough for VGG-16 to stay resident
+    const NetworkCost layer_by_layer = price_network(engine, workload, policy);
+    double slowest = 0;
+    for (const LayerCost& layer : layer_by_layer.layers) slowest = std::max(slowest, layer.latency_ns);
+    const double pipelined = engine.pipelined_latency_ns(workload, policy);
+    EXPECT_LT(pipelined, layer_by_layer.latency_ns) << network;
+    EXPECT_GT(pipelined, slowest) << network;
+  }
+}
+
+TEST(SystemcEngine, PipelinedNetworkMustFitAndStay) {
+  const Workload workload = load_cimaq_layer_file(source_path("tests/data/vgg16_layer_dimensions.yaml"));
+  const Policy policy = uniform_policy(workload, {8, 8});
+  EXPECT_THROW(SystemcEngine(load_chip("isaac", {"hierarchy.tiles=2"})).pipelined_latency_ns(workload, policy),
+               ConfigError);
+  EXPECT_THROW(SystemcEngine(load_chip("cimaq_default")).pipelined_latency_ns(workload, policy), ConfigError);
+}
+
+TEST(SystemcEngine, LayerLargerThanTheChipPaysReprogramming) {
+  const LayerShape layer{"classifier", LayerKind::Dense, 25088, 4096, 1, 1};
+  const ChipSpec small = load_chip("isaac", {"hierarchy.tiles=1"});
+  const LayerCost cost = SystemcEngine(small).price(layer, {4, 8});
+  EXPECT_FALSE(cost.mapping.fits_on_chip);
+  EXPECT_GT(cost.mapping.reload_groups, 1);
+  EXPECT_EQ(cost.counts.cells_written, cost.mapping.rows * cost.mapping.cols);
+  EXPECT_GE(cost.write_ns, static_cast<double>(cost.mapping.reload_groups) * small.crossbar_write_ns(1));
+  const LayerCost resident = SystemcEngine(load_chip("isaac")).price(layer, {4, 8});
+  EXPECT_TRUE(resident.mapping.fits_on_chip);
+  EXPECT_EQ(resident.write_ns, 0.0);
+  EXPECT_GT(cost.latency_ns, resident.latency_ns + cost.write_ns * 0.99);
+}
+
+TEST(SystemcEngine, ComponentEnergiesSumToTheTotal) {
+  for (const ChipSpec& chip : probe_chips()) {
+    const LayerCost cost = SystemcEngine(chip).price(kProbeLayers[0], {6, 4});
+    double sum = 0;
+    for (const double energy : cost.energy_pj.values) sum += energy;
+    EXPECT_DOUBLE_EQ(sum, cost.energy_pj.total()) << chip.name;
+    EXPECT_GT(cost.energy_pj[Component::Adc], 0.0) << chip.name;
+  }
+}
+
+TEST(SystemcEngine, RepeatedSimulationsAreDeterministic) {
+  const SystemcEngine engine(load_chip("isaac", {"interconnect.bandwidth_bytes_per_cycle=2"}));
+  const LayerCost first = engine.price(kProbeLayers[0], {5, 7});
+  for (int i = 0; i < 20; ++i) {
+    const LayerCost again = engine.price(kProbeLayers[0], {5, 7});
+    ASSERT_EQ(again.latency_ns, first.latency_ns);
+    expect_same_counts(again.counts, first.counts, "repeat");
+  }
+}
+
+}  // namespace
+}  // namespace qxbar
