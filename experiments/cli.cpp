@@ -62,6 +62,18 @@ void ChipOptions::add_to(po::options_description& options) {
 
 ChipSpec ChipOptions::load() const { return load_chip(hw, overrides); }
 
+void CacheOptions::add_to(po::options_description& options) {
+  options.add_options()
+      ("cache", po::value(&path)->default_value(CostCache::default_path()),
+       "SQLite file of priced layers, shared between runs and processes")
+      ("no-cache", po::bool_switch(&disabled), "price every layer afresh and store nothing");
+}
+
+std::shared_ptr<CostCache> CacheOptions::open() const {
+  if (disabled) return nullptr;
+  return std::make_shared<CostCache>(path);
+}
+
 int run(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   spdlog::level::level_enum level = spdlog::level::info;

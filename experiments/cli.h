@@ -3,10 +3,12 @@
 #include <boost/program_options.hpp>
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "sim/chip_spec.h"
+#include "sim/cost_cache.h"
 
 namespace qxbar::cli {
 
@@ -33,6 +35,14 @@ struct ChipOptions {
   std::vector<std::string> overrides;
   void add_to(po::options_description& options);
   ChipSpec load() const;
+};
+
+// --cache and --no-cache, shared by every command that prices layers.
+struct CacheOptions {
+  std::string path;
+  bool disabled = false;
+  void add_to(po::options_description& options);
+  std::shared_ptr<CostCache> open() const;  // nullptr when disabled
 };
 
 int run_sim(const std::vector<std::string>& args);

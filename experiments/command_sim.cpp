@@ -117,6 +117,7 @@ void print_table_diagonal(const Workload& workload, const std::vector<PricedLaye
 
 int run_sim(const std::vector<std::string>& args) {
   ChipOptions chip_options;
+  CacheOptions cache_options;
   std::string net;
   std::string engine_name;
   std::string bits_text;
@@ -131,6 +132,7 @@ int run_sim(const std::vector<std::string>& args) {
   std::size_t trace_layer = 0;
   po::options_description options("sim options");
   chip_options.add_to(options);
+  cache_options.add_to(options);
   options.add_options()
       ("net", po::value(&net)->default_value("resnet18-imagenet"),
        "network: a built-in name (lenet5-fmnist, resnet18-imagenet, vgg16-imagenet) or a CIM-AQ layer file *.yaml")
@@ -164,7 +166,8 @@ int run_sim(const std::vector<std::string>& args) {
 
   const ChipSpec chip = chip_options.load();
   const Workload workload = resolve_workload(net);
-  const std::unique_ptr<CostEngine> engine = make_cost_engine(engine_name, chip);
+  const std::shared_ptr<CostCache> cache = cache_options.open();
+  const std::unique_ptr<CostEngine> engine = make_cost_engine(engine_name, chip, cache);
   spdlog::debug("chip {} ({}), network {} with {} layers, engine {}", chip.name, chip.fingerprint, workload.name,
                 workload.layers.size(), engine_name);
 
@@ -224,6 +227,10 @@ int run_sim(const std::vector<std::string>& args) {
     for (const PricedLayer& row : rows) layers.push_back(layer_json(row));
     json["layers"] = std::move(layers);
     write_file_atomically(json_path, json.dump(2) + "\n");
+  }
+  if (cache) {
+    cache->flush();
+    spdlog::debug("cost cache {}: {} hits, {} layers priced", cache_options.path, cache->hits(), cache->misses());
   }
   for (const std::string* path : {&csv_path, &json_path, &npy_path}) {
     if (!path->empty()) spdlog::info("wrote {}", *path);

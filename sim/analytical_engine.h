@@ -14,6 +14,7 @@ class AnalyticalEngine : public CostEngine {
   explicit AnalyticalEngine(ChipSpec chip) : chip_(std::move(chip)) {}
   LayerCost price(const LayerShape& layer, Bits bits) const override;
   const ChipSpec& chip() const override { return chip_; }
+  std::string identity() const override { return "analytical/1"; }
 
  private:
   ChipSpec chip_;

@@ -34,11 +34,17 @@ class CostEngine {
   virtual ~CostEngine() = default;
   virtual LayerCost price(const LayerShape& layer, Bits bits) const = 0;
   virtual const ChipSpec& chip() const = 0;
+  // Name and model version, e.g. "systemc/1": part of every cache key, so a changed model never serves
+  // stale costs. Bump the version whenever the engine's numbers change.
+  virtual std::string identity() const = 0;
 };
 
-// The engines `--engine` can name.
+class CostCache;
+
+// The engines `--engine` can name; with a cache, priced layers are looked up before they are computed.
 std::vector<std::string> cost_engine_names();
-std::unique_ptr<CostEngine> make_cost_engine(const std::string& name, const ChipSpec& chip);
+std::unique_ptr<CostEngine> make_cost_engine(const std::string& name, const ChipSpec& chip,
+                                             std::shared_ptr<CostCache> cache = nullptr);
 
 // Layer after layer: the network's latency and energy are the sums over its layers.
 NetworkCost price_network(const CostEngine& engine, const Workload& workload, const Policy& policy);

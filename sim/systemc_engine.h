@@ -37,6 +37,7 @@ class SystemcEngine : public CostEngine {
 
   LayerCost price(const LayerShape& layer, Bits bits) const override;
   const ChipSpec& chip() const override { return chip_; }
+  std::string identity() const override { return "systemc/1"; }
 
   // All layers resident on their own crossbars at once, running as a pipeline: a layer starts an
   // invocation as soon as its producer has written the proportional share of its outputs. Needs stationary

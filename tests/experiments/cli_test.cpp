@@ -28,7 +28,10 @@ struct ProcessResult {
 // Runs the qxbar binary as a user would, capturing both streams.
 ProcessResult qxbar(const std::string& arguments) {
   const std::string err_file = std::filesystem::temp_directory_path() / ("qxbar-cli-err-" + std::to_string(::getpid()));
-  const std::string command = std::string(QXBAR_BINARY) + " " + arguments + " 2>" + err_file;
+  // Each test process gets its own cost cache, so no run sees another's entries.
+  const std::string cache_home = std::filesystem::temp_directory_path() / ("qxbar-cli-cache-" + std::to_string(::getpid()));
+  const std::string command =
+      "XDG_CACHE_HOME=" + cache_home + " " + std::string(QXBAR_BINARY) + " " + arguments + " 2>" + err_file;
   std::FILE* pipe = ::popen(command.c_str(), "r");
   std::string out;
   char buffer[4096];
@@ -130,6 +133,29 @@ TEST(Cli, PolicyFilesInBothFormatsGiveTheSameTotals) {
   dir.write("short.npy", policy_npy_bytes(Policy{std::vector<Bits>(3, Bits{4, 6})}));
   expect_one_line_error(qxbar("sim --net lenet5-fmnist --policy " + dir.file("short.npy")),
                         dir.file("short.npy") + ": policy has 3 layers, lenet5-fmnist has 5");
+}
+
+TEST(Cli, SecondRunIsServedFromTheCostCache) {
+  TempDir dir;
+  const std::string base = "-v sim --hw isaac --net lenet5-fmnist --bits 4,4 --cache " + dir.file("costs.sqlite");
+  const ProcessResult first = qxbar(base + " --json " + dir.file("first.json"));
+  const ProcessResult second = qxbar(base + " --json " + dir.file("second.json"));
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  ASSERT_EQ(second.exit_code, 0) << second.err;
+  EXPECT_THAT(first.err, HasSubstr("0 hits, 5 layers priced"));
+  EXPECT_THAT(second.err, HasSubstr("5 hits, 0 layers priced"));
+  EXPECT_EQ(read_text(dir.file("first.json")), read_text(dir.file("second.json")));
+}
+
+TEST(Cli, PipelineReportsWholeNetworkLatency) {
+  TempDir dir;
+  const ProcessResult run = qxbar("sim --hw isaac --net resnet18-imagenet --bits 4,4 --pipeline --json " + dir.file("p.json"));
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const auto total = nlohmann::json::parse(read_text(dir.file("p.json")))["total"];
+  EXPECT_LT(total["pipelined_latency_ns"].get<double>(), total["latency_ns"].get<double>());
+  expect_one_line_error(qxbar("sim --hw cimaq_default --net lenet5-fmnist --pipeline"),
+                        "pipelined simulation needs weights.residency: stationary (the chip cimaq-default reprograms "
+                        "every layer)");
 }
 
 TEST(Cli, FailedRunLeavesNoOutputBehind) {

@@ -1,0 +1,69 @@
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "sim/cost_engine.h"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace qxbar {
+
+// What is stored of a priced layer; mapping and energy are cheap to derive again from the chip.
+struct CachedCost {
+  double latency_ns = 0;
+  double write_ns = 0;
+  ActionCounts counts;
+};
+
+// Priced layers kept on disk in SQLite, keyed by (engine identity, chip fingerprint, layer shape, bits), so
+// a search or a second run never prices the same thing twice. Several processes may share one file.
+// New entries are committed in batches; whatever was not yet committed when a process dies is simply priced
+// again next time.
+class CostCache {
+ public:
+  explicit CostCache(const std::string& path);
+  ~CostCache();
+  CostCache(const CostCache&) = delete;
+  CostCache& operator=(const CostCache&) = delete;
+
+  std::optional<CachedCost> find(const CostEngine& engine, const LayerShape& layer, Bits bits);
+  void store(const CostEngine& engine, const LayerShape& layer, Bits bits, const CachedCost& cost);
+  void flush();  // commits pending entries
+
+  std::int64_t hits() const { return hits_; }
+  std::int64_t misses() const { return misses_; }
+
+  // $XDG_CACHE_HOME/qxbar/costs.sqlite, or ~/.cache/qxbar/costs.sqlite.
+  static std::string default_path();
+
+ private:
+  void execute(const char* sql);
+  void bind_key(sqlite3_stmt* statement, const CostEngine& engine, const LayerShape& layer, Bits bits);
+
+  std::string path_;
+  sqlite3* db_ = nullptr;
+  sqlite3_stmt* select_ = nullptr;
+  sqlite3_stmt* insert_ = nullptr;
+  int pending_ = 0;
+  std::int64_t hits_ = 0;
+  std::int64_t misses_ = 0;
+};
+
+// Looks every layer up in the cache before asking the engine it wraps.
+class CachedEngine : public CostEngine {
+ public:
+  CachedEngine(std::unique_ptr<CostEngine> engine, std::shared_ptr<CostCache> cache)
+      : engine_(std::move(engine)), cache_(std::move(cache)) {}
+  LayerCost price(const LayerShape& layer, Bits bits) const override;
+  const ChipSpec& chip() const override { return engine_->chip(); }
+  std::string identity() const override { return engine_->identity(); }
+
+ private:
+  std::unique_ptr<CostEngine> engine_;
+  std::shared_ptr<CostCache> cache_;
+};
+
+}  // namespace qxbar
