@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <ostream>
-#include <type_traits>
 
 namespace qxbar {
 namespace {
@@ -20,9 +19,12 @@ sc_time transfer_time(const ChipSpec& chip, std::int64_t bytes, std::int64_t byt
 }
 
 // A static process of the module under construction; a lambda instead of the SC_THREAD macro family.
+// The blocks' loops are shallow, and a small stack makes building the many short simulations cheap.
 template <typename Block>
 void start_thread(Block* block, void (Block::*body)()) {
-  sc_core::sc_spawn([block, body] { (block->*body)(); }, "run");
+  sc_core::sc_spawn_options options;
+  options.set_stack_size(64 * 1024);
+  sc_core::sc_spawn([block, body] { (block->*body)(); }, "run", &options);
 }
 
 void wait_unless_zero(const sc_time& time) {
@@ -85,50 +87,67 @@ void Interconnect::transfer(std::int64_t bytes, int hops) {
   sc_core::wait(link_free_at_ + hop_latency - sc_core::sc_time_stamp());
 }
 
-Controller::Controller(const sc_core::sc_module_name& name, const TileGroup& group, std::int64_t invocations,
-                       WeightProgrammer& programmer, Gate gate)
-    : sc_module(name), group_(group), invocations_(invocations), programmer_(programmer), gate_(std::move(gate)) {
-  start_thread(this, &std::remove_pointer_t<decltype(this)>::run);
+Controller::Controller(const sc_core::sc_module_name& name, WeightProgrammer& programmer, Gate gate)
+    : sc_module(name), programmer_(programmer), gate_(std::move(gate)) {
+  start_thread(this, &Controller::run);
 }
 
+void Controller::configure(const TileGroup& group, std::int64_t invocations) {
+  group_ = &group;
+  invocations_ = invocations;
+}
+
+void Controller::start() { start_.notify(sc_core::SC_ZERO_TIME); }
+
 void Controller::run() {
-  if (group_.programmed_before_run) programmer_.program(group_.crossbars);
-  programmed_at = sc_core::sc_time_stamp();
-  for (std::int64_t index = 0; index < invocations_; ++index) {
-    if (gate_) gate_(index);
-    issue->write(index);
+  while (true) {
+    sc_core::wait(start_);
+    started_at = sc_core::sc_time_stamp();
+    if (group_->programmed_before_run) programmer_.program(group_->crossbars);
+    programmed_at = sc_core::sc_time_stamp();
+    for (std::int64_t index = 0; index < invocations_; ++index) {
+      if (gate_) gate_(index);
+      issue->write(index);
+    }
   }
 }
 
-InputBuffer::InputBuffer(const sc_core::sc_module_name& name, const ChipSpec& chip, const TileGroup& group)
-    : sc_module(name), group_(group),
-      read_time_(transfer_time(chip, group.traffic.input_bytes, chip.buffer.bandwidth_bytes_per_cycle)) {
-  start_thread(this, &std::remove_pointer_t<decltype(this)>::run);
+InputBuffer::InputBuffer(const sc_core::sc_module_name& name, const ChipSpec& chip) : sc_module(name), chip_(chip) {
+  start_thread(this, &InputBuffer::run);
+}
+
+void InputBuffer::configure(const TileGroup& group) {
+  bytes_ = group.traffic.input_bytes;
+  read_time_ = transfer_time(chip_, bytes_, chip_.buffer.bandwidth_bytes_per_cycle);
 }
 
 void InputBuffer::run() {
   while (true) {
     const std::int64_t invocation = in->read();
     wait_unless_zero(read_time_);
-    stats.actions.buffer_bytes += group_.traffic.input_bytes;
+    stats.actions.buffer_bytes += bytes_;
     ++stats.events;
     out->write(invocation);
   }
 }
 
-DacDrivers::DacDrivers(const sc_core::sc_module_name& name, const TileGroup& group)
-    : sc_module(name), group_(group), rows_driven_(0) {
+DacDrivers::DacDrivers(const sc_core::sc_module_name& name) : sc_module(name) {
+  start_thread(this, &DacDrivers::run);
+}
+
+void DacDrivers::configure(const TileGroup& group) {
+  planes_ = group.input_cycles;
+  rows_driven_ = 0;
   for (const TileGroup::Crossbar& crossbar : group.crossbars) rows_driven_ += crossbar.rows;
-  start_thread(this, &std::remove_pointer_t<decltype(this)>::run);
 }
 
 void DacDrivers::run() {
   while (true) {
     const std::int64_t invocation = in->read();
-    for (int plane = 0; plane < group_.input_cycles; ++plane) {
+    for (int plane = 0; plane < planes_; ++plane) {
       stats.actions.dac_conversions += rows_driven_;
       ++stats.events;
-      out->write({invocation, plane + 1 == group_.input_cycles});
+      out->write({invocation, plane + 1 == planes_});
     }
   }
 }
@@ -156,20 +175,23 @@ void SampleAndHold::release() {
   released_.notify(sc_core::SC_ZERO_TIME);
 }
 
-CrossbarArray::CrossbarArray(const sc_core::sc_module_name& name, const ChipSpec& chip, const TileGroup& group,
-                             SampleAndHold& hold)
-    : sc_module(name), chip_(chip), group_(group), hold_(hold), cells_(0) {
+CrossbarArray::CrossbarArray(const sc_core::sc_module_name& name, const ChipSpec& chip, SampleAndHold& hold)
+    : sc_module(name), chip_(chip), hold_(hold) {
+  start_thread(this, &CrossbarArray::run);
+}
+
+void CrossbarArray::configure(const TileGroup& group) {
+  crossbars_ = static_cast<std::int64_t>(group.crossbars.size());
+  cells_ = 0;
   for (const TileGroup::Crossbar& crossbar : group.crossbars) cells_ += crossbar.rows * crossbar.cols;
-  start_thread(this, &std::remove_pointer_t<decltype(this)>::run);
 }
 
 void CrossbarArray::run() {
   const sc_time read_time = nanoseconds(chip_.crossbar.read_time_ns);
-  const auto crossbars = static_cast<std::int64_t>(group_.crossbars.size());
   while (true) {
     const BitPlane plane = in->read();
     sc_core::wait(read_time);
-    stats.actions.crossbar_reads += crossbars;
+    stats.actions.crossbar_reads += crossbars_;
     stats.actions.cell_reads += cells_;
     ++stats.events;
     hold_.latch(plane);
@@ -177,13 +199,16 @@ void CrossbarArray::run() {
   }
 }
 
-AdcBank::AdcBank(const sc_core::sc_module_name& name, const ChipSpec& chip, const TileGroup& group,
-                 SampleAndHold& hold)
-    : sc_module(name), hold_(hold), samples_(0) {
+AdcBank::AdcBank(const sc_core::sc_module_name& name, const ChipSpec& chip, SampleAndHold& hold)
+    : sc_module(name), chip_(chip), hold_(hold) {
+  start_thread(this, &AdcBank::run);
+}
+
+void AdcBank::configure(const TileGroup& group) {
+  samples_ = 0;
   for (const TileGroup::Crossbar& crossbar : group.crossbars) samples_ += crossbar.cols;
-  const std::int64_t busiest = std::min<std::int64_t>(chip.adc.columns_per_adc, group.widest_crossbar());
-  plane_time_ = nanoseconds(static_cast<double>(busiest) * chip.adc_conversion_ns());
-  start_thread(this, &std::remove_pointer_t<decltype(this)>::run);
+  const std::int64_t busiest = std::min<std::int64_t>(chip_.adc.columns_per_adc, group.widest_crossbar());
+  plane_time_ = nanoseconds(static_cast<double>(busiest) * chip_.adc_conversion_ns());
 }
 
 void AdcBank::run() {
@@ -197,10 +222,14 @@ void AdcBank::run() {
   }
 }
 
-ShiftAdd::ShiftAdd(const sc_core::sc_module_name& name, const ChipSpec& chip, const TileGroup& group)
-    : sc_module(name), latency_(nanoseconds(chip.shift_add.latency_cycles * chip.cycle_ns())), samples_(0) {
+ShiftAdd::ShiftAdd(const sc_core::sc_module_name& name, const ChipSpec& chip)
+    : sc_module(name), latency_(nanoseconds(chip.shift_add.latency_cycles * chip.cycle_ns())) {
+  start_thread(this, &ShiftAdd::run);
+}
+
+void ShiftAdd::configure(const TileGroup& group) {
+  samples_ = 0;
   for (const TileGroup::Crossbar& crossbar : group.crossbars) samples_ += crossbar.cols;
-  start_thread(this, &std::remove_pointer_t<decltype(this)>::run);
 }
 
 void ShiftAdd::run() {
@@ -213,41 +242,47 @@ void ShiftAdd::run() {
   }
 }
 
-Reducer::Reducer(const sc_core::sc_module_name& name, const ChipSpec& chip, const TileGroup& group,
-                 Interconnect& interconnect)
-    : sc_module(name), chip_(chip), group_(group), interconnect_(interconnect) {
-  start_thread(this, &std::remove_pointer_t<decltype(this)>::run);
+Reducer::Reducer(const sc_core::sc_module_name& name, Interconnect& interconnect)
+    : sc_module(name), interconnect_(interconnect) {
+  start_thread(this, &Reducer::run);
+}
+
+void Reducer::configure(const TileGroup& group) {
+  bytes_ = group.traffic.reduction_bytes;
+  hops_ = group.hops;
 }
 
 void Reducer::run() {
   while (true) {
     const std::int64_t invocation = in->read();
-    if (group_.traffic.reduction_bytes > 0) interconnect_.transfer(group_.traffic.reduction_bytes, group_.hops);
+    if (bytes_ > 0) interconnect_.transfer(bytes_, hops_);
     ++stats.events;
     out->write(invocation);
   }
 }
 
-OutputBuffer::OutputBuffer(const sc_core::sc_module_name& name, const ChipSpec& chip, const TileGroup& group)
-    : sc_module(name), group_(group),
-      write_time_(transfer_time(chip, group.traffic.output_bytes, chip.buffer.bandwidth_bytes_per_cycle)) {
-  start_thread(this, &std::remove_pointer_t<decltype(this)>::run);
+OutputBuffer::OutputBuffer(const sc_core::sc_module_name& name, const ChipSpec& chip) : sc_module(name), chip_(chip) {
+  start_thread(this, &OutputBuffer::run);
+}
+
+void OutputBuffer::configure(const TileGroup& group) {
+  bytes_ = group.traffic.output_bytes;
+  write_time_ = transfer_time(chip_, bytes_, chip_.buffer.bandwidth_bytes_per_cycle);
 }
 
 void OutputBuffer::run() {
   while (true) {
     in->read();
     wait_unless_zero(write_time_);
-    stats.actions.buffer_bytes += group_.traffic.output_bytes;
+    stats.actions.buffer_bytes += bytes_;
     ++stats.events;
     completions.push_back(sc_core::sc_time_stamp());
     written.notify(sc_core::SC_ZERO_TIME);
   }
 }
 
-LayerPipeline::LayerPipeline(const sc_core::sc_module_name& name, const ChipSpec& chip, const TileGroup& group,
-                             std::int64_t invocations, WeightProgrammer& programmer, Interconnect& interconnect,
-                             Controller::Gate gate)
+LayerPipeline::LayerPipeline(const sc_core::sc_module_name& name, const ChipSpec& chip, WeightProgrammer& programmer,
+                             Interconnect& interconnect, Controller::Gate gate)
     : sc_module(name),
       issued_("issued", 1),
       loaded_("loaded", 1),
@@ -256,14 +291,14 @@ LayerPipeline::LayerPipeline(const sc_core::sc_module_name& name, const ChipSpec
       summed_("summed", 2),
       reduced_("reduced", 2),
       hold_("sample_and_hold"),
-      controller_("controller", group, invocations, programmer, std::move(gate)),
-      input_("input_buffer", chip, group),
-      dacs_("dac_drivers", group),
-      crossbars_("crossbars", chip, group, hold_),
-      adcs_("adcs", chip, group, hold_),
-      shift_add_("shift_add", chip, group),
-      reducer_("reducer", chip, group, interconnect),
-      output_("output_buffer", chip, group) {
+      controller_("controller", programmer, std::move(gate)),
+      input_("input_buffer", chip),
+      dacs_("dac_drivers"),
+      crossbars_("crossbars", chip, hold_),
+      adcs_("adcs", chip, hold_),
+      shift_add_("shift_add", chip),
+      reducer_("reducer", interconnect),
+      output_("output_buffer", chip) {
   controller_.issue(issued_);
   input_.in(issued_);
   input_.out(loaded_);
@@ -276,6 +311,22 @@ LayerPipeline::LayerPipeline(const sc_core::sc_module_name& name, const ChipSpec
   reducer_.in(summed_);
   reducer_.out(reduced_);
   output_.in(reduced_);
+}
+
+void LayerPipeline::configure(const TileGroup& group, std::int64_t invocations) {
+  controller_.configure(group, invocations);
+  input_.configure(group);
+  dacs_.configure(group);
+  crossbars_.configure(group);
+  adcs_.configure(group);
+  shift_add_.configure(group);
+  reducer_.configure(group);
+  output_.configure(group);
+  for (BlockStats* block : {&input_.stats, &dacs_.stats, &crossbars_.stats, &adcs_.stats, &shift_add_.stats,
+                            &reducer_.stats, &output_.stats}) {
+    *block = {};
+  }
+  output_.completions.clear();
 }
 
 BlockStats LayerPipeline::stats() const {

@@ -4,6 +4,8 @@
 // actions; none of them knows any energy (see energy.h). Work flows through them as tokens:
 //   Controller -> InputBuffer -> DacDrivers -> CrossbarArray -> SampleAndHold -> AdcBank -> ShiftAdd
 //     -> Reducer (over the Interconnect) -> OutputBuffer
+// A LayerPipeline is built once and then given jobs: configure() loads the crossbars a layer occupies,
+// start() runs it. Between jobs the simulation has drained, so every job starts from empty queues.
 #include <systemc>
 
 #include <cstdint>
@@ -70,52 +72,58 @@ class Interconnect : public sc_core::sc_module {
   sc_core::sc_time link_free_at_;
 };
 
-// Issues the invocations of a layer, after programming its crossbars when they must be written. In a
+// Issues the invocations of a job, after programming its crossbars when they must be written. In a
 // pipelined network it waits for the producing layer to get far enough ahead.
 class Controller : public sc_core::sc_module {
  public:
   // Returns when invocation `index` may start (e.g. once enough upstream outputs exist); may be empty.
   using Gate = std::function<void(std::int64_t index)>;
 
-  Controller(const sc_core::sc_module_name& name, const TileGroup& group, std::int64_t invocations,
-             WeightProgrammer& programmer, Gate gate);
+  Controller(const sc_core::sc_module_name& name, WeightProgrammer& programmer, Gate gate);
+  void configure(const TileGroup& group, std::int64_t invocations);
+  void start();  // from outside the simulation, before sc_start
   sc_core::sc_fifo_out<std::int64_t> issue;
+  sc_core::sc_time started_at;
   sc_core::sc_time programmed_at;
 
  private:
   void run();
-  const TileGroup& group_;
-  std::int64_t invocations_;
+  const TileGroup* group_ = nullptr;
+  std::int64_t invocations_ = 0;
   WeightProgrammer& programmer_;
   Gate gate_;
+  sc_core::sc_event start_;
 };
 
 // Reads each invocation's input vector out of the tile buffer into the row drivers' registers.
 class InputBuffer : public sc_core::sc_module {
  public:
-  InputBuffer(const sc_core::sc_module_name& name, const ChipSpec& chip, const TileGroup& group);
+  InputBuffer(const sc_core::sc_module_name& name, const ChipSpec& chip);
+  void configure(const TileGroup& group);
   sc_core::sc_fifo_in<std::int64_t> in;
   sc_core::sc_fifo_out<std::int64_t> out;
   BlockStats stats;
 
  private:
   void run();
-  const TileGroup& group_;
+  const ChipSpec& chip_;
+  std::int64_t bytes_ = 0;
   sc_core::sc_time read_time_;
 };
 
 // Splits each input into ceil(a / dac.bits) bit-planes and drives them onto the word lines.
 class DacDrivers : public sc_core::sc_module {
  public:
-  DacDrivers(const sc_core::sc_module_name& name, const TileGroup& group);
+  explicit DacDrivers(const sc_core::sc_module_name& name);
+  void configure(const TileGroup& group);
   sc_core::sc_fifo_in<std::int64_t> in;
   sc_core::sc_fifo_out<BitPlane> out;
   BlockStats stats;
 
  private:
   void run();
-  const TileGroup& group_;
-  std::int64_t rows_driven_;
+  int planes_ = 0;
+  std::int64_t rows_driven_ = 0;
 };
 
 // Holds the sampled bit-line values of one bit-plane while the converters work through them.
@@ -134,42 +142,45 @@ class SampleAndHold : public sc_core::sc_module {
   sc_core::sc_event released_;
 };
 
-// The analog arrays: every crossbar of the group reads the same bit-plane at once. Without sample-and-hold
+// The analog arrays: every crossbar of the job reads the same bit-plane at once. Without sample-and-hold
 // the bit lines stay busy until the converters are done with them.
 class CrossbarArray : public sc_core::sc_module {
  public:
-  CrossbarArray(const sc_core::sc_module_name& name, const ChipSpec& chip, const TileGroup& group,
-                SampleAndHold& hold);
+  CrossbarArray(const sc_core::sc_module_name& name, const ChipSpec& chip, SampleAndHold& hold);
+  void configure(const TileGroup& group);
   sc_core::sc_fifo_in<BitPlane> in;
   BlockStats stats;
 
  private:
   void run();
   const ChipSpec& chip_;
-  const TileGroup& group_;
   SampleAndHold& hold_;
-  std::int64_t cells_;
+  std::int64_t crossbars_ = 0;
+  std::int64_t cells_ = 0;
 };
 
-// The converters of the group's crossbars, adc.columns_per_adc bit lines to each, converting in parallel;
+// The converters of the job's crossbars, adc.columns_per_adc bit lines to each, converting in parallel;
 // a plane takes as long as the busiest converter.
 class AdcBank : public sc_core::sc_module {
  public:
-  AdcBank(const sc_core::sc_module_name& name, const ChipSpec& chip, const TileGroup& group, SampleAndHold& hold);
+  AdcBank(const sc_core::sc_module_name& name, const ChipSpec& chip, SampleAndHold& hold);
+  void configure(const TileGroup& group);
   sc_core::sc_fifo_out<BitPlane> out;
   BlockStats stats;
 
  private:
   void run();
+  const ChipSpec& chip_;
   SampleAndHold& hold_;
   sc_core::sc_time plane_time_;
-  std::int64_t samples_;
+  std::int64_t samples_ = 0;
 };
 
 // Shifts each converted sample by its bit-plane and weight-slice position and adds it to its partial sum.
 class ShiftAdd : public sc_core::sc_module {
  public:
-  ShiftAdd(const sc_core::sc_module_name& name, const ChipSpec& chip, const TileGroup& group);
+  ShiftAdd(const sc_core::sc_module_name& name, const ChipSpec& chip);
+  void configure(const TileGroup& group);
   sc_core::sc_fifo_in<BitPlane> in;
   sc_core::sc_fifo_out<std::int64_t> out;
   BlockStats stats;
@@ -177,51 +188,56 @@ class ShiftAdd : public sc_core::sc_module {
  private:
   void run();
   sc_core::sc_time latency_;
-  std::int64_t samples_;
+  std::int64_t samples_ = 0;
 };
 
 // Sends the partial sums of the extra row tiles over the interconnect to the tile that accumulates them.
 class Reducer : public sc_core::sc_module {
  public:
-  Reducer(const sc_core::sc_module_name& name, const ChipSpec& chip, const TileGroup& group,
-          Interconnect& interconnect);
+  Reducer(const sc_core::sc_module_name& name, Interconnect& interconnect);
+  void configure(const TileGroup& group);
   sc_core::sc_fifo_in<std::int64_t> in;
   sc_core::sc_fifo_out<std::int64_t> out;
   BlockStats stats;
 
  private:
   void run();
-  const ChipSpec& chip_;
-  const TileGroup& group_;
   Interconnect& interconnect_;
+  std::int64_t bytes_ = 0;
+  int hops_ = 1;
 };
 
 // Writes each invocation's results into the output buffer; the time of the last write is the latency.
 class OutputBuffer : public sc_core::sc_module {
  public:
-  OutputBuffer(const sc_core::sc_module_name& name, const ChipSpec& chip, const TileGroup& group);
+  OutputBuffer(const sc_core::sc_module_name& name, const ChipSpec& chip);
+  void configure(const TileGroup& group);
   sc_core::sc_fifo_in<std::int64_t> in;
-  std::vector<sc_core::sc_time> completions;  // when each invocation's results were written
+  std::vector<sc_core::sc_time> completions;  // when each invocation of the job was written
   sc_core::sc_event written;
   BlockStats stats;
 
  private:
   void run();
-  const TileGroup& group_;
+  const ChipSpec& chip_;
+  std::int64_t bytes_ = 0;
   sc_core::sc_time write_time_;
 };
 
 // One layer's datapath: the blocks above wired in a line over bounded FIFOs.
 class LayerPipeline : public sc_core::sc_module {
  public:
-  LayerPipeline(const sc_core::sc_module_name& name, const ChipSpec& chip, const TileGroup& group,
-                std::int64_t invocations, WeightProgrammer& programmer, Interconnect& interconnect,
-                Controller::Gate gate = {});
+  LayerPipeline(const sc_core::sc_module_name& name, const ChipSpec& chip, WeightProgrammer& programmer,
+                Interconnect& interconnect, Controller::Gate gate = {});
 
-  BlockStats stats() const;  // summed over the blocks, programming excluded
+  // Loads a job and clears the statistics; `group` must outlive the job.
+  void configure(const TileGroup& group, std::int64_t invocations);
+  void start() { controller_.start(); }
+
+  BlockStats stats() const;  // summed over the datapath blocks
   const OutputBuffer& output() const { return output_; }
   const Controller& controller() const { return controller_; }
-  // Blocks the calling thread until `count` invocations have been written out.
+  // Blocks the calling thread until `count` invocations of the job have been written out.
   void wait_for_completions(std::int64_t count);
   // Records each block's count of handled work items in a waveform.
   void trace(sc_core::sc_trace_file* file) const;

@@ -6,19 +6,37 @@ class sc_simcontext;
 
 namespace qxbar {
 
-// A brand-new SystemC kernel for one simulation. SystemC 2.3 cannot elaborate new modules once a
-// simulation has run, so every simulation builds its modules inside its own context; the previous context
-// is restored when this object goes away. Destroy the modules first, while their context is still current.
-class FreshSimulation {
+// A private SystemC kernel. SystemC keeps one current context in a global, cannot elaborate new modules
+// once a context has simulated, and cannot rewind time; owning contexts lets one process run any number
+// of independent simulations. Make a context current with an Activation while building, running or
+// destroying its modules; destroy the modules before the context.
+class SimulationContext {
  public:
-  FreshSimulation();
-  ~FreshSimulation();
-  FreshSimulation(const FreshSimulation&) = delete;
-  FreshSimulation& operator=(const FreshSimulation&) = delete;
+  SimulationContext();
+  ~SimulationContext();
+  SimulationContext(const SimulationContext&) = delete;
+  SimulationContext& operator=(const SimulationContext&) = delete;
+
+  class Activation {
+   public:
+    explicit Activation(SimulationContext& context);
+    ~Activation();
+    Activation(const Activation&) = delete;
+    Activation& operator=(const Activation&) = delete;
+
+   private:
+    sc_core::sc_simcontext* previous_;
+  };
 
  private:
-  sc_core::sc_simcontext* previous_;
   sc_core::sc_simcontext* context_;
+};
+
+// A brand-new context, current for this object's lifetime: for one-off simulations.
+class FreshSimulation {
+ private:
+  SimulationContext context_;
+  SimulationContext::Activation active_{context_};
 };
 
 }  // namespace qxbar

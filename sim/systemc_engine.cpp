@@ -38,38 +38,86 @@ bool completions_are_periodic(const std::vector<sc_core::sc_time>& completions) 
 }
 
 struct WindowRun {
-  std::vector<sc_core::sc_time> completions;
+  std::vector<sc_core::sc_time> completions;  // from the start of the job
   sc_core::sc_time programmed_at;
   BlockStats datapath;
   BlockStats programming;
 };
 
-WindowRun run_window(const ChipSpec& chip, const TileGroup& group, std::int64_t invocations, const std::string& vcd) {
-  FreshSimulation simulation;
-  WeightProgrammer programmer("programmer", chip);
-  Interconnect interconnect("interconnect", chip);
-  LayerPipeline layer("layer", chip, group, invocations, programmer, interconnect);
-  sc_core::sc_trace_file* trace = nullptr;
-  if (!vcd.empty()) {
-    // SystemC appends ".vcd" to the name it is given.
-    const bool has_suffix = vcd.size() > 4 && vcd.compare(vcd.size() - 4, 4, ".vcd") == 0;
-    trace = sc_core::sc_create_vcd_trace_file((has_suffix ? vcd.substr(0, vcd.size() - 4) : vcd).c_str());
-    trace->set_time_unit(1, sc_core::SC_FS);
-    layer.trace(trace);
-  }
-  sc_core::sc_start();
-  if (trace != nullptr) sc_core::sc_close_vcd_trace_file(trace);
-  WindowRun run{layer.output().completions, layer.controller().programmed_at, layer.stats(), programmer.stats};
-  run.datapath.actions += interconnect.stats.actions;
-  return run;
-}
+// Simulated time a session may accumulate before it is replaced, far below the 2^64 fs limit.
+constexpr double kSessionSeconds = 1000.0;
 
 }  // namespace
+
+class SystemcEngine::Session {
+ public:
+  Session(const ChipSpec& chip, const std::string& vcd) {
+    const SimulationContext::Activation active(context_);
+    programmer_ = std::make_unique<WeightProgrammer>("programmer", chip);
+    interconnect_ = std::make_unique<Interconnect>("interconnect", chip);
+    layer_ = std::make_unique<LayerPipeline>("layer", chip, *programmer_, *interconnect_);
+    if (!vcd.empty()) {
+      // SystemC appends ".vcd" to the name it is given.
+      const bool has_suffix = vcd.size() > 4 && vcd.compare(vcd.size() - 4, 4, ".vcd") == 0;
+      trace_ = sc_core::sc_create_vcd_trace_file((has_suffix ? vcd.substr(0, vcd.size() - 4) : vcd).c_str());
+      trace_->set_time_unit(1, sc_core::SC_FS);
+      layer_->trace(trace_);
+    }
+    sc_core::sc_start(sc_core::SC_ZERO_TIME);  // every block now waits for work
+  }
+
+  ~Session() {
+    const SimulationContext::Activation active(context_);
+    if (trace_ != nullptr) sc_core::sc_close_vcd_trace_file(trace_);
+    layer_.reset();
+    interconnect_.reset();
+    programmer_.reset();
+  }
+
+  WindowRun run(const TileGroup& group, std::int64_t invocations) {
+    const SimulationContext::Activation active(context_);
+    layer_->configure(group, invocations);
+    programmer_->stats = {};
+    layer_->start();
+    sc_core::sc_start();
+    const sc_core::sc_time started = layer_->controller().started_at;
+    WindowRun run{{}, layer_->controller().programmed_at - started, layer_->stats(), programmer_->stats};
+    for (const sc_core::sc_time& completion : layer_->output().completions) run.completions.push_back(completion - started);
+    run.datapath.actions += interconnect_->stats.actions;
+    interconnect_->stats = {};
+    elapsed_seconds_ = sc_core::sc_time_stamp().to_seconds();
+    return run;
+  }
+
+  bool worn_out() const { return elapsed_seconds_ > kSessionSeconds; }
+
+ private:
+  SimulationContext context_;
+  std::unique_ptr<WeightProgrammer> programmer_;
+  std::unique_ptr<Interconnect> interconnect_;
+  std::unique_ptr<LayerPipeline> layer_;
+  sc_core::sc_trace_file* trace_ = nullptr;
+  double elapsed_seconds_ = 0;
+};
+
+SystemcEngine::SystemcEngine(ChipSpec chip) : SystemcEngine(std::move(chip), Options{}) {}
+
+SystemcEngine::SystemcEngine(ChipSpec chip, Options options) : chip_(std::move(chip)), options_(std::move(options)) {}
+
+SystemcEngine::~SystemcEngine() = default;
+
+SystemcEngine::Session& SystemcEngine::session() const {
+  if (!session_ || session_->worn_out()) {
+    session_.reset();
+    session_ = std::make_unique<Session>(chip_, options_.trace_vcd);
+  }
+  return *session_;
+}
 
 SystemcEngine::GroupResult SystemcEngine::simulate_group(const TileGroup& group, std::int64_t invocations) const {
   std::int64_t window = options_.fast_forward ? std::min(invocations, kFirstWindow) : invocations;
   while (true) {
-    const WindowRun run = run_window(chip_, group, window, options_.trace_vcd);
+    const WindowRun run = session().run(group, window);
     ++activity_.simulations;
     activity_.events += run.datapath.events + run.programming.events;
     const bool complete = window == invocations;
@@ -154,9 +202,12 @@ double SystemcEngine::pipelined_latency_ns(const Workload& workload, const Polic
         producer->wait_for_completions(((index + 1) * produced + invocations - 1) / invocations);
       };
     }
-    layers.push_back(std::make_unique<LayerPipeline>(("layer" + std::to_string(i)).c_str(), chip_, groups[i],
-                                                     invocations, programmer, *links.back(), gate));
+    layers.push_back(std::make_unique<LayerPipeline>(("layer" + std::to_string(i)).c_str(), chip_, programmer,
+                                                     *links.back(), gate));
+    layers.back()->configure(groups[i], invocations);
   }
+  sc_core::sc_start(sc_core::SC_ZERO_TIME);
+  for (const auto& layer : layers) layer->start();
   sc_core::sc_start();
   ++activity_.simulations;
   sc_core::sc_time finish = sc_core::SC_ZERO_TIME;

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "sim/cost_engine.h"
@@ -10,7 +11,10 @@ namespace qxbar {
 struct TileGroup;
 
 // Prices layers by simulating the chip's blocks in SystemC (see blocks.h): latency is what the simulation
-// clock reads when the last output is written. Each simulation runs in a fresh kernel context.
+// clock reads when the last output is written. Each engine owns a private kernel context holding one
+// layer datapath, built once and given one job after another; every job starts on a drained datapath and
+// is timed from its own start, so results do not depend on what ran before. Not thread-safe: SystemC's
+// current context is process-wide.
 //
 // Reload groups are separated by a barrier: a group is programmed once the previous group's results are
 // written. Groups holding the same crossbar shapes therefore take the same time, and are simulated once.
@@ -32,8 +36,9 @@ class SystemcEngine : public CostEngine {
     std::int64_t events = 0;  // work items handled by blocks
   };
 
-  explicit SystemcEngine(ChipSpec chip) : SystemcEngine(std::move(chip), Options{}) {}
-  SystemcEngine(ChipSpec chip, Options options) : chip_(std::move(chip)), options_(std::move(options)) {}
+  explicit SystemcEngine(ChipSpec chip);
+  SystemcEngine(ChipSpec chip, Options options);
+  ~SystemcEngine() override;
 
   LayerCost price(const LayerShape& layer, Bits bits) const override;
   const ChipSpec& chip() const override { return chip_; }
@@ -52,11 +57,14 @@ class SystemcEngine : public CostEngine {
     double write_ns = 0;
     ActionCounts counts;
   };
+  class Session;
   GroupResult simulate_group(const TileGroup& group, std::int64_t invocations) const;
+  Session& session() const;
 
   ChipSpec chip_;
   Options options_;
   mutable Activity activity_;
+  mutable std::unique_ptr<Session> session_;
 };
 
 }  // namespace qxbar
