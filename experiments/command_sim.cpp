@@ -172,7 +172,10 @@ int run_sim(const std::vector<std::string>& args) {
                 workload.layers.size(), engine_name);
 
   std::vector<PricedLayer> rows;
-  nlohmann::ordered_json json = {{"chip", chip_json(chip)}, {"network", workload.name}, {"engine", engine_name}};
+  nlohmann::ordered_json units = {{"latency_ns", "ns"}, {"write_ns", "ns"}, {"energy_pj", "pJ"}, {"area_mm2", "mm^2"}};
+  for (const CounterInfo& counter : counter_infos()) units[counter.name] = counter.unit;
+  nlohmann::ordered_json json = {
+      {"chip", chip_json(chip)}, {"network", workload.name}, {"engine", engine->identity()}, {"units", units}};
   if (table) {
     NpyArray lookup{{workload.layers.size(), static_cast<std::size_t>(max_bit), static_cast<std::size_t>(max_bit)}, {}};
     for (std::size_t layer = 0; layer < workload.layers.size(); ++layer) {
