@@ -1,5 +1,6 @@
 #include "experiments/cli.h"
 
+#include <c10/util/Exception.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -109,6 +110,9 @@ int run(int argc, char** argv) {
     } catch (const po::error& error) {
       std::cerr << "qxbar " << name << ": error: " << error.what() << " (see qxbar " << name << " --help)\n";
       return 2;
+    } catch (const c10::Error& error) {
+      std::cerr << "qxbar: internal error: " << error.what_without_backtrace() << "\n";
+      return 1;
     } catch (const std::exception& error) {
       std::cerr << "qxbar: internal error: " << error.what() << "\n";
       return 1;

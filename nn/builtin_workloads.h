@@ -1,16 +1,13 @@
 #pragma once
 
 #include <string>
-#include <vector>
 
 #include "sim/workload.h"
 
 namespace qxbar {
 
-// Names accepted by --net for the networks qxbar knows.
-std::vector<std::string> builtin_workload_names();
-
-// The layer shapes of a built-in network; throws ConfigError naming the choices for an unknown name.
+// The workload of a built-in network, traced from its LibTorch model with one forward pass of one input:
+// "<network>-<dataset>" as in resnet18-imagenet, vgg16-imagenet or lenet5-fmnist.
 Workload builtin_workload(const std::string& name);
 
 // A built-in name, or a CIM-AQ layer-dimension file (*.yaml).

@@ -49,8 +49,10 @@ TEST(BuiltinWorkloads, Lenet5OnFashionMnist) {
 
 TEST(BuiltinWorkloads, NamesAndFilesResolve) {
   EXPECT_EQ(resolve_workload(source_path("tests/data/vgg16_layer_dimensions.yaml")).layers.size(), 16u);
-  EXPECT_THAT(qxbar::testing::error_message<ConfigError>([] { resolve_workload("resnet19"); }),
-              HasSubstr("--net resnet19: unknown network (built-in: lenet5-fmnist, resnet18-imagenet, vgg16-imagenet"));
+  EXPECT_THAT(qxbar::testing::error_message<ConfigError>([] { resolve_workload("resnet19-imagenet"); }),
+              HasSubstr("--net resnet19-imagenet: unknown network 'resnet19' (choose lenet5, vgg-small, resnet20, resnet18, vgg16, mobilenetv2"));
+  EXPECT_THAT(qxbar::testing::error_message<ConfigError>([] { resolve_workload("resnet18-svhn"); }),
+              HasSubstr("unknown input geometry 'svhn'"));
   EXPECT_THAT(qxbar::testing::error_message<ConfigError>([] { resolve_workload("missing.yaml"); }),
               HasSubstr("missing.yaml: no such layer-dimension file"));
 }

@@ -1,0 +1,60 @@
+#pragma once
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace qxbar {
+
+// Images and labels held in memory: images float32 [N, C, H, W] already normalised, labels int64 [N].
+struct Dataset {
+  std::string name;
+  torch::Tensor images;
+  torch::Tensor labels;
+  std::int64_t classes = 10;
+  bool augment = false;  // random crop and flip while training (CIFAR)
+
+  std::int64_t size() const { return labels.size(0); }
+  Dataset subset(const torch::Tensor& indices) const;
+};
+
+struct DataOptions {
+  std::string name = "fashion-mnist";  // fashion-mnist | mnist | cifar10 | synthetic
+  std::string dir;                     // empty: the dataset's default location
+  std::int64_t train_size = 0;         // 0: everything left after the validation split
+  std::int64_t val_size = 0;           // images taken out of the training set for validation
+  std::uint64_t seed = 0;              // chooses the validation split
+};
+
+struct DataSplits {
+  Dataset train;
+  Dataset val;
+  Dataset test;
+};
+
+std::vector<std::string> dataset_names();
+std::string default_data_dir(const std::string& name);  // empty when the dataset has none
+
+// Loads a dataset and splits its training set: validation first, then the training subset, both from one
+// seeded permutation, so the validation images stay the same whatever --train-size is.
+DataSplits load_data(const DataOptions& options);
+
+// Readers for the file formats; any truncated or inconsistent file is a DataError naming it.
+torch::Tensor read_idx_images(const std::string& path);  // uint8 [N, rows, cols], gzip or plain
+torch::Tensor read_idx_labels(const std::string& path);  // int64 [N]
+void read_cifar10_batch(const std::string& path, std::vector<torch::Tensor>& images, std::vector<torch::Tensor>& labels);
+
+// Separable classes for fast tests: each class has its own random prototype image, every sample is that
+// prototype plus noise.
+Dataset synthetic_dataset(std::int64_t size, std::int64_t classes, std::int64_t channels, std::int64_t image_size,
+                          std::uint64_t seed);
+
+// Random 4-pixel-padded crops and horizontal flips, drawn from `generator`.
+torch::Tensor augment_batch(const torch::Tensor& images, torch::Generator& generator);
+
+// Fisher-Yates over 0..n-1 with a 64-bit Mersenne Twister: the same order on every platform.
+std::vector<std::int64_t> seeded_permutation(std::int64_t n, std::uint64_t seed);
+
+}  // namespace qxbar

@@ -1,0 +1,63 @@
+#pragma once
+
+#include <torch/torch.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "nn/quant_layers.h"
+#include "sim/policy.h"
+#include "sim/workload.h"
+
+namespace qxbar {
+
+struct ModelSpec {
+  std::string architecture;   // lenet5 | vgg-small | resnet20 | resnet18 | vgg16 | mobilenetv2
+  std::int64_t in_channels = 1;
+  std::int64_t classes = 10;
+  std::int64_t input_size = 28;  // square inputs
+  double width = 1.0;            // MobileNetV2's width multiplier
+  QuantOptions quant;
+};
+
+std::vector<std::string> architecture_names();
+
+// Every network qxbar trains: a module whose convolutions and dense layers are QuantConv2d / QuantLinear.
+class NetworkImpl : public torch::nn::Module {
+ public:
+  virtual torch::Tensor forward(torch::Tensor input) = 0;
+};
+
+// A network together with its quantizable layers in execution order (the order policies and workloads
+// use) and their names as registered in the module tree (the names policy files use).
+class Model {
+ public:
+  explicit Model(const ModelSpec& spec);
+
+  const ModelSpec& spec() const { return spec_; }
+  NetworkImpl& network() { return *network_; }
+  std::shared_ptr<NetworkImpl> module() const { return network_; }
+  torch::Tensor forward(const torch::Tensor& images);  // pads images smaller than the network needs
+
+  std::size_t layer_count() const { return layers_.size(); }
+  QuantLayer& layer(std::size_t index) { return *layers_[index]; }
+  // The layer shapes seen by one forward pass of a single input: the accelerator's workload.
+  const Workload& workload() const { return workload_; }
+
+  void set_policy(const Policy& policy);
+  Policy policy() const;
+
+ private:
+  ModelSpec spec_;
+  std::shared_ptr<NetworkImpl> network_;
+  std::vector<QuantLayer*> layers_;
+  Workload workload_;
+};
+
+// "<architecture>-<dataset>" names a network on a dataset's geometry: fmnist (1x28x28), mnist, cifar10
+// (3x32x32) or imagenet (3x224x224, 1000 classes), e.g. resnet18-imagenet.
+ModelSpec spec_for_workload_name(const std::string& name);
+ModelSpec spec_for_dataset(const std::string& architecture, const std::string& dataset);
+
+}  // namespace qxbar

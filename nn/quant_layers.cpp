@@ -1,0 +1,81 @@
+#include "nn/quant_layers.h"
+
+#include <limits>
+
+namespace qxbar {
+namespace {
+
+thread_local LayerTracer* active_tracer = nullptr;
+
+}  // namespace
+
+LayerTracer::Scope::Scope(LayerTracer& tracer) : previous_(active_tracer) { active_tracer = &tracer; }
+LayerTracer::Scope::~Scope() { active_tracer = previous_; }
+LayerTracer* LayerTracer::active() { return active_tracer; }
+
+void QuantLayer::make_quantizers(torch::nn::Module& owner, std::int64_t out_channels, const QuantOptions& options,
+                                 bool signed_input) {
+  weight_quantizer_ = owner.register_module("weight_quantizer",
+                                            WeightQuantizer(out_channels, options.weight_init, options.per_channel));
+  input_quantizer_ = owner.register_module("input_quantizer", ActivationQuantizer(options.activation_init, signed_input));
+}
+
+void QuantLayer::set_bits(Bits bits) {
+  weight_quantizer_->set_bits(bits.w);
+  input_quantizer_->set_bits(bits.a);
+}
+
+Bits QuantLayer::bits() const { return {weight_quantizer_->bits(), input_quantizer_->bits()}; }
+
+QuantLayer::Operands QuantLayer::quantize(const torch::Tensor& input, const torch::Tensor& weight,
+                                          const torch::Tensor& bias) {
+  Operands operands{input_quantizer_->forward(input), weight_quantizer_->forward(weight), bias};
+  if (bias.defined() && weight_quantizer_->bits() < kFloatBits && input_quantizer_->bits() < kFloatBits) {
+    // int32 accumulator scale: the product of the input step and each output channel's weight step.
+    const torch::Tensor step = weight_quantizer_->step() * input_quantizer_->step();
+    constexpr double kInt32 = std::numeric_limits<std::int32_t>::max();
+    operands.bias = round_ste((bias / step).clamp(-kInt32, kInt32)) * step;
+  }
+  return operands;
+}
+
+void QuantLayer::record(const torch::Tensor& input, const torch::Tensor& output, LayerKind kind, std::int64_t input_dim,
+                        std::int64_t output_dim) {
+  LayerTracer* tracer = LayerTracer::active();
+  if (tracer == nullptr) return;
+  // One MVM per output pixel (convolutions) or per input row (dense layers), for one sample.
+  const std::int64_t invocations = output.dim() == 4 ? output.size(2) * output.size(3) : input.numel() / input.size(-1) / input.size(0);
+  tracer->entries.push_back({this, {"", kind, input_dim, output_dim, invocations, 1}});
+}
+
+QuantConv2dImpl::QuantConv2dImpl(const torch::nn::Conv2dOptions& options, const QuantOptions& quant, bool signed_input) {
+  conv = register_module("conv", torch::nn::Conv2d(options));
+  make_quantizers(*this, options.out_channels(), quant, signed_input);
+}
+
+torch::Tensor QuantConv2dImpl::forward(const torch::Tensor& input) {
+  const Operands q = quantize(input, conv->weight, conv->bias);
+  const auto& options = conv->options;
+  const torch::Tensor output = torch::nn::functional::detail::conv2d(
+      q.input, q.weight, q.bias, options.stride(), c10::get<torch::ExpandingArray<2>>(options.padding()),
+      options.dilation(), options.groups());
+  // A depthwise or grouped convolution maps block-diagonally: every group's Cin/groups * k * k rows feed
+  // only that group's outputs, all groups side by side in one matrix of in_channels * k * k rows.
+  const std::int64_t kernel = options.kernel_size()->at(0) * options.kernel_size()->at(1);
+  record(input, output, LayerKind::Conv, options.in_channels() * kernel, options.out_channels());
+  return output;
+}
+
+QuantLinearImpl::QuantLinearImpl(const torch::nn::LinearOptions& options, const QuantOptions& quant, bool signed_input) {
+  linear = register_module("linear", torch::nn::Linear(options));
+  make_quantizers(*this, options.out_features(), quant, signed_input);
+}
+
+torch::Tensor QuantLinearImpl::forward(const torch::Tensor& input) {
+  const Operands q = quantize(input, linear->weight, linear->bias);
+  const torch::Tensor output = torch::nn::functional::linear(q.input, q.weight, q.bias);
+  record(input, output, LayerKind::Dense, linear->options.in_features(), linear->options.out_features());
+  return output;
+}
+
+}  // namespace qxbar

@@ -1,0 +1,93 @@
+#pragma once
+
+#include <torch/torch.h>
+
+#include <string>
+#include <vector>
+
+#include "nn/quantizers.h"
+#include "sim/policy.h"
+#include "sim/workload.h"
+
+namespace qxbar {
+
+// How every quantizable layer of a network quantizes.
+struct QuantOptions {
+  WeightInit weight_init = WeightInit::MinMax;
+  ActivationInit activation_init = ActivationInit::MinMax;
+  bool per_channel = false;
+};
+
+class LayerTracer;
+
+// A convolution or dense layer whose weights and input activations are fake-quantized to bits set at run
+// time. The bias is kept in int32 at the product of the weight and input steps.
+class QuantLayer {
+ public:
+  virtual ~QuantLayer() = default;
+  void set_bits(Bits bits);
+  Bits bits() const;
+  WeightQuantizer& weight_quantizer() { return weight_quantizer_; }
+  ActivationQuantizer& input_quantizer() { return input_quantizer_; }
+  virtual torch::Tensor& weight() = 0;
+
+ protected:
+  QuantLayer() = default;
+  void make_quantizers(torch::nn::Module& owner, std::int64_t out_channels, const QuantOptions& options, bool signed_input);
+  // Quantized weight, input and bias for one forward; records the layer when a tracer listens.
+  struct Operands {
+    torch::Tensor input;
+    torch::Tensor weight;
+    torch::Tensor bias;
+  };
+  Operands quantize(const torch::Tensor& input, const torch::Tensor& weight, const torch::Tensor& bias);
+  void record(const torch::Tensor& input, const torch::Tensor& output, LayerKind kind, std::int64_t input_dim,
+              std::int64_t output_dim);
+
+ private:
+  WeightQuantizer weight_quantizer_{nullptr};
+  ActivationQuantizer input_quantizer_{nullptr};
+};
+
+// Collects the quantizable layers in the order a forward pass runs them, with their crossbar shapes.
+class LayerTracer {
+ public:
+  struct Entry {
+    QuantLayer* layer;
+    LayerShape shape;
+  };
+  std::vector<Entry> entries;
+
+  // The tracer layers report to while it is alive (one at a time, on the thread that runs the forward).
+  class Scope {
+   public:
+    explicit Scope(LayerTracer& tracer);
+    ~Scope();
+    Scope(const Scope&) = delete;
+    Scope& operator=(const Scope&) = delete;
+
+   private:
+    LayerTracer* previous_;
+  };
+  static LayerTracer* active();
+};
+
+class QuantConv2dImpl : public torch::nn::Module, public QuantLayer {
+ public:
+  QuantConv2dImpl(const torch::nn::Conv2dOptions& conv, const QuantOptions& quant, bool signed_input = false);
+  torch::Tensor forward(const torch::Tensor& input);
+  torch::Tensor& weight() override { return conv->weight; }
+  torch::nn::Conv2d conv{nullptr};
+};
+TORCH_MODULE(QuantConv2d);
+
+class QuantLinearImpl : public torch::nn::Module, public QuantLayer {
+ public:
+  QuantLinearImpl(const torch::nn::LinearOptions& linear, const QuantOptions& quant, bool signed_input = false);
+  torch::Tensor forward(const torch::Tensor& input);
+  torch::Tensor& weight() override { return linear->weight; }
+  torch::nn::Linear linear{nullptr};
+};
+TORCH_MODULE(QuantLinear);
+
+}  // namespace qxbar
