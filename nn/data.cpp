@@ -46,11 +46,12 @@ std::uint32_t big_endian_u32(const std::string& bytes, std::size_t offset) {
 std::vector<std::int64_t> idx_header(const std::string& bytes, const std::string& path, std::uint32_t magic,
                                      std::size_t dimensions) {
   const std::size_t header = 4 + 4 * dimensions;
-  if (bytes.size() < header) throw DataError(path + ": truncated idx header");
-  if (big_endian_u32(bytes, 0) != magic) {
-    throw DataError(path + ": not an idx file of the expected kind (magic " + std::to_string(big_endian_u32(bytes, 0)) +
+  if (bytes.size() < 4 || big_endian_u32(bytes, 0) != magic) {
+    const std::uint32_t found = bytes.size() < 4 ? 0 : big_endian_u32(bytes, 0);
+    throw DataError(path + ": not an idx file of the expected kind (magic " + std::to_string(found) +
                     ", expected " + std::to_string(magic) + ")");
   }
+  if (bytes.size() < header) throw DataError(path + ": truncated idx header");
   std::vector<std::int64_t> sizes;
   std::int64_t elements = 1;
   for (std::size_t i = 0; i < dimensions; ++i) {

@@ -1,0 +1,64 @@
+#include "nn/models.h"
+
+#include <gmock/gmock.h>
+
+#include <set>
+
+#include "sim/errors.h"
+
+namespace qxbar {
+namespace {
+
+TEST(Models, EveryArchitectureRunsOnFashionMnistGeometry) {
+  torch::manual_seed(0);
+  for (const std::string& architecture : architecture_names()) {
+    ModelSpec spec = spec_for_dataset(architecture, "fmnist");
+    spec.width = 0.5;
+    Model model(spec);
+    const torch::Tensor logits = model.forward(torch::randn({2, 1, 28, 28}));
+    EXPECT_EQ(logits.sizes(), (std::vector<std::int64_t>{2, 10})) << architecture;
+    EXPECT_EQ(model.workload().layers.size(), model.layer_count()) << architecture;
+    std::set<std::string> names;
+    for (const LayerShape& layer : model.workload().layers) names.insert(layer.name);
+    EXPECT_EQ(names.size(), model.layer_count()) << architecture << ": layer names must be unique";
+  }
+}
+
+TEST(Models, ResNet20HasTheCifarLayout) {
+  Model model(spec_for_dataset("resnet20", "cifar10"));
+  // Stem, 9 blocks of two convolutions, two downsamples, classifier.
+  EXPECT_EQ(model.layer_count(), 22u);
+  EXPECT_EQ(model.workload().layers[0].mvm_invocations, 32 * 32);
+  EXPECT_EQ(model.workload().layers.back().name, "fc");
+}
+
+TEST(Models, DepthwiseConvolutionsMapBlockDiagonally) {
+  Model model(spec_for_dataset("mobilenetv2", "cifar10"));
+  const Workload& workload = model.workload();
+  const auto depthwise = std::find_if(workload.layers.begin(), workload.layers.end(),
+                                      [](const LayerShape& layer) { return layer.name == "blocks.1.depthwise"; });
+  ASSERT_NE(depthwise, workload.layers.end());
+  EXPECT_EQ(depthwise->output_dim, 96);  // 16 channels expanded six times
+  EXPECT_EQ(depthwise->input_dim, 96 * 3 * 3);
+}
+
+TEST(Models, PoliciesSetEveryLayer) {
+  Model model(spec_for_dataset("lenet5", "fmnist"));
+  const Policy policy{{{8, 8}, {4, 5}, {3, 3}, {2, 6}, {8, 8}}};
+  model.set_policy(policy);
+  EXPECT_EQ(model.policy().layers, policy.layers);
+  EXPECT_EQ(model.layer(1).bits(), (Bits{4, 5}));
+  EXPECT_THROW(model.set_policy(Policy{{{8, 8}}}), DataError);
+}
+
+TEST(Models, QuantizedForwardUsesFewLevels) {
+  torch::manual_seed(1);
+  Model model(spec_for_dataset("lenet5", "fmnist"));
+  model.set_policy(Policy{std::vector<Bits>(5, Bits{2, 2})});
+  model.forward(torch::randn({4, 1, 28, 28}));
+  const torch::Tensor weight = model.layer(2).weight_quantizer()(model.layer(2).weight());
+  EXPECT_LE(std::get<0>(torch::_unique(weight)).numel(), 3);
+}
+
+}  // namespace
+}  // namespace qxbar

@@ -1,0 +1,177 @@
+#include "nn/quantizers.h"
+
+#include <gtest/gtest.h>
+
+#include "nn/quant_layers.h"
+
+namespace qxbar {
+namespace {
+
+torch::Tensor values(std::initializer_list<float> list) { return torch::tensor(std::vector<float>(list)); }
+
+void expect_tensor_near(const torch::Tensor& actual, const torch::Tensor& expected, double tolerance = 1e-6) {
+  ASSERT_EQ(actual.sizes(), expected.sizes());
+  EXPECT_TRUE(torch::allclose(actual, expected, 0, tolerance)) << "actual " << actual << "\nexpected " << expected;
+}
+
+void set_parameter(torch::nn::Module& module, const std::string& name, double value) {
+  torch::NoGradGuard no_grad;
+  module.named_parameters()[name].fill_(value);
+}
+
+TEST(Quantizers, IntegerRanges) {
+  EXPECT_EQ(weight_range(4).positive, 7);
+  EXPECT_EQ(weight_range(4).negative, 7);
+  EXPECT_EQ(weight_range(2).positive, 1);
+  EXPECT_EQ(activation_range(4, false).positive, 15);
+  EXPECT_EQ(activation_range(4, false).negative, 0);
+  EXPECT_EQ(activation_range(4, true).negative, 8);
+  EXPECT_EQ(activation_range(4, true).positive, 7);
+}
+
+TEST(Quantizers, MinMaxWeightsLandOnExactLevels) {
+  WeightQuantizer quantizer(1, WeightInit::MinMax, false);
+  quantizer->set_bits(4);
+  const torch::Tensor weight = values({-1.0f, -0.55f, 0.0f, 0.3f, 1.0f});
+  // Step 1/7: -0.55 * 7 = -3.85 rounds to -4, 0.3 * 7 = 2.1 rounds to 2.
+  expect_tensor_near(quantizer(weight), values({-1.0f, -4.0f / 7, 0.0f, 2.0f / 7, 1.0f}));
+  EXPECT_NEAR(quantizer->step().item<float>(), 1.0 / 7, 1e-7);
+}
+
+TEST(Quantizers, WeightsUseAtMostTheirLevels) {
+  torch::manual_seed(0);
+  const torch::Tensor weight = torch::randn({64, 16, 3, 3});
+  for (const int bits : {2, 3, 5, 8}) {
+    for (const WeightInit init : {WeightInit::MinMax, WeightInit::Mse, WeightInit::Lsq}) {
+      WeightQuantizer quantizer(64, init, false);
+      quantizer->set_bits(bits);
+      const torch::Tensor quantized = quantizer(weight);  // initialises the step before it is read
+      const torch::Tensor levels = std::get<0>(torch::_unique(quantized / quantizer->step()));
+      EXPECT_LE(levels.numel(), (1 << bits) - 1) << bits;
+      EXPECT_TRUE(torch::allclose(levels, levels.round(), 0, 1e-4)) << "not integers at " << bits << " bits";
+    }
+  }
+}
+
+TEST(Quantizers, PerChannelStepsFollowEachChannel) {
+  WeightQuantizer quantizer(2, WeightInit::MinMax, true);
+  quantizer->set_bits(8);
+  const torch::Tensor weight = torch::stack({values({-2.0f, 1.0f}), values({0.5f, 0.25f})});
+  quantizer(weight);
+  expect_tensor_near(quantizer->step(), values({2.0f / 127, 0.5f / 127}));
+}
+
+TEST(Quantizers, MseClipIsNoWorseThanMinMax) {
+  torch::manual_seed(1);
+  const torch::Tensor weight = torch::randn({4096});
+  WeightQuantizer minmax(1, WeightInit::MinMax, false);
+  WeightQuantizer mse(1, WeightInit::Mse, false);
+  minmax->set_bits(3);
+  mse->set_bits(3);
+  const double minmax_error = (minmax(weight) - weight).pow(2).sum().item<double>();
+  const double mse_error = (mse(weight) - weight).pow(2).sum().item<double>();
+  EXPECT_LT(mse_error, minmax_error);
+  EXPECT_LT(mse->step().item<float>(), minmax->step().item<float>());
+}
+
+TEST(Quantizers, BinaryWeightsAreSignTimesMeanMagnitude) {
+  WeightQuantizer quantizer(1, WeightInit::MinMax, false);
+  quantizer->set_bits(1);
+  expect_tensor_near(quantizer(values({-3.0f, 1.0f, 0.0f, 2.0f})), values({-1.5f, 1.5f, 1.5f, 1.5f}));
+}
+
+TEST(Quantizers, StraightThroughGradientInsideTheRangeOnly) {
+  WeightQuantizer quantizer(1, WeightInit::MinMax, false);
+  quantizer->set_bits(4);
+  torch::Tensor weight = values({-1.0f, 0.3f, 1.0f}).requires_grad_(true);
+  quantizer(weight);  // initialises the step to 1/7 from max |w| = 1
+  set_parameter(*quantizer, "step", 0.1);  // now 1.0 lies beyond the clip at 0.7
+  quantizer(weight).sum().backward();
+  expect_tensor_near(weight.grad(), values({0.0f, 1.0f, 0.0f}));
+}
+
+TEST(Quantizers, LsqStepGradientFollowsTheFormula) {
+  WeightQuantizer quantizer(1, WeightInit::Lsq, false);
+  quantizer->set_bits(3);  // levels -3..3
+  const torch::Tensor weight = values({0.26f, -0.9f, 0.05f, 2.0f});
+  quantizer(weight);
+  set_parameter(*quantizer, "step", 0.2);
+  quantizer(weight).sum().backward();
+  // d/ds of s * round(clamp(w/s)): round(w/s) - w/s inside the range, the clipped level outside; all times
+  // LSQ's gradient scale 1 / sqrt(numel * Qp).
+  const double inside = (std::round(1.3) - 1.3) + (std::round(0.25) - 0.25);
+  const double expected = (inside + (-3.0) + 3.0) / std::sqrt(4 * 3.0);
+  EXPECT_NEAR(quantizer->named_parameters()["step"].grad().item<double>(), expected, 1e-5);
+}
+
+TEST(Quantizers, UnsignedActivationsClipAtZeroAndAtTheCalibratedMax) {
+  ActivationQuantizer quantizer(ActivationInit::MinMax, false);
+  quantizer->set_bits(2);  // levels 0..3
+  const torch::Tensor input = values({-1.0f, 0.4f, 1.1f, 3.0f});
+  // Calibrated clip 3: step 1.
+  expect_tensor_near(quantizer(input), values({0.0f, 0.0f, 1.0f, 3.0f}));
+  expect_tensor_near(quantizer(values({5.0f})), values({3.0f}));  // the calibration stays
+}
+
+TEST(Quantizers, SignedActivationsAreSymmetric) {
+  ActivationQuantizer quantizer(ActivationInit::MinMax, true);
+  quantizer->set_bits(3);  // levels -4..3, step = 2 / 3
+  expect_tensor_near(quantizer(values({-2.0f, -1.0f, 0.0f, 2.0f})), values({-2.0f, -2.0f / 3 * 2, 0.0f, 2.0f}));
+}
+
+TEST(Quantizers, PercentileCalibrationIgnoresOutliers) {
+  ActivationQuantizer percentile(ActivationInit::Percentile, false);
+  ActivationQuantizer minmax(ActivationInit::MinMax, false);
+  percentile->set_bits(8);
+  minmax->set_bits(8);
+  torch::Tensor input = torch::linspace(0, 1, 100000);
+  input[0] = 1000.0f;
+  percentile(input);
+  minmax(input);
+  EXPECT_NEAR(percentile->step().item<float>() * 255, 1.0, 0.01);
+  EXPECT_NEAR(minmax->step().item<float>() * 255, 1000.0, 1e-3);
+}
+
+TEST(Quantizers, PactClipLearnsFromClippedInputsOnly) {
+  ActivationQuantizer quantizer(ActivationInit::Pact, false);
+  quantizer->set_bits(2);
+  const torch::Tensor input = values({0.5f, 2.9f, 7.0f, 9.0f});
+  quantizer(input);
+  set_parameter(*quantizer, "clip_or_step", 6.0);  // step 2
+  const torch::Tensor output = quantizer(input);
+  expect_tensor_near(output, values({0.0f, 2.0f, 6.0f, 6.0f}));
+  output.sum().backward();
+  EXPECT_NEAR(quantizer->named_parameters()["clip_or_step"].grad().item<float>(), 2.0, 1e-6);
+}
+
+TEST(Quantizers, FloatBitsLeaveTensorsUntouched) {
+  const torch::Tensor input = torch::randn({10});
+  EXPECT_TRUE(torch::equal(WeightQuantizer(1, WeightInit::MinMax, false)(input), input));
+  EXPECT_TRUE(torch::equal(ActivationQuantizer(ActivationInit::Lsq, true)(input), input));
+}
+
+TEST(Quantizers, ChangingBitsRecalibrates) {
+  ActivationQuantizer quantizer(ActivationInit::MinMax, false);
+  quantizer->set_bits(4);
+  quantizer(values({0.0f, 3.0f}));
+  quantizer->set_bits(2);
+  quantizer(values({0.0f, 6.0f}));
+  EXPECT_NEAR(quantizer->step().item<float>(), 2.0, 1e-6);
+}
+
+TEST(QuantLayers, BiasIsAnIntegerAtTheProductScale) {
+  torch::manual_seed(3);
+  QuantLinear layer(torch::nn::LinearOptions(8, 4), QuantOptions{});
+  layer->set_bits({4, 6});
+  const torch::Tensor input = torch::rand({5, 8});
+  const torch::Tensor output = layer(input);
+  const torch::Tensor product_step = layer->weight_quantizer()->step() * layer->input_quantizer()->step();
+  // With zero input, the output is the quantized bias alone.
+  const torch::Tensor bias = layer(torch::zeros({1, 8})).squeeze(0);
+  const torch::Tensor integers = bias / product_step;
+  EXPECT_TRUE(torch::allclose(integers, integers.round(), 0, 1e-3)) << integers;
+  EXPECT_EQ(output.sizes(), (std::vector<std::int64_t>{5, 4}));
+}
+
+}  // namespace
+}  // namespace qxbar
