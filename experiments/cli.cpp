@@ -15,6 +15,9 @@ const std::vector<Command>& commands() {
   static const std::vector<Command> table = {
       {"sim", "price a network on a chip: per-layer latency and energy, or a full lookup table", run_sim},
       {"check-hw", "validate a chip description and print every resolved value with its unit", run_check_hw},
+      {"train", "train a network, float or quantization-aware under a policy; resumable", run_train},
+      {"eval", "test accuracy of a checkpoint, optionally under another policy", run_eval},
+      {"workload", "write a network's traced layer shapes in CIM-AQ's layer-dimension format", run_workload},
   };
   return table;
 }

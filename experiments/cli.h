@@ -47,5 +47,8 @@ struct CacheOptions {
 
 int run_sim(const std::vector<std::string>& args);
 int run_check_hw(const std::vector<std::string>& args);
+int run_train(const std::vector<std::string>& args);
+int run_eval(const std::vector<std::string>& args);
+int run_workload(const std::vector<std::string>& args);
 
 }  // namespace qxbar::cli

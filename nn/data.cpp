@@ -150,8 +150,11 @@ void read_cifar10_batch(const std::string& path, std::vector<torch::Tensor>& ima
 
 Dataset synthetic_dataset(std::int64_t size, std::int64_t classes, std::int64_t channels, std::int64_t image_size,
                           std::uint64_t seed) {
+  // One task for every seed: the prototypes are fixed, the seed draws the samples.
+  constexpr std::uint64_t kTaskSeed = 0x5eed;
+  auto task = at::make_generator<at::CPUGeneratorImpl>(kTaskSeed);
+  const auto prototypes = at::randn({classes, channels, image_size, image_size}, task);
   auto generator = at::make_generator<at::CPUGeneratorImpl>(seed);
-  const auto prototypes = at::randn({classes, channels, image_size, image_size}, generator);
   const auto labels = at::randint(classes, {size}, generator);
   const auto images = prototypes.index_select(0, labels) + 0.5 * at::randn({size, channels, image_size, image_size}, generator);
   return {"synthetic", images, labels, classes, false};

@@ -46,8 +46,8 @@ torch::Tensor read_idx_images(const std::string& path);  // uint8 [N, rows, cols
 torch::Tensor read_idx_labels(const std::string& path);  // int64 [N]
 void read_cifar10_batch(const std::string& path, std::vector<torch::Tensor>& images, std::vector<torch::Tensor>& labels);
 
-// Separable classes for fast tests: each class has its own random prototype image, every sample is that
-// prototype plus noise.
+// Separable classes for fast tests: each class has its own random prototype image (the same for every
+// seed), every sample is its class's prototype plus noise drawn from `seed`.
 Dataset synthetic_dataset(std::int64_t size, std::int64_t classes, std::int64_t channels, std::int64_t image_size,
                           std::uint64_t seed);
 

@@ -62,7 +62,27 @@ WeightInit parse_weight_init(const std::string& name) {
   throw ConfigError("--quantizer " + name + ": unknown quantizer (choose minmax, mse, pact, lsq)");
 }
 
+const char* to_string(WeightInit init) {
+  switch (init) {
+    case WeightInit::MinMax: return "minmax";
+    case WeightInit::Mse: return "mse";
+    case WeightInit::Lsq: return "lsq";
+  }
+  return "?";
+}
+
+const char* to_string(ActivationInit init) {
+  switch (init) {
+    case ActivationInit::MinMax: return "minmax";
+    case ActivationInit::Percentile: return "percentile";
+    case ActivationInit::Pact: return "pact";
+    case ActivationInit::Lsq: return "lsq";
+  }
+  return "?";
+}
+
 ActivationInit parse_activation_init(const std::string& name) {
+  if (name == "percentile") return ActivationInit::Percentile;
   if (name == "minmax") return ActivationInit::MinMax;
   if (name == "mse") return ActivationInit::Percentile;
   if (name == "pact") return ActivationInit::Pact;
@@ -117,7 +137,8 @@ torch::Tensor WeightQuantizerImpl::forward(const torch::Tensor& weight) {
   if (!initialised_.item<bool>()) initialise(weight);
   torch::Tensor step = positive_step(step_);
   const double positive_level = b == 1 ? 1.0 : weight_range(b).positive;
-  if (init_ == WeightInit::Lsq) step = scale_gradient(step, 1.0 / std::sqrt(weight.numel() * positive_level));
+  // LSQ's gradient scale keeps the step's update in proportion to the weights' whatever the init.
+  step = scale_gradient(step, 1.0 / std::sqrt(weight.numel() * positive_level));
   if (per_channel_) step = channel_view(step, weight);
   const torch::Tensor scaled = weight / step;
   if (b == 1) {

@@ -29,11 +29,13 @@ enum class ActivationInit { MinMax, Percentile, Pact, Lsq };
 
 WeightInit parse_weight_init(const std::string& name);
 ActivationInit parse_activation_init(const std::string& name);
+const char* to_string(WeightInit init);
+const char* to_string(ActivationInit init);
 
 // Fake-quantizes weights to `bits` with a learned step size (per tensor, or per output channel): the step
 // is initialised from the weights the first time they are seen at these bits (max |w|, the MSE-optimal
-// clip, or LSQ's 2 mean|w| / sqrt(Qp)) and then trained; LSQ also scales its gradient by
-// 1 / sqrt(numel * Qp). One-bit weights are binary: sign(w) times the step.
+// clip, or LSQ's 2 mean|w| / sqrt(Qp)) and then trained with LSQ's gradient scale 1 / sqrt(numel * Qp),
+// which keeps the step stable under plain SGD. One-bit weights are binary: sign(w) times the step.
 class WeightQuantizerImpl : public torch::nn::Module {
  public:
   WeightQuantizerImpl(std::int64_t channels, WeightInit init, bool per_channel);

@@ -158,6 +158,53 @@ TEST(Cli, PipelineReportsWholeNetworkLatency) {
                         "every layer)");
 }
 
+TEST(Cli, TrainWritesCheckpointMetricsAndPolicyAndEvalAgrees) {
+  TempDir dir;
+  const std::string run = dir.file("run");
+  const ProcessResult trained = qxbar("train --net lenet5 --data synthetic --epochs 1 --val-size 200 --bits 6,6 --threads 1 --out " + run);
+  ASSERT_EQ(trained.exit_code, 0) << trained.err;
+  const auto metrics = nlohmann::json::parse(read_text(run + "/metrics.json"));
+  EXPECT_EQ(metrics["epochs"], 1);
+  EXPECT_EQ(metrics["policy"], "6/6;6/6;6/6;6/6;6/6");
+  const double accuracy = metrics["test_accuracy"];
+  EXPECT_GE(accuracy, 0.0);
+  EXPECT_LE(accuracy, 1.0);
+  EXPECT_THAT(read_text(run + "/policy.yaml"), HasSubstr("conv2: {w_bits: 6, a_bits: 6}"));
+
+  const ProcessResult evaluated = qxbar("eval --ckpt " + run + "/model.pt --data synthetic --threads 1");
+  ASSERT_EQ(evaluated.exit_code, 0) << evaluated.err;
+  EXPECT_DOUBLE_EQ(nlohmann::json::parse(read_text(run + "/eval.json"))["test_accuracy"].get<double>(), accuracy);
+
+  expect_one_line_error(qxbar("-q train --net lenet5 --data synthetic --epochs 1 --val-size 200 --bits 4,4 --out " + run),
+                        run + "/model.pt: holds a different run (other network, data or settings); choose another --out or "
+                              "remove it");
+}
+
+TEST(Cli, TrainRejectsBadInputWithOneLine) {
+  TempDir dir;
+  expect_one_line_error(qxbar("train --net lenet6 --data synthetic --out " + dir.file("a")),
+                        "--net lenet6: unknown network (choose lenet5, vgg-small, resnet20, resnet18, vgg16, mobilenetv2)");
+  expect_one_line_error(qxbar("train --net lenet5 --data synthetic --threads 0 --out " + dir.file("a")),
+                        "--threads 0: must be at least 1");
+  expect_one_line_error(qxbar("train --net lenet5 --data imagenet --out " + dir.file("a")),
+                        "--data imagenet: give the folder holding its files with --data-dir");
+  dir.write("p.yaml", "layers:\n  conv1: {w_bits: 4, a_bits: 4}\n");
+  expect_one_line_error(qxbar("train --net lenet5 --data synthetic --policy " + dir.file("p.yaml") + " --out " + dir.file("a")),
+                        dir.file("p.yaml") + ":2:3: layers.conv2: no bits for this layer of lenet5");
+  expect_one_line_error(qxbar("eval --ckpt " + dir.file("none.pt")), dir.file("none.pt") + ": no such checkpoint");
+}
+
+TEST(Cli, WorkloadFileFeedsSimLikeTheBuiltInName) {
+  TempDir dir;
+  ASSERT_EQ(qxbar("workload --net resnet18-imagenet --out " + dir.file("r18.yaml")).exit_code, 0);
+  const ProcessResult from_file = qxbar("sim --no-cache --net " + dir.file("r18.yaml") + " --json " + dir.file("a.json"));
+  const ProcessResult from_name = qxbar("sim --no-cache --net resnet18-imagenet --json " + dir.file("b.json"));
+  ASSERT_EQ(from_file.exit_code, 0) << from_file.err;
+  ASSERT_EQ(from_name.exit_code, 0) << from_name.err;
+  EXPECT_EQ(nlohmann::json::parse(read_text(dir.file("a.json")))["total"],
+            nlohmann::json::parse(read_text(dir.file("b.json")))["total"]);
+}
+
 TEST(Cli, FailedRunLeavesNoOutputBehind) {
   TempDir dir;
   EXPECT_EQ(qxbar("sim --set crossbar.rows=0 --csv " + dir.file("out.csv")).exit_code, 2);

@@ -1,0 +1,201 @@
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+#include <torch/torch.h>
+
+#include <filesystem>
+#include <thread>
+
+#include "experiments/cli.h"
+#include "nn/builtin_workloads.h"
+#include "nn/trainer.h"
+#include "sim/atomic_file.h"
+#include "sim/fingerprint.h"
+
+namespace qxbar::cli {
+namespace {
+
+// --data, --data-dir, --train-size, --val-size and --threads, shared by train and eval.
+struct DataCommandOptions {
+  std::string data;
+  std::string data_dir;
+  std::int64_t train_size = 0;
+  std::int64_t val_size = 0;
+  int threads = 0;
+
+  void add_to(po::options_description& options, const std::string& default_data) {
+    options.add_options()
+        ("data", po::value(&data)->default_value(default_data), "dataset: fashion-mnist, mnist, cifar10, synthetic")
+        ("data-dir", po::value(&data_dir), "folder with the dataset's files (fashion-mnist: Debian's package by default)")
+        ("train-size", po::value(&train_size)->default_value(0), "training images used (0: all not held out)")
+        ("val-size", po::value(&val_size)->default_value(0), "training images held out for validation")
+        ("threads", po::value(&threads)->default_value(static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))),
+         "intra-op threads for LibTorch (default: all cores)");
+  }
+
+  DataSplits load(std::uint64_t seed) const {
+    if (threads < 1) throw ConfigError("--threads " + std::to_string(threads) + ": must be at least 1");
+    torch::set_num_threads(threads);
+    return load_data({data, data_dir, train_size, val_size, seed});
+  }
+};
+
+// The dataset names the models know their input geometry by.
+std::string geometry_of(const std::string& dataset) { return dataset == "fashion-mnist" ? "fmnist" : dataset; }
+
+void write_metrics(const std::string& path, const TrainResult& result, const Model& model, const std::string& dataset) {
+  nlohmann::ordered_json history = nlohmann::ordered_json::array();
+  for (const EpochRecord& record : result.history) {
+    history.push_back({{"epoch", record.epoch},
+                       {"loss", record.loss},
+                       {"train_accuracy", record.train_accuracy},
+                       {"val_accuracy", record.val_accuracy},
+                       {"seconds", record.seconds},
+                       {"images_per_second", record.images_per_second}});
+  }
+  const nlohmann::ordered_json metrics = {{"network", model.spec().architecture},
+                                          {"dataset", dataset},
+                                          {"policy", policy_summary(model.policy())},
+                                          {"test_accuracy", result.test_accuracy},
+                                          {"val_accuracy", result.val_accuracy},
+                                          {"epochs", result.history.size()},
+                                          {"history", history}};
+  write_file_atomically(path, metrics.dump(2) + "\n");
+}
+
+}  // namespace
+
+int run_train(const std::vector<std::string>& args) {
+  DataCommandOptions data_options;
+  std::string net;
+  std::string out;
+  int epochs = 10;
+  std::string bits_text;
+  std::string policy_path;
+  bool fp32 = false;
+  bool force_first_last = false;
+  std::string quantizer = "minmax";
+  bool per_channel = false;
+  std::string from;
+  TrainOptions train_options;
+  double width = 1.0;
+  po::options_description options("train options");
+  options.add_options()
+      ("net", po::value(&net)->required(), "network: lenet5, vgg-small, resnet20, resnet18, vgg16, mobilenetv2")
+      ("out", po::value(&out)->required(), "run folder: model.pt, metrics.json, policy.yaml; rerun to resume")
+      ("epochs", po::value(&epochs)->default_value(10), "training epochs")
+      ("bits", po::value(&bits_text), "uniform policy W,A, e.g. 8,8")
+      ("policy", po::value(&policy_path), "per-layer policy: qxbar YAML or CIM-AQ .npy [layers, 2]")
+      ("fp32", po::bool_switch(&fp32), "no quantization (the default when no policy is given)")
+      ("force-first-last", po::bool_switch(&force_first_last), "keep the first and last layer at 8/8 bits")
+      ("quantizer", po::value(&quantizer)->default_value("minmax"),
+       "minmax (min-max scale), mse (MSE-optimal weight clip, percentile activations), pact, lsq")
+      ("per-channel", po::bool_switch(&per_channel), "one weight step per output channel")
+      ("from", po::value(&from), "start from this checkpoint's weights (e.g. the FP32 run for INT8 training)")
+      ("lr", po::value(&train_options.lr)->default_value(0.05), "initial learning rate (SGD, momentum 0.9, cosine)")
+      ("batch-size", po::value(&train_options.batch_size)->default_value(128), "images per step")
+      ("width", po::value(&width)->default_value(1.0), "width multiplier (mobilenetv2)")
+      ("seed", po::value(&train_options.seed)->default_value(0), "seed of initialisation, order and split");
+  data_options.add_to(options, "fashion-mnist");
+  po::variables_map values;
+  if (!parse_command_line("train", args, options, values)) return 0;
+  if (static_cast<int>(values.count("bits")) + static_cast<int>(values.count("policy")) + (fp32 ? 1 : 0) > 1) {
+    throw ConfigError("train: give at most one of --bits, --policy and --fp32");
+  }
+  if (epochs < 1) throw ConfigError("--epochs " + std::to_string(epochs) + ": must be at least 1");
+  if (train_options.batch_size < 1) throw ConfigError("--batch-size: must be at least 1");
+  train_options.epochs = epochs;
+
+  const DataSplits data = data_options.load(train_options.seed);
+  ModelSpec spec = spec_for_dataset(net, geometry_of(data_options.data));
+  spec.width = width;
+  spec.quant = {parse_weight_init(quantizer), parse_activation_init(quantizer), per_channel};
+  torch::manual_seed(train_options.seed);
+  Model model(spec);
+
+  Policy policy = uniform_policy(model.workload(), {kFloatBits, kFloatBits});
+  if (values.count("bits") != 0) policy = uniform_policy(model.workload(), parse_bits(bits_text, "--bits"));
+  if (values.count("policy") != 0) policy = load_policy(policy_path, model.workload());
+  if (force_first_last && policy.layers.front().w != kFloatBits) {
+    policy.layers.front() = policy.layers.back() = Bits{8, 8};
+  }
+  model.set_policy(policy);
+  std::string from_key;
+  if (!from.empty()) {
+    from_key = read_checkpoint_info(from).run_key;
+    load_weights_from(model, from);
+  }
+
+  CheckpointInfo info;
+  info.spec = spec;
+  info.dataset = data_options.data;
+  info.run_key = fingerprint_hex(nlohmann::json{{"spec", net},
+                                                {"width", width},
+                                                {"quantizer", quantizer},
+                                                {"per_channel", per_channel},
+                                                {"data", data_options.data},
+                                                {"train_size", data_options.train_size},
+                                                {"val_size", data_options.val_size},
+                                                {"seed", train_options.seed},
+                                                {"lr", train_options.lr},
+                                                {"batch_size", train_options.batch_size},
+                                                {"policy", policy_summary(policy)},
+                                                {"from", from_key}}
+                                     .dump());
+  spdlog::info("training {} on {} ({} images, {} for validation) with policy {}", net, data_options.data,
+               data.train.size(), data.val.size(), policy_summary(policy));
+  const TrainResult result = train(model, data, train_options, info, out + "/model.pt");
+  if (result.resumed) spdlog::info("resumed from {}/model.pt", out);
+  write_file_atomically(out + "/policy.yaml", policy_yaml_text(model.workload(), model.policy()));
+  write_metrics(out + "/metrics.json", result, model, data_options.data);
+  std::printf("%s: test accuracy %.4f, validation accuracy %.4f after %zu epochs (%s)\n", out.c_str(),
+              result.test_accuracy, result.val_accuracy, result.history.size(), policy_summary(model.policy()).c_str());
+  return 0;
+}
+
+int run_eval(const std::vector<std::string>& args) {
+  DataCommandOptions data_options;
+  std::string checkpoint;
+  std::string policy_path;
+  std::string json_path;
+  std::int64_t batch_size = 512;
+  po::options_description options("eval options");
+  options.add_options()
+      ("ckpt", po::value(&checkpoint)->required(), "checkpoint (model.pt) written by qxbar train")
+      ("policy", po::value(&policy_path), "evaluate under this policy instead of the checkpoint's (recalibrates)")
+      ("batch-size", po::value(&batch_size)->default_value(512), "images per forward pass")
+      ("json", po::value(&json_path), "where to write the accuracy (default: eval.json beside the checkpoint)");
+  data_options.add_to(options, "fashion-mnist");
+  po::variables_map values;
+  if (!parse_command_line("eval", args, options, values)) return 0;
+
+  Model model = load_checkpoint(checkpoint);
+  if (values.count("policy") != 0) model.set_policy(load_policy(policy_path, model.workload()));
+  const DataSplits data = data_options.load(0);
+  const double accuracy = evaluate(model, data.test, batch_size);
+  if (json_path.empty()) json_path = (std::filesystem::path(checkpoint).parent_path() / "eval.json").string();
+  const nlohmann::ordered_json result = {{"checkpoint", checkpoint},
+                                         {"dataset", data_options.data},
+                                         {"policy", policy_summary(model.policy())},
+                                         {"test_accuracy", accuracy}};
+  write_file_atomically(json_path, result.dump(2) + "\n");
+  std::printf("test accuracy %.4f (%s, %lld images)\n", accuracy, policy_summary(model.policy()).c_str(),
+              static_cast<long long>(data.test.size()));
+  return 0;
+}
+
+int run_workload(const std::vector<std::string>& args) {
+  std::string net;
+  std::string out;
+  po::options_description options("workload options");
+  options.add_options()
+      ("net", po::value(&net)->required(), "network on a dataset's geometry, e.g. resnet18-imagenet, mobilenetv2-cifar10")
+      ("out", po::value(&out)->required(), "CIM-AQ layer-dimension file to write (YAML)");
+  po::variables_map values;
+  if (!parse_command_line("workload", args, options, values)) return 0;
+  const Workload workload = builtin_workload(net);
+  write_file_atomically(out, cimaq_layer_file_text(workload));
+  std::printf("%s: %zu layers of %s\n", out.c_str(), workload.layers.size(), net.c_str());
+  return 0;
+}
+
+}  // namespace qxbar::cli

@@ -1,0 +1,268 @@
+#include "nn/trainer.h"
+
+#include <nlohmann/json.hpp>
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+
+#include "sim/errors.h"
+#include "sim/progress.h"
+
+namespace qxbar {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+nlohmann::json spec_json(const ModelSpec& spec) {
+  return {{"architecture", spec.architecture},
+          {"in_channels", spec.in_channels},
+          {"classes", spec.classes},
+          {"input_size", spec.input_size},
+          {"width", spec.width},
+          {"weight_quantizer", to_string(spec.quant.weight_init)},
+          {"activation_quantizer", to_string(spec.quant.activation_init)},
+          {"per_channel", spec.quant.per_channel}};
+}
+
+ModelSpec spec_from_json(const nlohmann::json& json) {
+  ModelSpec spec;
+  spec.architecture = json.at("architecture").get<std::string>();
+  spec.in_channels = json.at("in_channels").get<std::int64_t>();
+  spec.classes = json.at("classes").get<std::int64_t>();
+  spec.input_size = json.at("input_size").get<std::int64_t>();
+  spec.width = json.at("width").get<double>();
+  spec.quant.weight_init = parse_weight_init(json.at("weight_quantizer").get<std::string>());
+  spec.quant.activation_init = parse_activation_init(json.at("activation_quantizer").get<std::string>());
+  spec.quant.per_channel = json.at("per_channel").get<bool>();
+  return spec;
+}
+
+// Finds a tensor by its dotted module path in the nested archives Module::save writes.
+bool read_tensor(torch::serialize::InputArchive& archive, const std::string& dotted, torch::Tensor& tensor, bool is_buffer) {
+  const std::size_t dot = dotted.find('.');
+  if (dot == std::string::npos) return archive.try_read(dotted, tensor, is_buffer);
+  torch::serialize::InputArchive child;
+  if (!archive.try_read(dotted.substr(0, dot), child)) return false;
+  return read_tensor(child, dotted.substr(dot + 1), tensor, is_buffer);
+}
+
+torch::serialize::InputArchive open_archive(const std::string& path) {
+  if (!std::filesystem::exists(path)) throw DataError(path + ": no such checkpoint");
+  torch::serialize::InputArchive archive;
+  try {
+    archive.load_from(path);
+  } catch (const c10::Error& error) {
+    throw DataError(path + ": not a qxbar checkpoint (" + error.what_without_backtrace() + ")");
+  }
+  return archive;
+}
+
+void set_learning_rate(torch::optim::Optimizer& optimizer, double lr) {
+  for (auto& group : optimizer.param_groups()) static_cast<torch::optim::SGDOptions&>(group.options()).lr(lr);
+}
+
+}  // namespace
+
+std::string checkpoint_info_json(const CheckpointInfo& info) {
+  nlohmann::json history = nlohmann::json::array();
+  for (const EpochRecord& record : info.history) {
+    history.push_back({{"epoch", record.epoch},
+                       {"loss", record.loss},
+                       {"train_accuracy", record.train_accuracy},
+                       {"val_accuracy", record.val_accuracy},
+                       {"seconds", record.seconds},
+                       {"images_per_second", record.images_per_second}});
+  }
+  return nlohmann::json{{"spec", spec_json(info.spec)},
+                        {"dataset", info.dataset},
+                        {"run_key", info.run_key},
+                        {"epochs_planned", info.epochs_planned},
+                        {"history", history}}
+      .dump();
+}
+
+CheckpointInfo read_checkpoint_info(const std::string& path) {
+  torch::serialize::InputArchive archive = open_archive(path);
+  c10::IValue value;
+  if (!archive.try_read("info", value) || !value.isString()) throw DataError(path + ": not a qxbar checkpoint (no record)");
+  try {
+    const nlohmann::json json = nlohmann::json::parse(value.toStringRef());
+    CheckpointInfo info;
+    info.spec = spec_from_json(json.at("spec"));
+    info.dataset = json.at("dataset").get<std::string>();
+    info.run_key = json.at("run_key").get<std::string>();
+    info.epochs_planned = json.at("epochs_planned").get<int>();
+    for (const nlohmann::json& record : json.at("history")) {
+      info.history.push_back({record.at("epoch").get<int>(), record.at("loss").get<double>(),
+                              record.at("train_accuracy").get<double>(), record.at("val_accuracy").get<double>(),
+                              record.at("seconds").get<double>(), record.at("images_per_second").get<double>()});
+    }
+    return info;
+  } catch (const nlohmann::json::exception& error) {
+    throw DataError(path + ": damaged checkpoint record: " + error.what());
+  }
+}
+
+void save_checkpoint(Model& model, const CheckpointInfo& info, const std::string& path, torch::optim::Optimizer* optimizer) {
+  torch::serialize::OutputArchive archive;
+  torch::serialize::OutputArchive weights;
+  model.network().save(weights);
+  archive.write("model", weights);
+  if (optimizer != nullptr) {
+    torch::serialize::OutputArchive state;
+    optimizer->save(state);
+    archive.write("optimizer", state);
+  }
+  archive.write("info", c10::IValue(checkpoint_info_json(info)));
+  const std::filesystem::path target(path);
+  if (target.has_parent_path()) std::filesystem::create_directories(target.parent_path());
+  const std::string temporary = path + ".tmp." + std::to_string(::getpid());
+  archive.save_to(temporary);
+  std::filesystem::rename(temporary, path);
+}
+
+Model load_checkpoint(const std::string& path) {
+  const CheckpointInfo info = read_checkpoint_info(path);
+  Model model(info.spec);
+  torch::serialize::InputArchive archive = open_archive(path);
+  torch::serialize::InputArchive weights;
+  if (!archive.try_read("model", weights)) throw DataError(path + ": checkpoint holds no model");
+  try {
+    model.network().load(weights);
+  } catch (const c10::Error& error) {
+    throw DataError(path + ": checkpoint does not fit " + info.spec.architecture + ": " + error.what_without_backtrace());
+  }
+  return model;
+}
+
+void load_weights_from(Model& model, const std::string& path) {
+  torch::serialize::InputArchive archive = open_archive(path);
+  torch::serialize::InputArchive weights;
+  if (!archive.try_read("model", weights)) throw DataError(path + ": checkpoint holds no model");
+  torch::NoGradGuard no_grad;
+  const auto copy = [&](const std::string& name, torch::Tensor& target, bool is_buffer) {
+    torch::Tensor stored;
+    if (!read_tensor(weights, name, stored, is_buffer)) {
+      throw DataError(path + ": has no tensor " + name + " (made for another network?)");
+    }
+    if (stored.sizes() != target.sizes()) {
+      throw DataError(path + ": " + name + " has shape " + c10::str(stored.sizes()) + ", the network needs " +
+                      c10::str(target.sizes()));
+    }
+    target.copy_(stored);
+  };
+  // Quantizer state carries over only where the bits are unchanged; elsewhere it is calibrated afresh.
+  std::map<std::string, bool> same_bits;
+  for (auto& item : model.network().named_buffers()) {
+    const std::string& name = item.key();
+    if (name.size() < 5 || name.compare(name.size() - 5, 5, ".bits") != 0) continue;
+    torch::Tensor stored;
+    const std::string quantizer = name.substr(0, name.size() - 5);
+    same_bits[quantizer] = read_tensor(weights, name, stored, true) && torch::equal(stored, item.value());
+  }
+  const auto quantizer_of = [](const std::string& name) -> std::string {
+    const std::size_t marker = name.find("quantizer.");
+    return marker == std::string::npos ? "" : name.substr(0, name.find('.', marker));
+  };
+  for (auto& item : model.network().named_parameters()) {
+    const std::string quantizer = quantizer_of(item.key());
+    if (quantizer.empty() || same_bits[quantizer]) copy(item.key(), item.value(), false);
+  }
+  for (auto& item : model.network().named_buffers()) {
+    const std::string quantizer = quantizer_of(item.key());
+    if (quantizer.empty() || same_bits[quantizer]) copy(item.key(), item.value(), true);
+  }
+}
+
+double evaluate(Model& model, const Dataset& data, std::int64_t batch_size) {
+  if (data.size() == 0) return -1;
+  const torch::NoGradGuard no_grad;
+  const bool was_training = model.network().is_training();
+  model.network().eval();
+  std::int64_t correct = 0;
+  for (std::int64_t start = 0; start < data.size(); start += batch_size) {
+    const std::int64_t count = std::min(batch_size, data.size() - start);
+    const torch::Tensor logits = model.forward(data.images.narrow(0, start, count));
+    correct += logits.argmax(1).eq(data.labels.narrow(0, start, count)).sum().item<std::int64_t>();
+  }
+  model.network().train(was_training);
+  return static_cast<double>(correct) / static_cast<double>(data.size());
+}
+
+TrainResult train(Model& model, const DataSplits& data, const TrainOptions& options, const CheckpointInfo& info_in,
+                  const std::string& checkpoint_path) {
+  CheckpointInfo info = info_in;
+  info.epochs_planned = options.epochs;
+  TrainResult result;
+  const bool resuming = std::filesystem::exists(checkpoint_path);
+  if (resuming) {
+    const CheckpointInfo saved = read_checkpoint_info(checkpoint_path);
+    if (saved.run_key != info.run_key) {
+      throw ConfigError(checkpoint_path + ": holds a different run (other network, data or settings); choose another "
+                        "--out or remove it");
+    }
+    model = load_checkpoint(checkpoint_path);
+    info.history = saved.history;
+    result.resumed = !saved.history.empty();
+  }
+  torch::optim::SGD optimizer(model.network().parameters(), torch::optim::SGDOptions(options.lr)
+                                                                .momentum(options.momentum)
+                                                                .weight_decay(options.weight_decay));
+  if (resuming) {
+    torch::serialize::InputArchive archive = open_archive(checkpoint_path);
+    torch::serialize::InputArchive state;
+    if (archive.try_read("optimizer", state)) optimizer.load(state);
+  }
+
+  const std::int64_t images = data.train.size();
+  const std::int64_t batches = (images + options.batch_size - 1) / options.batch_size;
+  for (int epoch = static_cast<int>(info.history.size()); epoch < options.epochs; ++epoch) {
+    // Every epoch draws from its own seed, so a resumed run repeats exactly what the lost epochs would do.
+    const std::uint64_t epoch_seed = options.seed * 1000003ULL + static_cast<std::uint64_t>(epoch);
+    torch::manual_seed(epoch_seed);
+    auto generator = at::make_generator<at::CPUGeneratorImpl>(epoch_seed);
+    set_learning_rate(optimizer, 0.5 * options.lr * (1 + std::cos(M_PI * epoch / options.epochs)));
+    const torch::Tensor order = torch::tensor(seeded_permutation(images, epoch_seed), torch::kInt64);
+    model.network().train();
+    Progress progress("epoch " + std::to_string(epoch + 1) + "/" + std::to_string(options.epochs), images, "img");
+    const auto started = Clock::now();
+    double loss_sum = 0;
+    std::int64_t correct = 0;
+    for (std::int64_t batch = 0; batch < batches; ++batch) {
+      const std::int64_t start = batch * options.batch_size;
+      const torch::Tensor indices = order.narrow(0, start, std::min(options.batch_size, images - start));
+      torch::Tensor inputs = data.train.images.index_select(0, indices);
+      if (data.train.augment) inputs = augment_batch(inputs, generator);
+      const torch::Tensor labels = data.train.labels.index_select(0, indices);
+      const torch::Tensor logits = model.forward(inputs);
+      const torch::Tensor loss = torch::nn::functional::cross_entropy(logits, labels);
+      optimizer.zero_grad();
+      loss.backward();
+      optimizer.step();
+      loss_sum += loss.item<double>() * static_cast<double>(indices.size(0));
+      correct += logits.argmax(1).eq(labels).sum().item<std::int64_t>();
+      if (options.show_progress) {
+        progress.update(start + indices.size(0), "loss " + std::to_string(loss_sum / static_cast<double>(start + indices.size(0))).substr(0, 6));
+      }
+    }
+    const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
+    EpochRecord record{epoch + 1, loss_sum / static_cast<double>(images), static_cast<double>(correct) / static_cast<double>(images),
+                       evaluate(model, data.val, 512), seconds, static_cast<double>(images) / seconds};
+    if (options.show_progress) {
+      char status[128];
+      std::snprintf(status, sizeof status, "loss %.4f, train %.4f, val %.4f", record.loss, record.train_accuracy, record.val_accuracy);
+      progress.finish(status);
+    }
+    info.history.push_back(record);
+    save_checkpoint(model, info, checkpoint_path, &optimizer);
+  }
+  result.history = info.history;
+  result.val_accuracy = evaluate(model, data.val, 512);
+  result.test_accuracy = evaluate(model, data.test, 512);
+  return result;
+}
+
+}  // namespace qxbar

@@ -1,0 +1,75 @@
+#pragma once
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "nn/data.h"
+#include "nn/models.h"
+
+namespace qxbar {
+
+struct TrainOptions {
+  int epochs = 10;
+  double lr = 0.05;           // SGD with momentum, cosine-annealed to zero over the epochs
+  double momentum = 0.9;
+  double weight_decay = 5e-4;
+  std::int64_t batch_size = 128;
+  std::uint64_t seed = 0;
+  bool show_progress = true;
+};
+
+struct EpochRecord {
+  int epoch = 0;  // 1-based
+  double loss = 0;
+  double train_accuracy = 0;
+  double val_accuracy = -1;  // -1 without a validation set
+  double seconds = 0;
+  double images_per_second = 0;
+};
+
+// What a checkpoint records besides the tensors: enough to rebuild the model and to tell whether a run
+// in the same folder is the same run.
+struct CheckpointInfo {
+  ModelSpec spec;
+  std::string dataset;
+  std::string run_key;  // everything that shapes the result except the epoch count
+  int epochs_planned = 0;
+  std::vector<EpochRecord> history;
+};
+
+struct TrainResult {
+  std::vector<EpochRecord> history;
+  double val_accuracy = -1;
+  double test_accuracy = 0;
+  bool resumed = false;
+};
+
+// Fraction of correctly classified images, in evaluation mode, without gradients.
+double evaluate(Model& model, const Dataset& data, std::int64_t batch_size);
+
+// Trains `model` and writes `checkpoint_path` (model, optimizer, quantizer state and policy) after every
+// epoch, atomically. When the checkpoint already holds the same run with fewer epochs, training resumes
+// from it and ends with the same weights as an uninterrupted run; a different run there is a ConfigError.
+TrainResult train(Model& model, const DataSplits& data, const TrainOptions& options, const CheckpointInfo& info,
+                  const std::string& checkpoint_path);
+
+// Saves the model alone (no optimizer), e.g. for evaluation results or exports.
+void save_checkpoint(Model& model, const CheckpointInfo& info, const std::string& path,
+                     torch::optim::Optimizer* optimizer = nullptr);
+
+// Reads a checkpoint's record without its tensors.
+CheckpointInfo read_checkpoint_info(const std::string& path);
+
+// Rebuilds the model a checkpoint holds, with its weights, quantizer state and policy.
+Model load_checkpoint(const std::string& path);
+
+// Copies the weights of a checkpoint into `model` (for --from): every parameter and batch-norm buffer must
+// exist with the same shape; quantizer state is taken only where the bits match.
+void load_weights_from(Model& model, const std::string& path);
+
+std::string checkpoint_info_json(const CheckpointInfo& info);
+
+}  // namespace qxbar

@@ -1,0 +1,28 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <string>
+
+namespace qxbar {
+
+// A progress line on stderr: a redrawn bar with rate and time left on a terminal, plain periodic lines
+// (at most one every few seconds) when stderr is a file or pipe, so logs stay readable.
+class Progress {
+ public:
+  Progress(std::string label, std::int64_t total, std::string unit);
+  void update(std::int64_t done, const std::string& status = "");
+  void finish(const std::string& status = "");
+
+ private:
+  void draw(std::int64_t done, const std::string& status, bool final);
+  std::string label_;
+  std::int64_t total_;
+  std::string unit_;
+  bool terminal_;
+  std::chrono::steady_clock::time_point start_;
+  std::chrono::steady_clock::time_point last_draw_;
+};
+
+}  // namespace qxbar
