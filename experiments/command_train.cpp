@@ -158,11 +158,14 @@ int run_eval(const std::vector<std::string>& args) {
   std::string policy_path;
   std::string json_path;
   std::int64_t batch_size = 512;
+  bool integer = false;
   po::options_description options("eval options");
   options.add_options()
       ("ckpt", po::value(&checkpoint)->required(), "checkpoint (model.pt) written by qxbar train")
       ("policy", po::value(&policy_path), "evaluate under this policy instead of the checkpoint's (recalibrates)")
       ("batch-size", po::value(&batch_size)->default_value(512), "images per forward pass")
+      ("integer", po::bool_switch(&integer),
+       "also fold batch norms and evaluate with integer matrix products and fixed-point rescaling")
       ("json", po::value(&json_path), "where to write the accuracy (default: eval.json beside the checkpoint)");
   data_options.add_to(options, "fashion-mnist");
   po::variables_map values;
@@ -173,13 +176,22 @@ int run_eval(const std::vector<std::string>& args) {
   const DataSplits data = data_options.load(0);
   const double accuracy = evaluate(model, data.test, batch_size);
   if (json_path.empty()) json_path = (std::filesystem::path(checkpoint).parent_path() / "eval.json").string();
-  const nlohmann::ordered_json result = {{"checkpoint", checkpoint},
-                                         {"dataset", data_options.data},
-                                         {"policy", policy_summary(model.policy())},
-                                         {"test_accuracy", accuracy}};
-  write_file_atomically(json_path, result.dump(2) + "\n");
+  nlohmann::ordered_json result = {{"checkpoint", checkpoint},
+                                   {"dataset", data_options.data},
+                                   {"policy", policy_summary(model.policy())},
+                                   {"test_accuracy", accuracy}};
   std::printf("test accuracy %.4f (%s, %lld images)\n", accuracy, policy_summary(model.policy()).c_str(),
               static_cast<long long>(data.test.size()));
+  if (integer) {
+    Model deployed = fold_batch_norm(model);
+    const double folded = evaluate(deployed, data.test, batch_size);
+    deployed.set_integer_arithmetic(true);
+    const double integer_accuracy = evaluate(deployed, data.test, batch_size);
+    result["folded_test_accuracy"] = folded;
+    result["integer_test_accuracy"] = integer_accuracy;
+    std::printf("batch norm folded: %.4f fake-quantized, %.4f with integer arithmetic\n", folded, integer_accuracy);
+  }
+  write_file_atomically(json_path, result.dump(2) + "\n");
   return 0;
 }
 

@@ -75,7 +75,7 @@ class VggImpl : public NetworkImpl {
       }
       Stage stage;
       stage.conv = register_at(*this, "features." + std::to_string(index),
-                                   QuantConv2d(conv_options(channels, width, 3, 1, 1), spec.quant, index == 0));
+                                   QuantConv2d(conv_options(channels, width, 3, 1, 1, 1, spec.batch_norm_folded), spec.quant, index == 0));
       stage.norm = register_at(*this, "features." + std::to_string(index + 1), BatchNorm2d(width));
       stages_.push_back(stage);
       channels = width;
@@ -91,6 +91,13 @@ class VggImpl : public NetworkImpl {
       pooled_ = size;
       classifier_.push_back(register_module("classifier", QuantLinear(torch::nn::LinearOptions(channels * size * size, spec.classes), spec.quant)));
     }
+  }
+  std::vector<ConvNorm> batch_norm_pairs() override {
+    std::vector<ConvNorm> pairs;
+    for (const Stage& stage : stages_) {
+      if (stage.conv) pairs.emplace_back(stage.conv, stage.norm);
+    }
+    return pairs;
   }
   torch::Tensor forward(torch::Tensor x) override {
     for (Stage& stage : stages_) {
@@ -117,15 +124,20 @@ class VggImpl : public NetworkImpl {
 // He et al.'s basic block. The 1x1 downsample runs first, the order CIM-AQ's policies list it in.
 class BasicBlockImpl : public torch::nn::Module {
  public:
-  BasicBlockImpl(std::int64_t in, std::int64_t out, std::int64_t stride, const QuantOptions& quant) {
+  BasicBlockImpl(std::int64_t in, std::int64_t out, std::int64_t stride, const QuantOptions& quant, bool bias) {
     if (stride != 1 || in != out) {
-      downsample_ = register_module("downsample", QuantConv2d(conv_options(in, out, 1, stride, 0), quant));
+      downsample_ = register_module("downsample", QuantConv2d(conv_options(in, out, 1, stride, 0, 1, bias), quant));
       downsample_norm_ = register_module("downsample_norm", BatchNorm2d(out));
     }
-    conv1_ = register_module("conv1", QuantConv2d(conv_options(in, out, 3, stride, 1), quant));
+    conv1_ = register_module("conv1", QuantConv2d(conv_options(in, out, 3, stride, 1, 1, bias), quant));
     norm1_ = register_module("norm1", BatchNorm2d(out));
-    conv2_ = register_module("conv2", QuantConv2d(conv_options(out, out, 3, 1, 1), quant));
+    conv2_ = register_module("conv2", QuantConv2d(conv_options(out, out, 3, 1, 1, 1, bias), quant));
     norm2_ = register_module("norm2", BatchNorm2d(out));
+  }
+  void add_batch_norm_pairs(std::vector<NetworkImpl::ConvNorm>& pairs) const {
+    if (downsample_) pairs.emplace_back(downsample_, downsample_norm_);
+    pairs.emplace_back(conv1_, norm1_);
+    pairs.emplace_back(conv2_, norm2_);
   }
   torch::Tensor forward(const torch::Tensor& x) {
     const torch::Tensor shortcut = downsample_ ? downsample_norm_(downsample_(x)) : x;
@@ -145,8 +157,9 @@ class ResNetImpl : public NetworkImpl {
   ResNetImpl(const ModelSpec& spec, bool imagenet_stem, const std::vector<std::int64_t>& widths, int blocks_per_stage)
       : imagenet_stem_(imagenet_stem) {
     const std::int64_t stem_width = widths.front();
-    conv1_ = register_module("conv1", QuantConv2d(imagenet_stem ? conv_options(spec.in_channels, stem_width, 7, 2, 3)
-                                                                : conv_options(spec.in_channels, stem_width, 3, 1, 1),
+    const bool bias = spec.batch_norm_folded;
+    conv1_ = register_module("conv1", QuantConv2d(imagenet_stem ? conv_options(spec.in_channels, stem_width, 7, 2, 3, 1, bias)
+                                                                : conv_options(spec.in_channels, stem_width, 3, 1, 1, 1, bias),
                                                   spec.quant, true));
     norm1_ = register_module("norm1", BatchNorm2d(stem_width));
     std::int64_t channels = stem_width;
@@ -154,11 +167,16 @@ class ResNetImpl : public NetworkImpl {
       for (int block = 0; block < blocks_per_stage; ++block) {
         const std::int64_t stride = (block == 0 && stage > 0) ? 2 : 1;
         const std::string name = "layer" + std::to_string(stage + 1) + "." + std::to_string(block);
-        blocks_.push_back(register_at(*this, name, BasicBlock(channels, widths[stage], stride, spec.quant)));
+        blocks_.push_back(register_at(*this, name, BasicBlock(channels, widths[stage], stride, spec.quant, bias)));
         channels = widths[stage];
       }
     }
     fc_ = register_module("fc", QuantLinear(torch::nn::LinearOptions(channels, spec.classes), spec.quant));
+  }
+  std::vector<ConvNorm> batch_norm_pairs() override {
+    std::vector<ConvNorm> pairs{{conv1_, norm1_}};
+    for (const BasicBlock& block : blocks_) block->add_batch_norm_pairs(pairs);
+    return pairs;
   }
   torch::Tensor forward(torch::Tensor x) override {
     x = torch::relu(norm1_(conv1_(x)));
@@ -185,17 +203,22 @@ std::int64_t make_divisible(double channels) {
 class InvertedResidualImpl : public torch::nn::Module {
  public:
   InvertedResidualImpl(std::int64_t in, std::int64_t out, std::int64_t stride, std::int64_t expansion,
-                       const QuantOptions& quant)
+                       const QuantOptions& quant, bool bias)
       : residual_(stride == 1 && in == out) {
     const std::int64_t hidden = in * expansion;
     if (expansion != 1) {
-      expand_ = register_module("expand", QuantConv2d(conv_options(in, hidden, 1, 1, 0), quant, true));
+      expand_ = register_module("expand", QuantConv2d(conv_options(in, hidden, 1, 1, 0, 1, bias), quant, true));
       expand_norm_ = register_module("expand_norm", BatchNorm2d(hidden));
     }
-    depthwise_ = register_module("depthwise", QuantConv2d(conv_options(hidden, hidden, 3, stride, 1, hidden), quant, expansion == 1));
+    depthwise_ = register_module("depthwise", QuantConv2d(conv_options(hidden, hidden, 3, stride, 1, hidden, bias), quant, expansion == 1));
     depthwise_norm_ = register_module("depthwise_norm", BatchNorm2d(hidden));
-    project_ = register_module("project", QuantConv2d(conv_options(hidden, out, 1, 1, 0), quant));
+    project_ = register_module("project", QuantConv2d(conv_options(hidden, out, 1, 1, 0, 1, bias), quant));
     project_norm_ = register_module("project_norm", BatchNorm2d(out));
+  }
+  void add_batch_norm_pairs(std::vector<NetworkImpl::ConvNorm>& pairs) const {
+    if (expand_) pairs.emplace_back(expand_, expand_norm_);
+    pairs.emplace_back(depthwise_, depthwise_norm_);
+    pairs.emplace_back(project_, project_norm_);
   }
   torch::Tensor forward(const torch::Tensor& x) {
     torch::Tensor y = expand_ ? torch::clamp(expand_norm_(expand_(x)), 0, 6) : x;
@@ -217,8 +240,9 @@ class MobileNetV2Impl : public NetworkImpl {
  public:
   explicit MobileNetV2Impl(const ModelSpec& spec) {
     const bool small_input = spec.input_size < 64;
+    const bool bias = spec.batch_norm_folded;
     const std::int64_t stem_width = make_divisible(32 * spec.width);
-    stem_ = register_module("stem", QuantConv2d(conv_options(spec.in_channels, stem_width, 3, small_input ? 1 : 2, 1), spec.quant, true));
+    stem_ = register_module("stem", QuantConv2d(conv_options(spec.in_channels, stem_width, 3, small_input ? 1 : 2, 1, 1, bias), spec.quant, true));
     stem_norm_ = register_module("stem_norm", BatchNorm2d(stem_width));
     struct StageConfig {
       std::int64_t expansion, channels, repeats, stride;
@@ -232,14 +256,20 @@ class MobileNetV2Impl : public NetworkImpl {
       for (std::int64_t r = 0; r < stages[s].repeats; ++r) {
         const std::int64_t stride = r == 0 ? (small_input && s == 1 ? 1 : stages[s].stride) : 1;
         blocks_.push_back(register_at(*this, "blocks." + std::to_string(index++),
-                                          InvertedResidual(channels, width, stride, stages[s].expansion, spec.quant)));
+                                          InvertedResidual(channels, width, stride, stages[s].expansion, spec.quant, bias)));
         channels = width;
       }
     }
     const std::int64_t head_width = make_divisible(1280 * std::max(1.0, spec.width));
-    head_ = register_module("head", QuantConv2d(conv_options(channels, head_width, 1, 1, 0), spec.quant, true));
+    head_ = register_module("head", QuantConv2d(conv_options(channels, head_width, 1, 1, 0, 1, bias), spec.quant, true));
     head_norm_ = register_module("head_norm", BatchNorm2d(head_width));
     classifier_ = register_module("classifier", QuantLinear(torch::nn::LinearOptions(head_width, spec.classes), spec.quant));
+  }
+  std::vector<ConvNorm> batch_norm_pairs() override {
+    std::vector<ConvNorm> pairs{{stem_, stem_norm_}};
+    for (const InvertedResidual& block : blocks_) block->add_batch_norm_pairs(pairs);
+    pairs.emplace_back(head_, head_norm_);
+    return pairs;
   }
   torch::Tensor forward(torch::Tensor x) override {
     x = torch::clamp(stem_norm_(stem_(x)), 0, 6);
@@ -317,6 +347,45 @@ void Model::set_policy(const Policy& policy) {
                     std::to_string(layers_.size()));
   }
   for (std::size_t i = 0; i < layers_.size(); ++i) layers_[i]->set_bits(policy.layers[i]);
+}
+
+void Model::set_integer_arithmetic(bool enabled) {
+  for (QuantLayer* layer : layers_) layer->set_integer_arithmetic(enabled);
+}
+
+Model fold_batch_norm(Model& trained) {
+  ModelSpec spec = trained.spec();
+  spec.batch_norm_folded = true;
+  Model folded(spec);
+  const torch::NoGradGuard no_grad;
+  const auto copy_matching = [](const auto& sources, auto targets) {
+    for (const auto& item : sources) {
+      torch::Tensor* target = targets.find(item.key());
+      if (target != nullptr && target->defined() && item.value().defined() && target->sizes() == item.value().sizes()) {
+        target->copy_(item.value());
+      }
+    }
+  };
+  copy_matching(trained.network().named_parameters(), folded.network().named_parameters());
+  copy_matching(trained.network().named_buffers(), folded.network().named_buffers());
+  const std::vector<NetworkImpl::ConvNorm> sources = trained.network().batch_norm_pairs();
+  std::vector<NetworkImpl::ConvNorm> targets = folded.network().batch_norm_pairs();
+  for (std::size_t i = 0; i < sources.size(); ++i) {
+    const auto& [source_conv, norm] = sources[i];
+    auto& [target_conv, identity] = targets[i];
+    const double eps = norm->options.eps();
+    const torch::Tensor scale = norm->weight / torch::sqrt(norm->running_var + eps);
+    target_conv->conv->weight.copy_(source_conv->conv->weight * scale.view({-1, 1, 1, 1}));
+    const torch::Tensor bias = source_conv->conv->bias.defined() ? source_conv->conv->bias : torch::zeros_like(scale);
+    target_conv->conv->bias.copy_((bias - norm->running_mean) * scale + norm->bias);
+    identity->weight.fill_(1);
+    identity->bias.zero_();
+    identity->running_mean.zero_();
+    identity->running_var.fill_(1 - eps);
+    target_conv->weight_quantizer()->recalibrate();
+  }
+  folded.network().eval();
+  return folded;
 }
 
 Policy Model::policy() const {

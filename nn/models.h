@@ -19,6 +19,7 @@ struct ModelSpec {
   std::int64_t input_size = 28;  // square inputs
   double width = 1.0;            // MobileNetV2's width multiplier
   QuantOptions quant;
+  bool batch_norm_folded = false;  // convolutions carry a bias and their batch norms are the identity
 };
 
 std::vector<std::string> architecture_names();
@@ -27,6 +28,9 @@ std::vector<std::string> architecture_names();
 class NetworkImpl : public torch::nn::Module {
  public:
   virtual torch::Tensor forward(torch::Tensor input) = 0;
+  // Each convolution with the batch norm right after it, for folding.
+  using ConvNorm = std::pair<QuantConv2d, torch::nn::BatchNorm2d>;
+  virtual std::vector<ConvNorm> batch_norm_pairs() { return {}; }
 };
 
 // A network together with its quantizable layers in execution order (the order policies and workloads
@@ -47,6 +51,7 @@ class Model {
 
   void set_policy(const Policy& policy);
   Policy policy() const;
+  void set_integer_arithmetic(bool enabled);
 
  private:
   ModelSpec spec_;
@@ -54,6 +59,11 @@ class Model {
   std::vector<QuantLayer*> layers_;
   Workload workload_;
 };
+
+// The deployment form of a trained model: every batch norm folded into the convolution before it (weights
+// scaled per channel, a bias added, the batch norm left as the identity), everything else copied, and the
+// weight quantizers calibrated again on the folded weights.
+Model fold_batch_norm(Model& trained);
 
 // "<architecture>-<dataset>" names a network on a dataset's geometry: fmnist (1x28x28), mnist, cifar10
 // (3x32x32) or imagenet (3x224x224, 1000 classes), e.g. resnet18-imagenet.

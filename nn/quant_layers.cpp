@@ -39,6 +39,32 @@ QuantLayer::Operands QuantLayer::quantize(const torch::Tensor& input, const torc
   return operands;
 }
 
+torch::Tensor QuantLayer::multiply(const torch::Tensor& input, const torch::Tensor& weight, const torch::Tensor& bias,
+                                   const Product& product) {
+  const Operands q = quantize(input, weight, bias);
+  const bool quantized = weight_quantizer_->bits() < kFloatBits && input_quantizer_->bits() < kFloatBits;
+  if (!integer_arithmetic_ || !quantized) return product(q.input, q.weight, q.bias);
+
+  const torch::NoGradGuard no_grad;
+  const torch::Tensor input_step = input_quantizer_->step().to(torch::kFloat64);
+  const torch::Tensor weight_step = weight_quantizer_->step().to(torch::kFloat64);
+  std::vector<std::int64_t> channel_shape(static_cast<std::size_t>(weight.dim()), 1);
+  channel_shape[0] = weight_step.numel();
+  const torch::Tensor integer_input = (q.input.to(torch::kFloat64) / input_step).round();
+  const torch::Tensor integer_weight = (q.weight.to(torch::kFloat64) / weight_step.view(channel_shape)).round();
+  const torch::Tensor product_step = weight_step * input_step;
+  torch::Tensor integer_bias;
+  if (q.bias.defined()) integer_bias = (q.bias.to(torch::kFloat64) / product_step).round();
+  // Integers up to 2^53 are exact in float64, far above any int32 accumulator.
+  const torch::Tensor accumulator = product(integer_input, integer_weight, integer_bias).to(torch::kInt64);
+  const auto [mantissa, exponent] = torch::frexp(product_step);
+  const torch::Tensor multiplier = (mantissa * std::ldexp(1.0, 31)).round().to(torch::kInt64);
+  std::vector<std::int64_t> output_shape(static_cast<std::size_t>(accumulator.dim()), 1);
+  output_shape[1] = multiplier.numel();
+  const torch::Tensor scale = torch::pow(2.0, exponent.to(torch::kFloat64) - 31);
+  return ((accumulator * multiplier.view(output_shape)).to(torch::kFloat64) * scale.view(output_shape)).to(input.scalar_type());
+}
+
 void QuantLayer::record(const torch::Tensor& input, const torch::Tensor& output, LayerKind kind, std::int64_t input_dim,
                         std::int64_t output_dim) {
   LayerTracer* tracer = LayerTracer::active();
@@ -54,11 +80,11 @@ QuantConv2dImpl::QuantConv2dImpl(const torch::nn::Conv2dOptions& options, const 
 }
 
 torch::Tensor QuantConv2dImpl::forward(const torch::Tensor& input) {
-  const Operands q = quantize(input, conv->weight, conv->bias);
   const auto& options = conv->options;
-  const torch::Tensor output = torch::nn::functional::detail::conv2d(
-      q.input, q.weight, q.bias, options.stride(), c10::get<torch::ExpandingArray<2>>(options.padding()),
-      options.dilation(), options.groups());
+  const torch::Tensor output = multiply(input, conv->weight, conv->bias, [&](const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b) {
+    return torch::nn::functional::detail::conv2d(x, w, b, options.stride(), c10::get<torch::ExpandingArray<2>>(options.padding()),
+                                                 options.dilation(), options.groups());
+  });
   // A depthwise or grouped convolution maps block-diagonally: every group's Cin/groups * k * k rows feed
   // only that group's outputs, all groups side by side in one matrix of in_channels * k * k rows.
   const std::int64_t kernel = options.kernel_size()->at(0) * options.kernel_size()->at(1);
@@ -72,8 +98,10 @@ QuantLinearImpl::QuantLinearImpl(const torch::nn::LinearOptions& options, const 
 }
 
 torch::Tensor QuantLinearImpl::forward(const torch::Tensor& input) {
-  const Operands q = quantize(input, linear->weight, linear->bias);
-  const torch::Tensor output = torch::nn::functional::linear(q.input, q.weight, q.bias);
+  const torch::Tensor output = multiply(input, linear->weight, linear->bias,
+                                        [](const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b) {
+                                          return torch::nn::functional::linear(x, w, b);
+                                        });
   record(input, output, LayerKind::Dense, linear->options.in_features(), linear->options.out_features());
   return output;
 }

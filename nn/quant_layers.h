@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,10 @@ class QuantLayer {
   WeightQuantizer& weight_quantizer() { return weight_quantizer_; }
   ActivationQuantizer& input_quantizer() { return input_quantizer_; }
   virtual torch::Tensor& weight() = 0;
+  // Integer arithmetic for the matrix product, as a CIM tile computes it: integer inputs and weights,
+  // exact accumulation with the int32 bias, and the result rescaled by a fixed-point multiplier (31-bit
+  // mantissa and a power of two) standing for the product of the steps.
+  void set_integer_arithmetic(bool enabled) { integer_arithmetic_ = enabled; }
 
  protected:
   QuantLayer() = default;
@@ -41,12 +46,18 @@ class QuantLayer {
     torch::Tensor bias;
   };
   Operands quantize(const torch::Tensor& input, const torch::Tensor& weight, const torch::Tensor& bias);
+  // The layer's product (convolution or linear map) of quantized operands, in floating point or in
+  // integers as set_integer_arithmetic chooses.
+  using Product = std::function<torch::Tensor(const torch::Tensor&, const torch::Tensor&, const torch::Tensor&)>;
+  torch::Tensor multiply(const torch::Tensor& input, const torch::Tensor& weight, const torch::Tensor& bias,
+                         const Product& product);
   void record(const torch::Tensor& input, const torch::Tensor& output, LayerKind kind, std::int64_t input_dim,
               std::int64_t output_dim);
 
  private:
   WeightQuantizer weight_quantizer_{nullptr};
   ActivationQuantizer input_quantizer_{nullptr};
+  bool integer_arithmetic_ = false;
 };
 
 // Collects the quantizable layers in the order a forward pass runs them, with their crossbar shapes.

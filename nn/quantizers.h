@@ -42,6 +42,8 @@ class WeightQuantizerImpl : public torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& weight);
   void set_bits(int bits);
   int bits() const { return static_cast<int>(bits_.item<std::int64_t>()); }
+  // Initialise the step again from the next weights seen (after the weights were transformed).
+  void recalibrate() { initialised_.fill_(false); }
   // The step per output channel (one value broadcast when per tensor); valid once initialised.
   torch::Tensor step() const;
 

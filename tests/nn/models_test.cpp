@@ -62,3 +62,44 @@ TEST(Models, QuantizedForwardUsesFewLevels) {
 
 }  // namespace
 }  // namespace qxbar
+
+namespace qxbar {
+namespace {
+
+TEST(Deployment, FoldingBatchNormKeepsTheFloatFunction) {
+  torch::manual_seed(4);
+  Model model(spec_for_dataset("resnet20", "cifar10"));
+  // Give the batch norms non-trivial statistics, then compare in evaluation mode.
+  model.network().train();
+  model.forward(torch::randn({16, 3, 32, 32}));
+  model.network().eval();
+  const torch::Tensor input = torch::randn({4, 3, 32, 32});
+  const torch::Tensor before = model.forward(input);
+  Model folded = fold_batch_norm(model);
+  EXPECT_TRUE(torch::allclose(folded.forward(input), before, 1e-4, 1e-4));
+}
+
+TEST(Deployment, IntegerArithmeticMatchesFakeQuantization) {
+  torch::manual_seed(5);
+  for (const char* architecture : {"lenet5", "vgg-small", "mobilenetv2"}) {
+    ModelSpec spec = spec_for_dataset(architecture, "fmnist");
+    spec.width = 0.5;
+    spec.quant.per_channel = true;
+    Model model(spec);
+    model.set_policy(uniform_policy(model.workload(), {4, 6}));
+    model.network().train();
+    model.forward(torch::randn({16, 1, 28, 28}));  // calibrates the quantizers
+    model.network().eval();
+    Model folded = fold_batch_norm(model);
+    const torch::Tensor input = torch::randn({8, 1, 28, 28});
+    const torch::Tensor fake = folded.forward(input);
+    folded.set_integer_arithmetic(true);
+    const torch::Tensor integer = folded.forward(input);
+    const double spread = fake.abs().max().item<double>();
+    EXPECT_LT((integer - fake).abs().max().item<double>(), 1e-3 * spread) << architecture;
+    EXPECT_TRUE(torch::equal(integer.argmax(1), fake.argmax(1))) << architecture;
+  }
+}
+
+}  // namespace
+}  // namespace qxbar
