@@ -42,26 +42,6 @@ struct DataCommandOptions {
 // The dataset names the models know their input geometry by.
 std::string geometry_of(const std::string& dataset) { return dataset == "fashion-mnist" ? "fmnist" : dataset; }
 
-void write_metrics(const std::string& path, const TrainResult& result, const Model& model, const std::string& dataset) {
-  nlohmann::ordered_json history = nlohmann::ordered_json::array();
-  for (const EpochRecord& record : result.history) {
-    history.push_back({{"epoch", record.epoch},
-                       {"loss", record.loss},
-                       {"train_accuracy", record.train_accuracy},
-                       {"val_accuracy", record.val_accuracy},
-                       {"seconds", record.seconds},
-                       {"images_per_second", record.images_per_second}});
-  }
-  const nlohmann::ordered_json metrics = {{"network", model.spec().architecture},
-                                          {"dataset", dataset},
-                                          {"policy", policy_summary(model.policy())},
-                                          {"test_accuracy", result.test_accuracy},
-                                          {"val_accuracy", result.val_accuracy},
-                                          {"epochs", result.history.size()},
-                                          {"history", history}};
-  write_file_atomically(path, metrics.dump(2) + "\n");
-}
-
 }  // namespace
 
 int run_train(const std::vector<std::string>& args) {
@@ -146,7 +126,7 @@ int run_train(const std::vector<std::string>& args) {
   const TrainResult result = train(model, data, train_options, info, out + "/model.pt");
   if (result.resumed) spdlog::info("resumed from {}/model.pt", out);
   write_file_atomically(out + "/policy.yaml", policy_yaml_text(model.workload(), model.policy()));
-  write_metrics(out + "/metrics.json", result, model, data_options.data);
+  write_file_atomically(out + "/metrics.json", metrics_json(result, model, data_options.data));
   std::printf("%s: test accuracy %.4f, validation accuracy %.4f after %zu epochs (%s)\n", out.c_str(),
               result.test_accuracy, result.val_accuracy, result.history.size(), policy_summary(model.policy()).c_str());
   return 0;

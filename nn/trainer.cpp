@@ -66,22 +66,41 @@ void set_learning_rate(torch::optim::Optimizer& optimizer, double lr) {
 
 }  // namespace
 
-std::string checkpoint_info_json(const CheckpointInfo& info) {
-  nlohmann::json history = nlohmann::json::array();
-  for (const EpochRecord& record : info.history) {
-    history.push_back({{"epoch", record.epoch},
+namespace {
+
+nlohmann::json history_json(const std::vector<EpochRecord>& history) {
+  nlohmann::json records = nlohmann::json::array();
+  for (const EpochRecord& record : history) {
+    records.push_back({{"epoch", record.epoch},
                        {"loss", record.loss},
                        {"train_accuracy", record.train_accuracy},
                        {"val_accuracy", record.val_accuracy},
                        {"seconds", record.seconds},
                        {"images_per_second", record.images_per_second}});
   }
+  return records;
+}
+
+}  // namespace
+
+std::string checkpoint_info_json(const CheckpointInfo& info) {
   return nlohmann::json{{"spec", spec_json(info.spec)},
                         {"dataset", info.dataset},
                         {"run_key", info.run_key},
                         {"epochs_planned", info.epochs_planned},
-                        {"history", history}}
+                        {"history", history_json(info.history)}}
       .dump();
+}
+
+std::string metrics_json(const TrainResult& result, const Model& model, const std::string& dataset) {
+  nlohmann::ordered_json metrics = {{"network", model.spec().architecture},
+                                    {"dataset", dataset},
+                                    {"policy", policy_summary(model.policy())},
+                                    {"test_accuracy", result.test_accuracy},
+                                    {"val_accuracy", result.val_accuracy},
+                                    {"epochs", result.history.size()}};
+  metrics["history"] = history_json(result.history);
+  return metrics.dump(2) + "\n";
 }
 
 CheckpointInfo read_checkpoint_info(const std::string& path) {

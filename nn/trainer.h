@@ -72,4 +72,7 @@ void load_weights_from(Model& model, const std::string& path);
 
 std::string checkpoint_info_json(const CheckpointInfo& info);
 
+// metrics.json of a run: test_accuracy and val_accuracy as fractions, epochs, and the per-epoch history.
+std::string metrics_json(const TrainResult& result, const Model& model, const std::string& dataset);
+
 }  // namespace qxbar
