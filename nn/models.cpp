@@ -64,7 +64,7 @@ class VggImpl : public NetworkImpl {
  public:
   VggImpl(const ModelSpec& spec, const std::vector<std::int64_t>& config, std::int64_t hidden) {
     std::int64_t channels = spec.in_channels;
-    std::int64_t size = std::max<std::int64_t>(spec.input_size, 32);
+    std::int64_t size = spec.input_size;
     int index = 0;
     for (const std::int64_t width : config) {
       if (width == 0) {
