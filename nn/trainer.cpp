@@ -272,8 +272,10 @@ TrainResult train(Model& model, const DataSplits& data, const TrainOptions& opti
                        evaluate(model, data.val, 512), seconds, static_cast<double>(images) / seconds};
     if (options.show_progress) {
       char status[128];
-      std::snprintf(status, sizeof status, "loss %.4f, train %.4f, val %.4f", record.loss, record.train_accuracy, record.val_accuracy);
-      progress.finish(status);
+      std::snprintf(status, sizeof status, "loss %.4f, train %.4f", record.loss, record.train_accuracy);
+      std::string line = status;
+      if (record.val_accuracy >= 0) line += ", val " + std::to_string(record.val_accuracy).substr(0, 6);
+      progress.finish(line);
     }
     info.history.push_back(record);
     save_checkpoint(model, info, checkpoint_path, &optimizer);
