@@ -124,8 +124,9 @@ SystemcEngine::GroupResult SystemcEngine::simulate_group(const TileGroup& group,
     if (complete || completions_are_periodic(run.completions)) {
       GroupResult result;
       const sc_dt::uint64 last = run.completions.back().value();
-      const sc_dt::uint64 period = last - run.completions[run.completions.size() - 2].value();
       const auto skipped = static_cast<sc_dt::uint64>(invocations - window);
+      // A periodic window holds at least kSteadyGaps + 1 completions, so the last gap exists when needed.
+      const sc_dt::uint64 period = complete ? 0 : last - run.completions[run.completions.size() - 2].value();
       result.latency_ns = to_ns(last + skipped * period);
       result.write_ns = to_ns(run.programmed_at.value());
       ActionCounts per_invocation = run.datapath.actions;

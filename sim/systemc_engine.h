@@ -27,7 +27,7 @@ class SystemcEngine : public CostEngine {
  public:
   struct Options {
     bool fast_forward = true;
-    std::string trace_vcd;  // when set, every simulation writes its waveform here (the last one remains)
+    std::string trace_vcd;  // when set, the engine's simulations, one after another, are recorded here (VCD)
   };
 
   // What the engine has simulated so far, for benchmarks.
