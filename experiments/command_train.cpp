@@ -61,7 +61,7 @@ int run_train(const std::vector<std::string>& args) {
   po::options_description options("train options");
   options.add_options()
       ("net", po::value(&net)->required(), "network: lenet5, vgg-small, resnet20, resnet18, vgg16, mobilenetv2")
-      ("out", po::value(&out)->required(), "run folder: model.pt, metrics.json, policy.yaml; rerun to resume")
+      ("out", po::value(&out)->required(), "run folder: model.pt, metrics.json, policy.yaml/.npy; rerun to resume")
       ("epochs", po::value(&epochs)->default_value(10), "training epochs")
       ("bits", po::value(&bits_text), "uniform policy W,A, e.g. 8,8")
       ("policy", po::value(&policy_path), "per-layer policy: qxbar YAML or CIM-AQ .npy [layers, 2]")
@@ -126,6 +126,7 @@ int run_train(const std::vector<std::string>& args) {
   const TrainResult result = train(model, data, train_options, info, out + "/model.pt");
   if (result.resumed) spdlog::info("resumed from {}/model.pt", out);
   write_file_atomically(out + "/policy.yaml", policy_yaml_text(model.workload(), model.policy()));
+  write_file_atomically(out + "/policy.npy", policy_npy_bytes(model.policy()));
   write_file_atomically(out + "/metrics.json", metrics_json(result, model, data_options.data));
   std::printf("%s: test accuracy %.4f, validation accuracy %.4f after %zu epochs (%s)\n", out.c_str(),
               result.test_accuracy, result.val_accuracy, result.history.size(), policy_summary(model.policy()).c_str());
@@ -178,13 +179,19 @@ int run_eval(const std::vector<std::string>& args) {
 int run_workload(const std::vector<std::string>& args) {
   std::string net;
   std::string out;
+  std::int64_t input_size = 0;
   po::options_description options("workload options");
   options.add_options()
       ("net", po::value(&net)->required(), "network on a dataset's geometry, e.g. resnet18-imagenet, mobilenetv2-cifar10")
+      ("input-size", po::value(&input_size)->default_value(0), "square input size in pixels (0: the dataset's)")
       ("out", po::value(&out)->required(), "CIM-AQ layer-dimension file to write (YAML)");
   po::variables_map values;
   if (!parse_command_line("workload", args, options, values)) return 0;
-  const Workload workload = builtin_workload(net);
+  if (input_size < 0) throw ConfigError("--input-size " + std::to_string(input_size) + ": must be positive");
+  ModelSpec spec = spec_for_workload_name(net);
+  if (input_size > 0) spec.input_size = input_size;
+  Workload workload = Model(spec).workload();
+  workload.name = net;
   write_file_atomically(out, cimaq_layer_file_text(workload));
   std::printf("%s: %zu layers of %s\n", out.c_str(), workload.layers.size(), net.c_str());
   return 0;

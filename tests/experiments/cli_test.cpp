@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "sim/npy.h"
+#include "sim/workload.h"
 #include "sim/policy.h"
 #include "tests/test_support.h"
 
@@ -170,6 +171,7 @@ TEST(Cli, TrainWritesCheckpointMetricsAndPolicyAndEvalAgrees) {
   EXPECT_GE(accuracy, 0.0);
   EXPECT_LE(accuracy, 1.0);
   EXPECT_THAT(read_text(run + "/policy.yaml"), HasSubstr("conv2: {w_bits: 6, a_bits: 6}"));
+  EXPECT_EQ(read_npy(run + "/policy.npy").values, std::vector<double>(10, 6.0));
 
   const ProcessResult evaluated = qxbar("eval --ckpt " + run + "/model.pt --data synthetic --threads 1");
   ASSERT_EQ(evaluated.exit_code, 0) << evaluated.err;
@@ -203,6 +205,9 @@ TEST(Cli, WorkloadFileFeedsSimLikeTheBuiltInName) {
   ASSERT_EQ(from_name.exit_code, 0) << from_name.err;
   EXPECT_EQ(nlohmann::json::parse(read_text(dir.file("a.json")))["total"],
             nlohmann::json::parse(read_text(dir.file("b.json")))["total"]);
+  ASSERT_EQ(qxbar("workload --net resnet18-imagenet --input-size 112 --out " + dir.file("r18-112.yaml")).exit_code, 0);
+  // Half the input side: a quarter of the output pixels of the first convolution.
+  EXPECT_EQ(load_cimaq_layer_file(dir.file("r18-112.yaml")).layers[0].mvm_invocations, 56 * 56);
 }
 
 TEST(Cli, FailedRunLeavesNoOutputBehind) {
