@@ -1,0 +1,60 @@
+#include "search/reward.h"
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "sim/errors.h"
+
+namespace qxbar {
+
+CostMetric parse_cost_metric(const std::string& name) {
+  if (name == "latency") return CostMetric::Latency;
+  if (name == "energy") return CostMetric::Energy;
+  if (name == "edp") return CostMetric::EnergyDelay;
+  throw ConfigError("--reward " + name + ": unknown cost (choose latency, energy, edp)");
+}
+
+const char* to_string(CostMetric metric) {
+  switch (metric) {
+    case CostMetric::Latency: return "latency";
+    case CostMetric::Energy: return "energy";
+    case CostMetric::EnergyDelay: return "edp";
+  }
+  return "?";
+}
+
+double cost_of(const NetworkCost& cost, CostMetric metric) {
+  switch (metric) {
+    case CostMetric::Latency: return cost.latency_ns;
+    case CostMetric::Energy: return cost.energy_pj.total();
+    case CostMetric::EnergyDelay: return cost.latency_ns * cost.energy_pj.total();
+  }
+  return 0;
+}
+
+double cimaq_reward(double accuracy_points, double reference_points, double max_drop_points, double cost_ratio) {
+  const double target = reference_points - max_drop_points;
+  if (accuracy_points < target) return -10.0 * (target - accuracy_points);
+  return 100.0 * (1.0 / cost_ratio - 1.0) + 0.1 * (accuracy_points - target);
+}
+
+int action_to_bits(double action, int min_bits, int max_bits) {
+  const double clamped = std::clamp(action, 0.0, 1.0);
+  const double spread = (max_bits + 0.5) - (min_bits - 0.5);
+  const auto bits = static_cast<int>(std::lround(spread * clamped + min_bits - 0.5));
+  return std::clamp(bits, min_bits, max_bits);
+}
+
+int action_to_cell_bits(double action, int min_bits, int max_bits, int cell_bits) {
+  std::vector<int> choices;
+  for (int bits = min_bits; bits <= max_bits; ++bits) {
+    if (bits % cell_bits == 0) choices.push_back(bits);
+  }
+  if (choices.empty()) return (max_bits / cell_bits + 1) * cell_bits;
+  const double clamped = std::clamp(action, 0.0, 1.0);
+  const auto index = std::min(static_cast<std::size_t>(clamped * static_cast<double>(choices.size())), choices.size() - 1);
+  return choices[index];
+}
+
+}  // namespace qxbar

@@ -1,0 +1,33 @@
+#pragma once
+
+#include <string>
+
+#include "sim/cost_engine.h"
+
+namespace qxbar {
+
+// What a search minimises, all measured by the cost engine.
+enum class CostMetric { Latency, Energy, EnergyDelay };
+
+CostMetric parse_cost_metric(const std::string& name);  // latency | energy | edp
+const char* to_string(CostMetric metric);
+
+// Latency in ns, energy in pJ, or their product.
+double cost_of(const NetworkCost& cost, CostMetric metric);
+
+// CIM-AQ's reward. Accuracies are in percentage points; the target is the reference (INT8) accuracy
+// minus the allowed drop. Below the target the reward is -10 per point missing; at or above it,
+// 100 * (1 / cost_ratio - 1) + 0.1 * (accuracy - target), where cost_ratio is the policy's cost over the
+// W8A8 policy's cost on the same chip.
+double cimaq_reward(double accuracy_points, double reference_points, double max_drop_points, double cost_ratio);
+
+// Maps a continuous action in [0, 1] to an integer bit-width in [min_bits, max_bits], every width
+// receiving an equal share of the interval (CIM-AQ and HAQ's mapping).
+int action_to_bits(double action, int min_bits, int max_bits);
+
+// The same for weights restricted to multiples of the cell resolution (CIM-AQ's consider_cell_resolution):
+// the action picks among the multiples of cell_bits in [min_bits, max_bits]; when there is none, the
+// smallest multiple above max_bits is the only choice.
+int action_to_cell_bits(double action, int min_bits, int max_bits, int cell_bits);
+
+}  // namespace qxbar
