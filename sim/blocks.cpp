@@ -50,6 +50,24 @@ TileGroup TileGroup::of(const ChipSpec& chip, const LayerMapping& mapping, Bits 
   return group;
 }
 
+std::int64_t TileGroup::rows_driven() const {
+  std::int64_t rows = 0;
+  for (const Crossbar& crossbar : crossbars) rows += crossbar.rows;
+  return rows;
+}
+
+std::int64_t TileGroup::bit_lines() const {
+  std::int64_t cols = 0;
+  for (const Crossbar& crossbar : crossbars) cols += crossbar.cols;
+  return cols;
+}
+
+std::int64_t TileGroup::cells() const {
+  std::int64_t total = 0;
+  for (const Crossbar& crossbar : crossbars) total += crossbar.rows * crossbar.cols;
+  return total;
+}
+
 std::int64_t TileGroup::widest_crossbar() const {
   std::int64_t widest = 0;
   for (const Crossbar& crossbar : crossbars) widest = std::max(widest, crossbar.cols);
@@ -137,8 +155,7 @@ DacDrivers::DacDrivers(const sc_core::sc_module_name& name) : sc_module(name) {
 
 void DacDrivers::configure(const TileGroup& group) {
   planes_ = group.input_cycles;
-  rows_driven_ = 0;
-  for (const TileGroup::Crossbar& crossbar : group.crossbars) rows_driven_ += crossbar.rows;
+  rows_driven_ = group.rows_driven();
 }
 
 void DacDrivers::run() {
@@ -182,8 +199,7 @@ CrossbarArray::CrossbarArray(const sc_core::sc_module_name& name, const ChipSpec
 
 void CrossbarArray::configure(const TileGroup& group) {
   crossbars_ = static_cast<std::int64_t>(group.crossbars.size());
-  cells_ = 0;
-  for (const TileGroup::Crossbar& crossbar : group.crossbars) cells_ += crossbar.rows * crossbar.cols;
+  cells_ = group.cells();
 }
 
 void CrossbarArray::run() {
@@ -205,8 +221,7 @@ AdcBank::AdcBank(const sc_core::sc_module_name& name, const ChipSpec& chip, Samp
 }
 
 void AdcBank::configure(const TileGroup& group) {
-  samples_ = 0;
-  for (const TileGroup::Crossbar& crossbar : group.crossbars) samples_ += crossbar.cols;
+  samples_ = group.bit_lines();
   const std::int64_t busiest = std::min<std::int64_t>(chip_.adc.columns_per_adc, group.widest_crossbar());
   plane_time_ = nanoseconds(static_cast<double>(busiest) * chip_.adc_conversion_ns());
 }
@@ -228,8 +243,7 @@ ShiftAdd::ShiftAdd(const sc_core::sc_module_name& name, const ChipSpec& chip)
 }
 
 void ShiftAdd::configure(const TileGroup& group) {
-  samples_ = 0;
-  for (const TileGroup::Crossbar& crossbar : group.crossbars) samples_ += crossbar.cols;
+  samples_ = group.bit_lines();
 }
 
 void ShiftAdd::run() {
@@ -322,17 +336,17 @@ void LayerPipeline::configure(const TileGroup& group, std::int64_t invocations) 
   shift_add_.configure(group);
   reducer_.configure(group);
   output_.configure(group);
-  for (BlockStats* block : {&input_.stats, &dacs_.stats, &crossbars_.stats, &adcs_.stats, &shift_add_.stats,
-                            &reducer_.stats, &output_.stats}) {
-    *block = {};
-  }
+  input_.stats = dacs_.stats = crossbars_.stats = adcs_.stats = shift_add_.stats = reducer_.stats = output_.stats = {};
   output_.completions.clear();
+}
+
+std::array<const BlockStats*, 7> LayerPipeline::datapath_stats() const {
+  return {&input_.stats, &dacs_.stats, &crossbars_.stats, &adcs_.stats, &shift_add_.stats, &reducer_.stats, &output_.stats};
 }
 
 BlockStats LayerPipeline::stats() const {
   BlockStats total;
-  for (const BlockStats* block : {&input_.stats, &dacs_.stats, &crossbars_.stats, &adcs_.stats, &shift_add_.stats,
-                                  &reducer_.stats, &output_.stats}) {
+  for (const BlockStats* block : datapath_stats()) {
     total.actions += block->actions;
     total.events += block->events;
   }

@@ -8,6 +8,7 @@
 // start() runs it. Between jobs the simulation has drained, so every job starts from empty queues.
 #include <systemc>
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <iosfwd>
@@ -33,6 +34,9 @@ struct TileGroup {
 
   static TileGroup of(const ChipSpec& chip, const LayerMapping& mapping, Bits bits, std::int64_t begin, std::int64_t end);
   std::int64_t widest_crossbar() const;
+  std::int64_t rows_driven() const;  // word lines over all crossbars
+  std::int64_t bit_lines() const;    // bit lines over all crossbars: samples per bit-plane
+  std::int64_t cells() const;
 };
 
 struct BitPlane {
@@ -243,6 +247,7 @@ class LayerPipeline : public sc_core::sc_module {
   void trace(sc_core::sc_trace_file* file) const;
 
  private:
+  std::array<const BlockStats*, 7> datapath_stats() const;
   sc_core::sc_fifo<std::int64_t> issued_;
   sc_core::sc_fifo<std::int64_t> loaded_;
   sc_core::sc_fifo<BitPlane> driven_;
