@@ -4,7 +4,9 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <iostream>
+#include <thread>
 
 #include "sim/errors.h"
 
@@ -18,6 +20,7 @@ const std::vector<Command>& commands() {
       {"train", "train a network, float or quantization-aware under a policy; resumable", run_train},
       {"eval", "test accuracy of a checkpoint, optionally under another policy", run_eval},
       {"workload", "write a network's traced layer shapes in CIM-AQ's layer-dimension format", run_workload},
+      {"search", "search a per-layer policy against a chip: DDPG as in HAQ/CIM-AQ; resumable", run_search},
   };
   return table;
 }
@@ -77,6 +80,25 @@ std::shared_ptr<CostCache> CacheOptions::open() const {
   if (disabled) return nullptr;
   return std::make_shared<CostCache>(path);
 }
+
+void DataCommandOptions::add_to(po::options_description& options, const std::string& default_data,
+                                std::int64_t default_train_size, std::int64_t default_val_size) {
+  options.add_options()
+      ("data", po::value(&data)->default_value(default_data), "dataset: fashion-mnist, mnist, cifar10, synthetic")
+      ("data-dir", po::value(&data_dir), "folder with the dataset's files (fashion-mnist: Debian's package by default)")
+      ("train-size", po::value(&train_size)->default_value(default_train_size), "training images used (0: all not held out)")
+      ("val-size", po::value(&val_size)->default_value(default_val_size), "training images held out for validation")
+      ("threads", po::value(&threads)->default_value(static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))),
+       "intra-op threads for LibTorch (default: all cores)");
+}
+
+DataSplits DataCommandOptions::load(std::uint64_t seed) const {
+  if (threads < 1) throw ConfigError("--threads " + std::to_string(threads) + ": must be at least 1");
+  torch::set_num_threads(threads);
+  return load_data({data, data_dir, train_size, val_size, seed});
+}
+
+std::string geometry_of(const std::string& dataset) { return dataset == "fashion-mnist" ? "fmnist" : dataset; }
 
 int run(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "nn/data.h"
 #include "sim/chip_spec.h"
 #include "sim/cost_cache.h"
 
@@ -45,10 +46,26 @@ struct CacheOptions {
   std::shared_ptr<CostCache> open() const;  // nullptr when disabled
 };
 
+// --data, --data-dir, --train-size, --val-size and --threads, shared by every command that reads a dataset.
+struct DataCommandOptions {
+  std::string data;
+  std::string data_dir;
+  std::int64_t train_size = 0;
+  std::int64_t val_size = 0;
+  int threads = 0;
+  void add_to(po::options_description& options, const std::string& default_data, std::int64_t default_train_size = 0,
+              std::int64_t default_val_size = 0);
+  DataSplits load(std::uint64_t seed) const;  // also sets LibTorch's thread count
+};
+
+// The dataset names the models know their input geometry by.
+std::string geometry_of(const std::string& dataset);
+
 int run_sim(const std::vector<std::string>& args);
 int run_check_hw(const std::vector<std::string>& args);
 int run_train(const std::vector<std::string>& args);
 int run_eval(const std::vector<std::string>& args);
 int run_workload(const std::vector<std::string>& args);
+int run_search(const std::vector<std::string>& args);
 
 }  // namespace qxbar::cli

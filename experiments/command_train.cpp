@@ -3,7 +3,6 @@
 #include <torch/torch.h>
 
 #include <filesystem>
-#include <thread>
 
 #include "experiments/cli.h"
 #include "nn/builtin_workloads.h"
@@ -12,37 +11,6 @@
 #include "sim/fingerprint.h"
 
 namespace qxbar::cli {
-namespace {
-
-// --data, --data-dir, --train-size, --val-size and --threads, shared by train and eval.
-struct DataCommandOptions {
-  std::string data;
-  std::string data_dir;
-  std::int64_t train_size = 0;
-  std::int64_t val_size = 0;
-  int threads = 0;
-
-  void add_to(po::options_description& options, const std::string& default_data) {
-    options.add_options()
-        ("data", po::value(&data)->default_value(default_data), "dataset: fashion-mnist, mnist, cifar10, synthetic")
-        ("data-dir", po::value(&data_dir), "folder with the dataset's files (fashion-mnist: Debian's package by default)")
-        ("train-size", po::value(&train_size)->default_value(0), "training images used (0: all not held out)")
-        ("val-size", po::value(&val_size)->default_value(0), "training images held out for validation")
-        ("threads", po::value(&threads)->default_value(static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))),
-         "intra-op threads for LibTorch (default: all cores)");
-  }
-
-  DataSplits load(std::uint64_t seed) const {
-    if (threads < 1) throw ConfigError("--threads " + std::to_string(threads) + ": must be at least 1");
-    torch::set_num_threads(threads);
-    return load_data({data, data_dir, train_size, val_size, seed});
-  }
-};
-
-// The dataset names the models know their input geometry by.
-std::string geometry_of(const std::string& dataset) { return dataset == "fashion-mnist" ? "fmnist" : dataset; }
-
-}  // namespace
 
 int run_train(const std::vector<std::string>& args) {
   DataCommandOptions data_options;

@@ -16,7 +16,7 @@ struct Dataset {
   std::int64_t classes = 10;
   bool augment = false;  // random crop and flip while training (CIFAR)
 
-  std::int64_t size() const { return labels.size(0); }
+  std::int64_t size() const { return labels.defined() ? labels.size(0) : 0; }
   Dataset subset(const torch::Tensor& indices) const;
 };
 

@@ -330,6 +330,7 @@ Model::Model(const ModelSpec& spec) : spec_(spec), network_(build(spec)) {
     layers_.push_back(entry.layer);
     workload_.layers.push_back(entry.shape);
     workload_.layers.back().name = names.at(entry.layer);
+    geometry_.push_back(entry.geometry);
   }
 }
 

@@ -48,6 +48,8 @@ class Model {
   QuantLayer& layer(std::size_t index) { return *layers_[index]; }
   // The layer shapes seen by one forward pass of a single input: the accelerator's workload.
   const Workload& workload() const { return workload_; }
+  // How each layer's matrix arose (channels, kernel, stride, feature size), in the same order.
+  const std::vector<LayerGeometry>& geometry() const { return geometry_; }
 
   void set_policy(const Policy& policy);
   Policy policy() const;
@@ -58,6 +60,7 @@ class Model {
   std::shared_ptr<NetworkImpl> network_;
   std::vector<QuantLayer*> layers_;
   Workload workload_;
+  std::vector<LayerGeometry> geometry_;
 };
 
 // The deployment form of a trained model: every batch norm folded into the convolution before it (weights

@@ -66,12 +66,12 @@ torch::Tensor QuantLayer::multiply(const torch::Tensor& input, const torch::Tens
 }
 
 void QuantLayer::record(const torch::Tensor& input, const torch::Tensor& output, LayerKind kind, std::int64_t input_dim,
-                        std::int64_t output_dim) {
+                        std::int64_t output_dim, const LayerGeometry& geometry) {
   LayerTracer* tracer = LayerTracer::active();
   if (tracer == nullptr) return;
   // One MVM per output pixel (convolutions) or per input row (dense layers), for one sample.
   const std::int64_t invocations = output.dim() == 4 ? output.size(2) * output.size(3) : input.numel() / input.size(-1) / input.size(0);
-  tracer->entries.push_back({this, {"", kind, input_dim, output_dim, invocations, 1}});
+  tracer->entries.push_back({this, {"", kind, input_dim, output_dim, invocations, 1}, geometry});
 }
 
 QuantConv2dImpl::QuantConv2dImpl(const torch::nn::Conv2dOptions& options, const QuantOptions& quant, bool signed_input) {
@@ -88,7 +88,10 @@ torch::Tensor QuantConv2dImpl::forward(const torch::Tensor& input) {
   // A depthwise or grouped convolution maps block-diagonally: every group's Cin/groups * k * k rows feed
   // only that group's outputs, all groups side by side in one matrix of in_channels * k * k rows.
   const std::int64_t kernel = options.kernel_size()->at(0) * options.kernel_size()->at(1);
-  record(input, output, LayerKind::Conv, options.in_channels() * kernel, options.out_channels());
+  const std::int64_t feature_size = input.dim() == 4 ? input.size(2) * input.size(3) : 1;
+  record(input, output, LayerKind::Conv, options.in_channels() * kernel, options.out_channels(),
+         {options.in_channels(), options.out_channels(), options.kernel_size()->at(0), options.stride()->at(0), feature_size,
+          conv->weight.numel()});
   return output;
 }
 
@@ -102,7 +105,8 @@ torch::Tensor QuantLinearImpl::forward(const torch::Tensor& input) {
                                         [](const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b) {
                                           return torch::nn::functional::linear(x, w, b);
                                         });
-  record(input, output, LayerKind::Dense, linear->options.in_features(), linear->options.out_features());
+  record(input, output, LayerKind::Dense, linear->options.in_features(), linear->options.out_features(),
+         {linear->options.in_features(), linear->options.out_features(), 1, 1, 1, linear->weight.numel()});
   return output;
 }
 

@@ -52,7 +52,7 @@ class QuantLayer {
   torch::Tensor multiply(const torch::Tensor& input, const torch::Tensor& weight, const torch::Tensor& bias,
                          const Product& product);
   void record(const torch::Tensor& input, const torch::Tensor& output, LayerKind kind, std::int64_t input_dim,
-              std::int64_t output_dim);
+              std::int64_t output_dim, const LayerGeometry& geometry);
 
  private:
   WeightQuantizer weight_quantizer_{nullptr};
@@ -66,6 +66,7 @@ class LayerTracer {
   struct Entry {
     QuantLayer* layer;
     LayerShape shape;
+    LayerGeometry geometry;
   };
   std::vector<Entry> entries;
 

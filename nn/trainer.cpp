@@ -216,7 +216,7 @@ TrainResult train(Model& model, const DataSplits& data, const TrainOptions& opti
   CheckpointInfo info = info_in;
   info.epochs_planned = options.epochs;
   TrainResult result;
-  const bool resuming = std::filesystem::exists(checkpoint_path);
+  const bool resuming = !checkpoint_path.empty() && std::filesystem::exists(checkpoint_path);
   if (resuming) {
     const CheckpointInfo saved = read_checkpoint_info(checkpoint_path);
     if (saved.run_key != info.run_key) {
@@ -278,10 +278,11 @@ TrainResult train(Model& model, const DataSplits& data, const TrainOptions& opti
       progress.finish(line);
     }
     info.history.push_back(record);
-    save_checkpoint(model, info, checkpoint_path, &optimizer);
+    if (!checkpoint_path.empty()) save_checkpoint(model, info, checkpoint_path, &optimizer);
   }
   result.history = info.history;
-  result.val_accuracy = evaluate(model, data.val, 512);
+  // The model is the one the last epoch validated, unless no epoch ran.
+  result.val_accuracy = info.history.empty() ? evaluate(model, data.val, 512) : info.history.back().val_accuracy;
   result.test_accuracy = evaluate(model, data.test, 512);
   return result;
 }

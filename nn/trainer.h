@@ -53,6 +53,7 @@ double evaluate(Model& model, const Dataset& data, std::int64_t batch_size);
 // Trains `model` and writes `checkpoint_path` (model, optimizer, quantizer state and policy) after every
 // epoch, atomically. When the checkpoint already holds the same run with fewer epochs, training resumes
 // from it and ends with the same weights as an uninterrupted run; a different run there is a ConfigError.
+// An empty `checkpoint_path` trains without checkpoints (short fine-tunes); an empty test set is not tested.
 TrainResult train(Model& model, const DataSplits& data, const TrainOptions& options, const CheckpointInfo& info,
                   const std::string& checkpoint_path);
 

@@ -39,6 +39,8 @@ double cimaq_reward(double accuracy_points, double reference_points, double max_
   return 100.0 * (1.0 / cost_ratio - 1.0) + 0.1 * (accuracy_points - target);
 }
 
+double budget_penalty(double cost_ratio, double budget) { return -10.0 - 100.0 * (cost_ratio - budget); }
+
 int action_to_bits(double action, int min_bits, int max_bits) {
   const double clamped = std::clamp(action, 0.0, 1.0);
   const double spread = (max_bits + 0.5) - (min_bits - 0.5);

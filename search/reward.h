@@ -21,6 +21,11 @@ double cost_of(const NetworkCost& cost, CostMetric metric);
 // W8A8 policy's cost on the same chip.
 double cimaq_reward(double accuracy_points, double reference_points, double max_drop_points, double cost_ratio);
 
+// The accuracy-constrained variant's penalty for a policy whose cost ratio exceeds the budget (both as
+// fractions of the W8A8 cost): -10 - 100 * (cost_ratio - budget), so it ranks below every policy within
+// budget that loses less than 10 points (those are rewarded with their accuracy change in points).
+double budget_penalty(double cost_ratio, double budget);
+
 // Maps a continuous action in [0, 1] to an integer bit-width in [min_bits, max_bits], every width
 // receiving an equal share of the interval (CIM-AQ and HAQ's mapping).
 int action_to_bits(double action, int min_bits, int max_bits);

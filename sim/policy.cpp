@@ -133,4 +133,17 @@ std::string policy_summary(const Policy& policy) {
   return text;
 }
 
+Policy parse_policy_summary(const std::string& text, const std::string& origin) {
+  Policy policy;
+  std::istringstream in(text);
+  std::string layer;
+  while (std::getline(in, layer, ';')) {
+    const std::size_t slash = layer.find('/');
+    if (slash == std::string::npos) throw DataError(origin + ": expected W/A per layer such as 8/8;4/5, got '" + text + "'");
+    policy.layers.push_back(parse_bits(layer.substr(0, slash) + "," + layer.substr(slash + 1), origin));
+  }
+  if (policy.layers.empty()) throw DataError(origin + ": empty policy");
+  return policy;
+}
+
 }  // namespace qxbar

@@ -35,5 +35,7 @@ std::string policy_npy_bytes(const Policy& policy);
 
 // Compact form for tables and logs: "8/8;4/5;..." (weight/activation per layer).
 std::string policy_summary(const Policy& policy);
+// Reads that form back; `origin` names where it came from in errors.
+Policy parse_policy_summary(const std::string& text, const std::string& origin);
 
 }  // namespace qxbar

@@ -22,6 +22,17 @@ struct LayerShape {
   std::int64_t repeat_factor = 1;
 };
 
+// How a traced layer's matrix arose from the network: what a search's state embedding describes a layer
+// by (HAQ's features), beyond the matrix the chip sees. Workloads read from files do not have it.
+struct LayerGeometry {
+  std::int64_t in_channels = 0;   // input features of a dense layer
+  std::int64_t out_channels = 0;
+  std::int64_t kernel = 1;        // side of a square kernel; 1 for dense layers
+  std::int64_t stride = 1;
+  std::int64_t feature_size = 1;  // input height * width; 1 for dense layers
+  std::int64_t parameters = 0;    // weights, biases excluded
+};
+
 struct Workload {
   std::string name;
   std::vector<LayerShape> layers;

@@ -1,0 +1,176 @@
+#include "search/search_run.h"
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+
+#include "sim/atomic_file.h"
+#include "sim/errors.h"
+#include "sim/progress.h"
+
+namespace qxbar {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
+
+void check(const SearchSettings& settings) {
+  if (settings.episodes < 0) throw ConfigError("--episodes " + std::to_string(settings.episodes) + ": must be >= 0");
+  if (settings.max_accuracy_drop < 0) throw ConfigError("--max-acc-drop: must be >= 0 points");
+  if (settings.cost_budget < 0) throw ConfigError("--cost-budget: must be >= 0 (0: no budget)");
+  if (settings.out_dir.empty()) throw ConfigError("--out: a folder is required");
+}
+
+class SearchRun {
+ public:
+  SearchRun(const PolicySpace& space, const CostEngine& engine, AccuracyEvaluator& evaluator, const SearchSettings& settings)
+      : space_(space),
+        engine_(engine),
+        evaluator_(evaluator),
+        settings_(settings),
+        directory_(settings.out_dir),
+        store_((directory_ / "search.sqlite").string()) {
+    stored_ = store_.load();
+    const std::optional<std::string> key = store_.run_key();
+    if (!stored_.empty() || key) {
+      if (!settings.resume) {
+        throw ConfigError(settings.out_dir + ": holds a search already; pass --resume to continue it, or choose another --out");
+      }
+      if (key && *key != settings.run_key) {
+        throw ConfigError(settings.out_dir + ": holds a search with other settings (network, chip, data, algorithm or seed); "
+                          "choose another --out");
+      }
+    }
+    store_.set_run_key(settings.run_key);
+    for (const EvaluatedPolicy& row : stored_) {
+      if (row.evaluation.accuracy >= 0) accuracies_[policy_summary(row.policy)] = row.evaluation.accuracy;
+    }
+    reference_cost_ = cost_of(price_network(engine_, space_.workload(), space_.reference()), settings_.metric);
+  }
+
+  SearchResult run(SearchAlgorithm& algorithm) {
+    const std::vector<PolicySpace::Baseline> baselines = space_.baselines();
+    Progress baseline_progress("baselines", static_cast<std::int64_t>(baselines.size()), "policies");
+    for (const PolicySpace::Baseline& baseline : baselines) {
+      const EvaluatedPolicy& row = next(EvaluatedPolicy::Kind::Baseline, 0, baseline.label, baseline.policy);
+      if (settings_.show_progress) baseline_progress.update(static_cast<std::int64_t>(result_.history.size()), describe(row));
+    }
+    if (settings_.show_progress) baseline_progress.finish();
+
+    Progress progress("search", settings_.episodes, "episodes");
+    for (int episode = 1; episode <= settings_.episodes; ++episode) {
+      const EvaluatedPolicy& row = next(EvaluatedPolicy::Kind::Search, episode, "", algorithm.ask());
+      algorithm.tell(row.evaluation);
+      if (settings_.show_progress) progress.update(episode, "best " + describe(result_.history[result_.best]));
+    }
+    if (settings_.show_progress) progress.finish("best " + describe(result_.history[result_.best]));
+    return result_;
+  }
+
+ private:
+  // The row `policy` comes to: read back from the store when an interrupted run got that far, else evaluated.
+  const EvaluatedPolicy& next(EvaluatedPolicy::Kind kind, int episode, const std::string& label, const Policy& policy) {
+    const std::size_t index = result_.history.size();
+    if (index < stored_.size()) {
+      const EvaluatedPolicy& row = stored_[index];
+      if (row.kind != kind || row.episode != episode || policy_summary(row.policy) != policy_summary(policy)) {
+        throw ConfigError(settings_.out_dir + "/search.sqlite: evaluation " + std::to_string(index + 1) + " holds " +
+                          policy_summary(row.policy) + " where this run proposes " + policy_summary(policy) +
+                          "; the store comes from another run, choose another --out");
+      }
+      result_.history.push_back(row);
+      ++result_.resumed_rows;
+    } else {
+      result_.history.push_back(evaluate(kind, episode, label, policy));
+      store_.append(result_.history.back());
+    }
+    const EvaluatedPolicy& row = result_.history.back();
+    result_.train_seconds += row.train_seconds;
+    result_.price_seconds += row.price_seconds;
+    if (kind == EvaluatedPolicy::Kind::Baseline && label == "W8A8") result_.reference = index;
+    const bool first_searched = kind == EvaluatedPolicy::Kind::Search && episode == 1;
+    if (first_searched || (kind == EvaluatedPolicy::Kind::Search && row.evaluation.reward > result_.history[result_.best].evaluation.reward)) {
+      result_.best = index;
+    }
+    write_outputs();
+    return row;
+  }
+
+  EvaluatedPolicy evaluate(EvaluatedPolicy::Kind kind, int episode, const std::string& label, const Policy& policy) {
+    EvaluatedPolicy row{kind, episode, label, policy, {}, 0, 0};
+    Evaluation& e = row.evaluation;
+    const Clock::time_point priced = Clock::now();
+    const NetworkCost cost = price_network(engine_, space_.workload(), policy);
+    row.price_seconds = seconds_since(priced);
+    e.latency_ns = cost.latency_ns;
+    e.energy_pj = cost.energy_pj.total();
+    e.cost_ratio = cost_of(cost, settings_.metric) / reference_cost_;
+    const bool over_budget = settings_.cost_budget > 0 && e.cost_ratio > settings_.cost_budget;
+    e.status = over_budget ? EvaluationStatus::OverBudget : EvaluationStatus::Ok;
+    // Baselines are trained whatever their cost, so plots can compare them; searched policies over the
+    // budget are not worth the training.
+    if (!over_budget || kind == EvaluatedPolicy::Kind::Baseline) {
+      const std::string key = policy_summary(policy);
+      const auto known = accuracies_.find(key);
+      if (known != accuracies_.end()) {
+        e.accuracy = known->second;
+      } else {
+        const Clock::time_point trained = Clock::now();
+        e.accuracy = evaluator_.accuracy(policy);
+        row.train_seconds = seconds_since(trained);
+        accuracies_[key] = e.accuracy;
+        ++result_.trainings;
+      }
+    }
+    const double reference_points =
+        100.0 * (label == "W8A8" && kind == EvaluatedPolicy::Kind::Baseline ? e.accuracy
+                                                                             : result_.history[result_.reference].evaluation.accuracy);
+    if (over_budget) {
+      e.reward = budget_penalty(e.cost_ratio, settings_.cost_budget);
+    } else if (settings_.cost_budget > 0) {
+      e.reward = 100.0 * e.accuracy - reference_points;
+    } else {
+      e.reward = cimaq_reward(100.0 * e.accuracy, reference_points, settings_.max_accuracy_drop, e.cost_ratio);
+    }
+    return row;
+  }
+
+  static std::string describe(const EvaluatedPolicy& row) {
+    char text[160];
+    std::snprintf(text, sizeof text, "reward %.2f, accuracy %.4f, cost %.3fx (%s)", row.evaluation.reward,
+                  row.evaluation.accuracy, row.evaluation.cost_ratio,
+                  row.label.empty() ? policy_summary(row.policy).c_str() : row.label.c_str());
+    return text;
+  }
+
+  void write_outputs() const {
+    write_file_atomically((directory_ / "history.csv").string(), history_csv(result_.history));
+    const EvaluatedPolicy& best = result_.history[result_.best];
+    if (best.kind != EvaluatedPolicy::Kind::Search) return;
+    write_file_atomically((directory_ / "best_policy.yaml").string(), policy_yaml_text(space_.workload(), best.policy));
+    write_file_atomically((directory_ / "best_policy.npy").string(), policy_npy_bytes(best.policy));
+  }
+
+  const PolicySpace& space_;
+  const CostEngine& engine_;
+  AccuracyEvaluator& evaluator_;
+  const SearchSettings& settings_;
+  std::filesystem::path directory_;
+  SearchStore store_;
+  std::vector<EvaluatedPolicy> stored_;
+  std::map<std::string, double> accuracies_;
+  double reference_cost_ = 0;
+  SearchResult result_;
+};
+
+}  // namespace
+
+SearchResult run_search(SearchAlgorithm& algorithm, const PolicySpace& space, const CostEngine& engine,
+                        AccuracyEvaluator& evaluator, const SearchSettings& settings) {
+  check(settings);
+  return SearchRun(space, engine, evaluator, settings).run(algorithm);
+}
+
+}  // namespace qxbar

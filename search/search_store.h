@@ -1,0 +1,50 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "search/algorithm.h"
+
+struct sqlite3;
+
+namespace qxbar {
+
+// One evaluated policy of a run, as history.csv and the plots show it.
+struct EvaluatedPolicy {
+  enum class Kind { Baseline, Search };
+  Kind kind = Kind::Search;
+  int episode = 0;    // 1-based for searched policies; 0 for baselines
+  std::string label;  // W4A4 for uniform baselines, empty for searched policies
+  Policy policy;
+  Evaluation evaluation;
+  double train_seconds = 0;  // spent fine-tuning and validating (0 when an earlier result was reused)
+  double price_seconds = 0;  // spent pricing on the chip
+};
+
+// The run's evaluated policies in SQLite (DIR/search.sqlite), one committed row per evaluation, so a run
+// killed at any instant (SIGKILL included) keeps every finished evaluation and nothing half-written.
+class SearchStore {
+ public:
+  explicit SearchStore(const std::string& path);
+  ~SearchStore();
+  SearchStore(const SearchStore&) = delete;
+  SearchStore& operator=(const SearchStore&) = delete;
+
+  // What identifies the run that filled the store; resuming needs the same key.
+  std::optional<std::string> run_key() const;
+  void set_run_key(const std::string& key);
+
+  std::vector<EvaluatedPolicy> load() const;  // in evaluation order
+  void append(const EvaluatedPolicy& row);
+
+ private:
+  void execute(const std::string& sql) const;
+  std::string path_;
+  sqlite3* db_ = nullptr;
+};
+
+// history.csv: episode, kind, label, status, reward, accuracy, latency_ns, energy_pj, cost_ratio, policy.
+std::string history_csv(const std::vector<EvaluatedPolicy>& rows);
+
+}  // namespace qxbar

@@ -1,0 +1,123 @@
+#include "search/space.h"
+
+#include <algorithm>
+#include <cassert>
+
+#include "search/reward.h"
+#include "sim/errors.h"
+
+namespace qxbar {
+namespace {
+
+constexpr Bits kReferenceBits{8, 8};
+
+void check(const SpaceOptions& options) {
+  if (options.min_bits < 1 || options.min_bits > kMaxPolicyBits) {
+    throw ConfigError("--min-bit " + std::to_string(options.min_bits) + ": must be 1 to " + std::to_string(kMaxPolicyBits));
+  }
+  if (options.max_bits < options.min_bits || options.max_bits > kMaxPolicyBits) {
+    throw ConfigError("--max-bit " + std::to_string(options.max_bits) + ": must be --min-bit (" +
+                      std::to_string(options.min_bits) + ") to " + std::to_string(kMaxPolicyBits));
+  }
+  if (options.cell_bits < 0) throw ConfigError("cell resolution " + std::to_string(options.cell_bits) + ": must be >= 0");
+}
+
+int round_up(int bits, int multiple) { return (bits + multiple - 1) / multiple * multiple; }
+
+}  // namespace
+
+PolicySpace::PolicySpace(Workload workload, std::vector<LayerGeometry> geometry, SpaceOptions options)
+    : workload_(std::move(workload)), options_(options) {
+  check(options_);
+  const std::size_t layers = workload_.layers.size();
+  if (layers == 0) throw ConfigError(workload_.name + ": a search needs at least one layer");
+  if (!geometry.empty() && geometry.size() != layers) {
+    throw ConfigError(workload_.name + ": layer geometry for " + std::to_string(geometry.size()) + " of " +
+                      std::to_string(layers) + " layers");
+  }
+  std::vector<std::vector<double>> raw(layers);
+  for (std::size_t i = 0; i < layers; ++i) {
+    const LayerShape& shape = workload_.layers[i];
+    const LayerGeometry g = geometry.empty()
+                                ? LayerGeometry{shape.input_dim, shape.output_dim, 1, 1, shape.mvm_invocations,
+                                                shape.input_dim * shape.output_dim}
+                                : geometry[i];
+    raw[i] = {static_cast<double>(i),
+              shape.kind == LayerKind::Conv ? 1.0 : 0.0,
+              static_cast<double>(g.in_channels),
+              static_cast<double>(g.out_channels),
+              static_cast<double>(g.kernel),
+              static_cast<double>(g.stride),
+              static_cast<double>(g.feature_size),
+              static_cast<double>(g.parameters)};
+  }
+  // Each feature scaled by its range over the network, as HAQ does, so no feature dominates by its unit.
+  layer_features_.assign(layers, std::vector<float>(raw.front().size(), 0.0F));
+  for (std::size_t feature = 0; feature < raw.front().size(); ++feature) {
+    double low = raw.front()[feature];
+    double high = low;
+    for (const auto& row : raw) {
+      low = std::min(low, row[feature]);
+      high = std::max(high, row[feature]);
+    }
+    for (std::size_t i = 0; i < layers; ++i) {
+      layer_features_[i][feature] = high > low ? static_cast<float>((raw[i][feature] - low) / (high - low)) : 0.0F;
+    }
+  }
+  for (std::size_t i = 0; i < layers; ++i) {
+    if (options_.force_first_last && (i == 0 || i + 1 == layers)) continue;
+    decisions_.push_back({i, true});
+    decisions_.push_back({i, false});
+  }
+}
+
+std::vector<float> PolicySpace::state(std::size_t step, double previous_action) const {
+  assert(step < decisions_.size());
+  std::vector<float> state = layer_features_[decisions_[step].layer];
+  state.push_back(decisions_[step].weights ? 1.0F : 0.0F);
+  state.push_back(static_cast<float>(previous_action));
+  assert(state.size() == kStateSize);
+  return state;
+}
+
+int PolicySpace::bits_for(std::size_t step, double action) const {
+  if (decisions_[step].weights && options_.cell_bits > 1) {
+    return action_to_cell_bits(action, options_.min_bits, options_.max_bits, options_.cell_bits);
+  }
+  return action_to_bits(action, options_.min_bits, options_.max_bits);
+}
+
+Policy PolicySpace::policy_for(const std::vector<double>& actions) const {
+  assert(actions.size() == decisions_.size());
+  Policy policy = uniform_policy(workload_, kReferenceBits);
+  for (std::size_t step = 0; step < decisions_.size(); ++step) {
+    Bits& bits = policy.layers[decisions_[step].layer];
+    (decisions_[step].weights ? bits.w : bits.a) = bits_for(step, actions[step]);
+  }
+  return policy;
+}
+
+Policy PolicySpace::pinned(Policy policy) const {
+  if (options_.force_first_last) policy.layers.front() = policy.layers.back() = kReferenceBits;
+  return policy;
+}
+
+Policy PolicySpace::reference() const { return uniform_policy(workload_, kReferenceBits); }
+
+std::vector<PolicySpace::Baseline> PolicySpace::baselines() const {
+  std::vector<Baseline> baselines;
+  const auto add = [&](Bits bits) {
+    const Policy policy = pinned(uniform_policy(workload_, bits));
+    const bool known = std::any_of(baselines.begin(), baselines.end(),
+                                   [&](const Baseline& b) { return policy_summary(b.policy) == policy_summary(policy); });
+    if (!known) baselines.push_back({"W" + std::to_string(bits.w) + "A" + std::to_string(bits.a), policy});
+  };
+  add(kReferenceBits);
+  for (int bits = options_.max_bits; bits >= options_.min_bits; --bits) {
+    add({bits, bits});
+    if (options_.cell_bits > 1 && bits % options_.cell_bits != 0) add({round_up(bits, options_.cell_bits), bits});
+  }
+  return baselines;
+}
+
+}  // namespace qxbar

@@ -1,0 +1,67 @@
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "sim/policy.h"
+#include "sim/workload.h"
+
+namespace qxbar {
+
+struct SpaceOptions {
+  int min_bits = 2;
+  int max_bits = 8;
+  // Weight bits restricted to multiples of the chip's cell resolution (CIM-AQ's consider_cell_resolution);
+  // 0 leaves them free.
+  int cell_bits = 0;
+  bool force_first_last = false;  // first and last layer kept at 8/8 bits
+};
+
+// One decision of an episode: the weight or the activation bits of one layer.
+struct Decision {
+  std::size_t layer = 0;
+  bool weights = true;
+};
+
+// The environment HAQ and CIM-AQ search in: an episode walks the layers in execution order and decides
+// each layer's weight bits, then its activation bits. Each step sees the layer's features scaled to [0, 1]
+// over the network, whether it decides weights or activations, and the action of the step before.
+class PolicySpace {
+ public:
+  // `geometry` may be empty (a workload read from a file): channels, kernel and feature size then come
+  // from the matrix shape alone.
+  PolicySpace(Workload workload, std::vector<LayerGeometry> geometry, SpaceOptions options);
+
+  const Workload& workload() const { return workload_; }
+  const SpaceOptions& options() const { return options_; }
+  // The decisions an agent makes, pinned layers left out.
+  const std::vector<Decision>& decisions() const { return decisions_; }
+
+  static constexpr std::size_t kStateSize = 10;
+  // The state of step `step` of an episode whose previous step's action was `previous_action`.
+  std::vector<float> state(std::size_t step, double previous_action) const;
+  int bits_for(std::size_t step, double action) const;
+  // The policy an episode's actions (one per decision, in [0, 1]) stand for; pinned layers at 8/8.
+  Policy policy_for(const std::vector<double>& actions) const;
+
+  // W8A8, the policy every cost is measured against.
+  Policy reference() const;
+  // Uniform policies from max_bits down to min_bits, and where the cell resolution changes the weight
+  // bits, the same with weights rounded up to a multiple of it; labelled like W4A4.
+  struct Baseline {
+    std::string label;
+    Policy policy;
+  };
+  std::vector<Baseline> baselines() const;
+
+ private:
+  Policy pinned(Policy policy) const;
+
+  Workload workload_;
+  SpaceOptions options_;
+  std::vector<Decision> decisions_;
+  std::vector<std::vector<float>> layer_features_;  // per layer, each feature scaled to [0, 1]
+};
+
+}  // namespace qxbar
