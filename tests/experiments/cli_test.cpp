@@ -2,7 +2,9 @@
 
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -214,6 +216,54 @@ TEST(Cli, FailedRunLeavesNoOutputBehind) {
   TempDir dir;
   EXPECT_EQ(qxbar("sim --set crossbar.rows=0 --csv " + dir.file("out.csv")).exit_code, 2);
   EXPECT_FALSE(std::filesystem::exists(dir.file("out.csv")));
+}
+
+}  // namespace
+}  // namespace qxbar
+
+namespace qxbar {
+namespace {
+
+// Number of lines of a file, 0 when it does not exist yet.
+std::size_t line_count(const std::string& path) {
+  const std::string text = read_text(path);
+  return static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n'));
+}
+
+TEST(Cli, SearchWritesHistoryAndBestPolicyAndSurvivesSigkill) {
+  TempDir dir;
+  const std::string int8 = dir.file("int8");
+  ASSERT_EQ(qxbar("-q train --net lenet5 --data synthetic --epochs 1 --val-size 200 --bits 8,8 --threads 1 --out " + int8)
+                .exit_code,
+            0);
+  const std::string search = "-q search --from " + int8 +
+                             "/model.pt --train-size 300 --val-size 200 --episodes 6 --warmup 2 --hidden 16 "
+                             "--engine analytical --no-cache --threads 1 --out ";
+  const ProcessResult whole = qxbar(search + dir.file("whole"));
+  ASSERT_EQ(whole.exit_code, 0) << whole.err;
+  EXPECT_THAT(whole.out, HasSubstr("best policy "));
+  // A header, seven uniform baselines and six episodes.
+  EXPECT_EQ(line_count(dir.file("whole/history.csv")), 1u + 7u + 6u);
+  const std::vector<double> best = read_npy(dir.file("whole/best_policy.npy")).values;
+  EXPECT_EQ(best.size(), 10u);
+  const auto summary = nlohmann::json::parse(read_text(dir.file("whole/search.json")));
+  EXPECT_THAT(read_text(dir.file("whole/history.csv")), HasSubstr(summary["best"]["policy"].get<std::string>()));
+
+  expect_one_line_error(qxbar(search + dir.file("whole")),
+                        dir.file("whole") + ": holds a search already; pass --resume to continue it, or choose another --out");
+
+  // Killed without warning once the baselines and an episode are stored, then resumed.
+  const std::string killed = dir.file("killed");
+  const std::string history = killed + "/history.csv";
+  const std::string script = std::string(QXBAR_BINARY) + " " + search + killed + " 2>/dev/null & pid=$!; while kill -0 $pid 2>/dev/null && [ $(cat " +
+                             history + " 2>/dev/null | wc -l) -lt 9 ]; do sleep 0.02; done; kill -9 $pid; wait $pid";
+  const int interrupted = std::system(("sh -c '" + script + "'").c_str());
+  EXPECT_NE(interrupted, 0);
+  ASSERT_LT(line_count(history), 1u + 7u + 6u);
+  const ProcessResult resumed = qxbar(search + killed + " --resume");
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  EXPECT_EQ(read_text(history), read_text(dir.file("whole/history.csv")));
+  EXPECT_EQ(read_text(killed + "/best_policy.yaml"), read_text(dir.file("whole/best_policy.yaml")));
 }
 
 }  // namespace
