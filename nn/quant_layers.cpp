@@ -1,5 +1,6 @@
 #include "nn/quant_layers.h"
 
+#include <cmath>
 #include <limits>
 
 namespace qxbar {
@@ -12,6 +13,37 @@ thread_local LayerTracer* active_tracer = nullptr;
 LayerTracer::Scope::Scope(LayerTracer& tracer) : previous_(active_tracer) { active_tracer = &tracer; }
 LayerTracer::Scope::~Scope() { active_tracer = previous_; }
 LayerTracer* LayerTracer::active() { return active_tracer; }
+
+torch::Tensor exact_integer_product(const torch::Tensor& integer_input, const torch::Tensor& integer_weight,
+                                    const Product& product) {
+  constexpr double kExactFloat32 = 16777216.0;  // 2^24
+  const double terms = static_cast<double>(integer_weight[0].numel());
+  const double weight_bound = integer_weight.abs().max().item<double>();
+  const double input_bound = integer_input.abs().max().item<double>();
+  if (weight_bound * terms >= kExactFloat32) {
+    // Not even one-bit digits would be exact: integers up to 2^53 are, in float64.
+    return product(integer_input, integer_weight, {}).to(torch::kInt64);
+  }
+  const torch::Tensor weight = integer_weight.to(torch::kFloat32);
+  if (input_bound * weight_bound * terms < kExactFloat32) {
+    return product(integer_input.to(torch::kFloat32), weight, {}).to(torch::kInt64);
+  }
+  const int digit_bits = static_cast<int>(std::floor(std::log2(kExactFloat32 / (weight_bound * terms) + 1.0)));
+  const double base = std::ldexp(1.0, digit_bits);
+  torch::Tensor remaining = integer_input;
+  torch::Tensor result;
+  double place = 1.0;
+  // Floor division leaves digits in [0, base) and carries the sign in the highest one.
+  for (double bound = input_bound; ; bound = std::floor(bound / base) + 1.0) {
+    const bool last = bound * weight_bound * terms < kExactFloat32;
+    const torch::Tensor digit = last ? remaining : remaining - torch::floor(remaining / base) * base;
+    const torch::Tensor part = product(digit.to(torch::kFloat32), weight, {}).to(torch::kInt64) * static_cast<std::int64_t>(place);
+    result = result.defined() ? result + part : part;
+    if (last) return result;
+    remaining = torch::floor(remaining / base);
+    place *= base;
+  }
+}
 
 void QuantLayer::make_quantizers(torch::nn::Module& owner, std::int64_t out_channels, const QuantOptions& options,
                                  bool signed_input) {
@@ -53,10 +85,12 @@ torch::Tensor QuantLayer::multiply(const torch::Tensor& input, const torch::Tens
   const torch::Tensor integer_input = (q.input.to(torch::kFloat64) / input_step).round();
   const torch::Tensor integer_weight = (q.weight.to(torch::kFloat64) / weight_step.view(channel_shape)).round();
   const torch::Tensor product_step = weight_step * input_step;
-  torch::Tensor integer_bias;
-  if (q.bias.defined()) integer_bias = (q.bias.to(torch::kFloat64) / product_step).round();
-  // Integers up to 2^53 are exact in float64, far above any int32 accumulator.
-  const torch::Tensor accumulator = product(integer_input, integer_weight, integer_bias).to(torch::kInt64);
+  torch::Tensor accumulator = exact_integer_product(integer_input, integer_weight, product);
+  if (q.bias.defined()) {
+    std::vector<std::int64_t> bias_shape(static_cast<std::size_t>(accumulator.dim()), 1);
+    bias_shape[1] = q.bias.numel();
+    accumulator += (q.bias.to(torch::kFloat64) / product_step).round().to(torch::kInt64).view(bias_shape);
+  }
   const auto [mantissa, exponent] = torch::frexp(product_step);
   const torch::Tensor multiplier = (mantissa * std::ldexp(1.0, 31)).round().to(torch::kInt64);
   std::vector<std::int64_t> output_shape(static_cast<std::size_t>(accumulator.dim()), 1);

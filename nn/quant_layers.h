@@ -21,6 +21,15 @@ struct QuantOptions {
 
 class LayerTracer;
 
+// A layer's matrix product, convolution or linear map: (input, weight, bias) -> output.
+using Product = std::function<torch::Tensor(const torch::Tensor&, const torch::Tensor&, const torch::Tensor&)>;
+
+// The exact int64 result of `product` on integer-valued float operands without bias. float32 products are
+// many times faster than float64 ones, and exact while every partial sum stays below 2^24; the input is
+// split into as many base-2^k digits as that needs, one float32 product per digit.
+torch::Tensor exact_integer_product(const torch::Tensor& integer_input, const torch::Tensor& integer_weight,
+                                    const Product& product);
+
 // A convolution or dense layer whose weights and input activations are fake-quantized to bits set at run
 // time. The bias is kept in int32 at the product of the weight and input steps.
 class QuantLayer {
@@ -48,7 +57,6 @@ class QuantLayer {
   Operands quantize(const torch::Tensor& input, const torch::Tensor& weight, const torch::Tensor& bias);
   // The layer's product (convolution or linear map) of quantized operands, in floating point or in
   // integers as set_integer_arithmetic chooses.
-  using Product = std::function<torch::Tensor(const torch::Tensor&, const torch::Tensor&, const torch::Tensor&)>;
   torch::Tensor multiply(const torch::Tensor& input, const torch::Tensor& weight, const torch::Tensor& bias,
                          const Product& product);
   void record(const torch::Tensor& input, const torch::Tensor& output, LayerKind kind, std::int64_t input_dim,

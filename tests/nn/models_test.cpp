@@ -103,3 +103,28 @@ TEST(Deployment, IntegerArithmeticMatchesFakeQuantization) {
 
 }  // namespace
 }  // namespace qxbar
+
+namespace qxbar {
+namespace {
+
+TEST(Deployment, IntegerProductsAreExactInFloat32Pieces) {
+  const Product convolution = [](const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b) {
+    return torch::conv2d(x, w, b, 1, 1);
+  };
+  torch::manual_seed(5);
+  // 256 * 3 * 3 terms of 8-bit by 8-bit products reach 2^26: one float32 convolution would round.
+  const torch::Tensor weight = torch::randint(-128, 128, {4, 256, 3, 3}, torch::kFloat64);
+  for (const auto& [low, high] : {std::pair{0, 256}, std::pair{-128, 128}, std::pair{0, 16}}) {
+    const torch::Tensor input = torch::randint(low, high, {2, 256, 5, 5}, torch::kFloat64);
+    const torch::Tensor exact = convolution(input, weight, {}).to(torch::kInt64);
+    EXPECT_TRUE(torch::equal(exact_integer_product(input, weight, convolution), exact)) << low << ".." << high;
+  }
+  // Extreme values everywhere: every partial sum at its largest.
+  const torch::Tensor full = torch::full({1, 256, 3, 3}, 255.0, torch::kFloat64);
+  const torch::Tensor most_negative = torch::full({1, 256, 3, 3}, -128.0, torch::kFloat64);
+  // The centre output sums all 256 * 9 products.
+  EXPECT_EQ(exact_integer_product(full, most_negative, convolution).flatten()[4].item<std::int64_t>(), 255LL * -128 * 256 * 9);
+}
+
+}  // namespace
+}  // namespace qxbar
