@@ -51,7 +51,8 @@ class SearchRun {
   }
 
   SearchResult run(SearchAlgorithm& algorithm) {
-    const std::vector<PolicySpace::Baseline> baselines = space_.baselines();
+    // With and without the chip's cell resolution, whether or not the search is restricted to it.
+    const std::vector<PolicySpace::Baseline> baselines = space_.baselines(engine_.chip().crossbar.cell_bits);
     Progress baseline_progress("baselines", static_cast<std::int64_t>(baselines.size()), "policies");
     for (const PolicySpace::Baseline& baseline : baselines) {
       const EvaluatedPolicy& row = next(EvaluatedPolicy::Kind::Baseline, 0, baseline.label, baseline.policy);

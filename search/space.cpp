@@ -104,7 +104,7 @@ Policy PolicySpace::pinned(Policy policy) const {
 
 Policy PolicySpace::reference() const { return uniform_policy(workload_, kReferenceBits); }
 
-std::vector<PolicySpace::Baseline> PolicySpace::baselines() const {
+std::vector<PolicySpace::Baseline> PolicySpace::baselines(int cell_bits) const {
   std::vector<Baseline> baselines;
   const auto add = [&](Bits bits) {
     const Policy policy = pinned(uniform_policy(workload_, bits));
@@ -115,7 +115,7 @@ std::vector<PolicySpace::Baseline> PolicySpace::baselines() const {
   add(kReferenceBits);
   for (int bits = options_.max_bits; bits >= options_.min_bits; --bits) {
     add({bits, bits});
-    if (options_.cell_bits > 1 && bits % options_.cell_bits != 0) add({round_up(bits, options_.cell_bits), bits});
+    if (cell_bits > 1 && bits % cell_bits != 0) add({round_up(bits, cell_bits), bits});
   }
   return baselines;
 }

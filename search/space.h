@@ -47,13 +47,14 @@ class PolicySpace {
 
   // W8A8, the policy every cost is measured against.
   Policy reference() const;
-  // Uniform policies from max_bits down to min_bits, and where the cell resolution changes the weight
-  // bits, the same with weights rounded up to a multiple of it; labelled like W4A4.
+  // W8A8, then uniform policies from max_bits down to min_bits, each followed, where cells of
+  // `cell_bits` bits would not hold its weight bits exactly, by the same with weights rounded up to a
+  // multiple of cell_bits; labelled like W4A4. Pinned layers stay at 8/8.
   struct Baseline {
     std::string label;
     Policy policy;
   };
-  std::vector<Baseline> baselines() const;
+  std::vector<Baseline> baselines(int cell_bits) const;
 
  private:
   Policy pinned(Policy policy) const;

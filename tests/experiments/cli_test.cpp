@@ -242,8 +242,8 @@ TEST(Cli, SearchWritesHistoryAndBestPolicyAndSurvivesSigkill) {
   const ProcessResult whole = qxbar(search + dir.file("whole"));
   ASSERT_EQ(whole.exit_code, 0) << whole.err;
   EXPECT_THAT(whole.out, HasSubstr("best policy "));
-  // A header, seven uniform baselines and six episodes.
-  EXPECT_EQ(line_count(dir.file("whole/history.csv")), 1u + 7u + 6u);
+  // A header, twelve uniform baselines (seven, and five with weights rounded up to 4-bit cells), six episodes.
+  EXPECT_EQ(line_count(dir.file("whole/history.csv")), 1u + 12u + 6u);
   const std::vector<double> best = read_npy(dir.file("whole/best_policy.npy")).values;
   EXPECT_EQ(best.size(), 10u);
   const auto summary = nlohmann::json::parse(read_text(dir.file("whole/search.json")));
@@ -256,10 +256,10 @@ TEST(Cli, SearchWritesHistoryAndBestPolicyAndSurvivesSigkill) {
   const std::string killed = dir.file("killed");
   const std::string history = killed + "/history.csv";
   const std::string script = std::string(QXBAR_BINARY) + " " + search + killed + " 2>/dev/null & pid=$!; while kill -0 $pid 2>/dev/null && [ $(cat " +
-                             history + " 2>/dev/null | wc -l) -lt 9 ]; do sleep 0.02; done; kill -9 $pid; wait $pid";
+                             history + " 2>/dev/null | wc -l) -lt 14 ]; do sleep 0.02; done; kill -9 $pid; wait $pid";
   const int interrupted = std::system(("sh -c '" + script + "'").c_str());
   EXPECT_NE(interrupted, 0);
-  ASSERT_LT(line_count(history), 1u + 7u + 6u);
+  ASSERT_LT(line_count(history), 1u + 12u + 6u);
   const ProcessResult resumed = qxbar(search + killed + " --resume");
   ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
   EXPECT_EQ(read_text(history), read_text(dir.file("whole/history.csv")));

@@ -71,7 +71,8 @@ TEST(SearchRun, BaselinesThenEpisodesWithCimaqRewards) {
   Fixture fixture;
   FakeEvaluator evaluator;
   const SearchResult result = fixture.run(dir.file("run"), evaluator, 10);
-  ASSERT_EQ(result.history.size(), 7u + 10u);
+  // Seven uniform baselines and five more with weights rounded up to the chip's 4-bit cells.
+  ASSERT_EQ(result.history.size(), 12u + 10u);
   const EvaluatedPolicy& reference = result.history[result.reference];
   EXPECT_EQ(reference.label, "W8A8");
   EXPECT_DOUBLE_EQ(reference.evaluation.cost_ratio, 1.0);
@@ -83,7 +84,7 @@ TEST(SearchRun, BaselinesThenEpisodesWithCimaqRewards) {
     EXPECT_DOUBLE_EQ(e.cost_ratio, cost.latency_ns / reference.evaluation.latency_ns);
     EXPECT_DOUBLE_EQ(e.reward, cimaq_reward(100 * e.accuracy, 100 * reference.evaluation.accuracy, 1.0, e.cost_ratio));
   }
-  for (std::size_t i = 7; i < result.history.size(); ++i) {
+  for (std::size_t i = 12; i < result.history.size(); ++i) {
     EXPECT_LE(result.history[i].evaluation.reward, result.history[result.best].evaluation.reward);
   }
   EXPECT_EQ(policy_summary(load_policy(dir.file("run/best_policy.yaml"), fixture.space.workload())),
@@ -91,7 +92,8 @@ TEST(SearchRun, BaselinesThenEpisodesWithCimaqRewards) {
   EXPECT_EQ(policy_summary(load_policy(dir.file("run/best_policy.npy"), fixture.space.workload())),
             policy_summary(result.history[result.best].policy));
   const std::string csv = read_text(dir.file("run/history.csv"));
-  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 1 + 17);
+  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 1 + 22);
+  EXPECT_NE(csv.find("\n,baseline,W8A5,ok,"), std::string::npos);
   EXPECT_NE(csv.find("\n,baseline,W4A4,ok,"), std::string::npos);
   EXPECT_NE(csv.find("\n10,search,,ok,"), std::string::npos);
 }

@@ -77,17 +77,17 @@ TEST(PolicySpace, ActionsMapToBitsAndCellResolutionRestrictsWeights) {
 }
 
 TEST(PolicySpace, UniformBaselinesWithAndWithoutCellResolution) {
-  const auto labels = [](const PolicySpace& space) {
+  const auto labels = [](const PolicySpace& space, int cell_bits) {
     std::string text;
-    for (const auto& baseline : space.baselines()) text += baseline.label + " ";
+    for (const auto& baseline : space.baselines(cell_bits)) text += baseline.label + " ";
     return text;
   };
-  EXPECT_EQ(labels(PolicySpace(three_layers(), {}, {2, 8, 0, false})), "W8A8 W7A7 W6A6 W5A5 W4A4 W3A3 W2A2 ");
-  EXPECT_EQ(labels(PolicySpace(three_layers(), {}, {2, 8, 4, false})),
-            "W8A8 W7A7 W8A7 W6A6 W8A6 W5A5 W8A5 W4A4 W3A3 W4A3 W2A2 W4A2 ");
+  const PolicySpace space(three_layers(), {}, {2, 8, 0, false});
+  EXPECT_EQ(labels(space, 1), "W8A8 W7A7 W6A6 W5A5 W4A4 W3A3 W2A2 ");
+  EXPECT_EQ(labels(space, 4), "W8A8 W7A7 W8A7 W6A6 W8A6 W5A5 W8A5 W4A4 W3A3 W4A3 W2A2 W4A2 ");
   const PolicySpace pinned(three_layers(), {}, {4, 6, 0, true});
-  EXPECT_EQ(labels(pinned), "W8A8 W6A6 W5A5 W4A4 ");
-  EXPECT_EQ(policy_summary(pinned.baselines().back().policy), "8/8;4/4;8/8");
+  EXPECT_EQ(labels(pinned, 2), "W8A8 W6A6 W5A5 W6A5 W4A4 ");
+  EXPECT_EQ(policy_summary(pinned.baselines(2).back().policy), "8/8;4/4;8/8");
 }
 
 TEST(PolicySpace, RejectsImpossibleBitRanges) {
