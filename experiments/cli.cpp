@@ -21,6 +21,7 @@ const std::vector<Command>& commands() {
       {"eval", "test accuracy of a checkpoint, optionally under another policy", run_eval},
       {"workload", "write a network's traced layer shapes in CIM-AQ's layer-dimension format", run_workload},
       {"search", "search a per-layer policy against a chip: DDPG as in HAQ/CIM-AQ; resumable", run_search},
+      {"plot", "figures of search runs: Pareto fronts, per-layer bits, progress (PNG/SVG/PDF + .dat/.gp)", run_plot},
   };
   return table;
 }

@@ -67,5 +67,6 @@ int run_train(const std::vector<std::string>& args);
 int run_eval(const std::vector<std::string>& args);
 int run_workload(const std::vector<std::string>& args);
 int run_search(const std::vector<std::string>& args);
+int run_plot(const std::vector<std::string>& args);
 
 }  // namespace qxbar::cli

@@ -91,10 +91,8 @@ class SearchRun {
     result_.train_seconds += row.train_seconds;
     result_.price_seconds += row.price_seconds;
     if (kind == EvaluatedPolicy::Kind::Baseline && label == "W8A8") result_.reference = index;
-    const bool first_searched = kind == EvaluatedPolicy::Kind::Search && episode == 1;
-    if (first_searched || (kind == EvaluatedPolicy::Kind::Search && row.evaluation.reward > result_.history[result_.best].evaluation.reward)) {
-      result_.best = index;
-    }
+    const std::size_t best = best_searched(result_.history);
+    if (best < result_.history.size()) result_.best = best;
     write_outputs();
     return row;
   }

@@ -131,6 +131,15 @@ void SearchStore::append(const EvaluatedPolicy& row) {
   if (sqlite3_step(raw) != SQLITE_DONE) throw DataError(path_ + ": " + sqlite3_errmsg(db_));
 }
 
+std::size_t best_searched(const std::vector<EvaluatedPolicy>& rows) {
+  std::size_t best = rows.size();
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    if (rows[i].kind != EvaluatedPolicy::Kind::Search) continue;
+    if (best == rows.size() || rows[i].evaluation.reward > rows[best].evaluation.reward) best = i;
+  }
+  return best;
+}
+
 std::string history_csv(const std::vector<EvaluatedPolicy>& rows) {
   std::string csv = "episode,kind,label,status,reward,accuracy,latency_ns,energy_pj,cost_ratio,policy\n";
   for (const EvaluatedPolicy& row : rows) {

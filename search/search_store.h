@@ -44,6 +44,10 @@ class SearchStore {
   sqlite3* db_ = nullptr;
 };
 
+// The searched policy with the highest reward, the earliest among equals: what a run chooses. rows.size()
+// when no policy was searched yet.
+std::size_t best_searched(const std::vector<EvaluatedPolicy>& rows);
+
 // history.csv: episode, kind, label, status, reward, accuracy, latency_ns, energy_pj, cost_ratio, policy.
 std::string history_csv(const std::vector<EvaluatedPolicy>& rows);
 

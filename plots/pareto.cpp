@@ -1,0 +1,27 @@
+#include "plots/pareto.h"
+
+#include <algorithm>
+#include <numeric>
+
+namespace qxbar {
+
+std::vector<std::size_t> pareto_front(const std::vector<TradeOff>& points) {
+  std::vector<std::size_t> order(points.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    if (points[a].cost != points[b].cost) return points[a].cost < points[b].cost;
+    return points[a].quality > points[b].quality;
+  });
+  std::vector<std::size_t> front;
+  for (const std::size_t index : order) {
+    const TradeOff& point = points[index];
+    if (front.empty() || point.quality > points[front.back()].quality) {
+      front.push_back(index);
+    } else if (point.quality == points[front.back()].quality && point.cost == points[front.back()].cost) {
+      front.push_back(index);
+    }
+  }
+  return front;
+}
+
+}  // namespace qxbar

@@ -1,0 +1,17 @@
+#pragma once
+
+#include <cstddef>
+#include <vector>
+
+namespace qxbar {
+
+struct TradeOff {
+  double cost = 0;      // lower is better (latency, energy, area)
+  double quality = 0;   // higher is better (accuracy)
+};
+
+// Indices of the points no other point dominates (as cheap or cheaper and at least as good, better in one),
+// ordered by increasing cost. Equal points are all kept: none dominates another.
+std::vector<std::size_t> pareto_front(const std::vector<TradeOff>& points);
+
+}  // namespace qxbar

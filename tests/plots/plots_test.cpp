@@ -1,0 +1,109 @@
+#include <gtest/gtest.h>
+
+#include <random>
+#include <set>
+#include <sstream>
+
+#include "plots/pareto.h"
+#include "plots/search_figures.h"
+#include "tests/test_support.h"
+
+namespace qxbar {
+namespace {
+
+using testing::read_text;
+using testing::TempDir;
+
+bool dominates(const TradeOff& a, const TradeOff& b) {
+  return a.cost <= b.cost && a.quality >= b.quality && (a.cost < b.cost || a.quality > b.quality);
+}
+
+TEST(Pareto, FrontIsNonDominatedAndComplete) {
+  std::mt19937 rng(4);
+  std::uniform_int_distribution<int> value(0, 30);  // coarse values, so ties and duplicates occur
+  std::vector<TradeOff> points;
+  for (int i = 0; i < 300; ++i) points.push_back({static_cast<double>(value(rng)), static_cast<double>(value(rng))});
+  const std::vector<std::size_t> front = pareto_front(points);
+  const std::set<std::size_t> on_front(front.begin(), front.end());
+  for (std::size_t i = 0; i < points.size(); ++i) {
+    bool dominated = false;
+    for (const TradeOff& other : points) dominated = dominated || dominates(other, points[i]);
+    EXPECT_EQ(on_front.count(i) == 1, !dominated) << points[i].cost << ", " << points[i].quality;
+  }
+  for (std::size_t i = 1; i < front.size(); ++i) EXPECT_LE(points[front[i - 1]].cost, points[front[i]].cost);
+}
+
+EvaluatedPolicy row(EvaluatedPolicy::Kind kind, int episode, const std::string& label, const std::string& policy,
+                    double accuracy, double latency_ns, double reward) {
+  EvaluatedPolicy row;
+  row.kind = kind;
+  row.episode = episode;
+  row.label = label;
+  row.policy = parse_policy_summary(policy, "test");
+  row.evaluation.accuracy = accuracy;
+  row.evaluation.latency_ns = latency_ns;
+  row.evaluation.energy_pj = latency_ns / 10;
+  row.evaluation.reward = reward;
+  return row;
+}
+
+// The lines of data block `index` (blocks are separated by two blank lines), comments dropped.
+std::vector<std::string> block(const std::string& data, int index) {
+  std::vector<std::string> lines;
+  std::istringstream in(data);
+  std::string line;
+  int blanks = 0;
+  int current = 0;
+  while (std::getline(in, line)) {
+    if (line.empty()) {
+      if (++blanks == 2) ++current;
+      continue;
+    }
+    blanks = 0;
+    if (line[0] != '#' && current == index) lines.push_back(line);
+  }
+  return lines;
+}
+
+TEST(SearchFigures, ParetoDataBaselinesChosenAndImages) {
+  const TempDir dir;
+  {
+    SearchStore store(dir.file("run/search.sqlite"));
+    store.append(row(EvaluatedPolicy::Kind::Baseline, 0, "W8A8", "8/8;8/8", 0.91, 10000, 0.1));
+    store.append(row(EvaluatedPolicy::Kind::Baseline, 0, "W4A4", "4/4;4/4", 0.85, 5000, -40));
+    store.append(row(EvaluatedPolicy::Kind::Search, 1, "", "8/4;8/8", 0.90, 6000, 60));
+    store.append(row(EvaluatedPolicy::Kind::Search, 2, "", "8/8;4/8", 0.88, 9000, -20));  // dominated
+    store.append(row(EvaluatedPolicy::Kind::Search, 3, "", "8/3;6/8", 0.905, 5500, 80));
+  }
+  const SearchRunData run = read_search_run(dir.file("run"));
+  EXPECT_EQ(run.name, "run");
+  const std::vector<Figure> figures = search_figures({run});
+  ASSERT_EQ(figures.size(), 4u);
+  const Figure& pareto = figures[0];
+  EXPECT_EQ(pareto.name, "pareto_latency");
+  EXPECT_EQ(block(pareto.data, 0).size(), 3u);
+  EXPECT_EQ(block(pareto.data, 1), (std::vector<std::string>{"5 85 \"W4A4\"", "5.5 90.5 \"8/3;6/8\"", "10 91 \"W8A8\""}));
+  EXPECT_EQ(block(pareto.data, 2).size(), 2u);
+  EXPECT_EQ(block(pareto.data, 3), (std::vector<std::string>{"5.5 90.5 \"8/3;6/8\""}));
+  EXPECT_EQ(block(figures[2].data, 0), (std::vector<std::string>{"1 60 60", "2 -20 60", "3 80 80"}));
+  EXPECT_EQ(block(figures[3].data, 0), (std::vector<std::string>{"1 8 3", "2 6 8"}));
+
+  for (const Figure& figure : figures) render(figure, dir.file("figures"), {"png", "svg"});
+  const std::string png = read_text(dir.file("figures/pareto_latency.png"));
+  EXPECT_EQ(png.substr(0, 8), std::string("\x89PNG\r\n\x1a\n", 8));
+  EXPECT_NE(read_text(dir.file("figures/bits.svg")).find("<svg"), std::string::npos);
+  EXPECT_NE(read_text(dir.file("figures/progress.gp")).find("'progress.dat'"), std::string::npos);
+  EXPECT_EQ(read_text(dir.file("figures/progress.dat")), figures[2].data);
+}
+
+TEST(SearchFigures, BrokenScriptsAndMissingRunsAreErrors) {
+  const TempDir dir;
+  EXPECT_THROW(read_search_run(dir.file("nothing")), DataError);
+  EXPECT_THROW(parse_formats("png,gif"), ConfigError);
+  const std::string message = testing::error_message<DataError>(
+      [&] { render({"broken", "1 2\n", "plot 'broken.dat' using 1:2 with nonsense\n"}, dir.file("f"), {"png"}); });
+  EXPECT_NE(message.find("broken.gp: gnuplot did not draw broken.png"), std::string::npos) << message;
+}
+
+}  // namespace
+}  // namespace qxbar
