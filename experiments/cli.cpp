@@ -15,6 +15,7 @@ namespace {
 
 const std::vector<Command>& commands() {
   static const std::vector<Command> table = {
+      {"run", "run a recipe: FP32 and INT8 training, policy search, fine-tuning, evaluation, report; resumable", run_run},
       {"sim", "price a network on a chip: per-layer latency and energy, or a full lookup table", run_sim},
       {"check-hw", "validate a chip description and print every resolved value with its unit", run_check_hw},
       {"train", "train a network, float or quantization-aware under a policy; resumable", run_train},
@@ -93,10 +94,16 @@ void DataCommandOptions::add_to(po::options_description& options, const std::str
        "intra-op threads for LibTorch (default: all cores)");
 }
 
-DataSplits DataCommandOptions::load(std::uint64_t seed) const {
+DataOptions DataCommandOptions::options() const {
   if (threads < 1) throw ConfigError("--threads " + std::to_string(threads) + ": must be at least 1");
   torch::set_num_threads(threads);
-  return load_data({data, data_dir, train_size, val_size, seed});
+  return {data, data_dir, train_size, val_size, 0};
+}
+
+DataSplits DataCommandOptions::load(std::uint64_t seed) const {
+  DataOptions chosen = options();
+  chosen.seed = seed;
+  return load_data(chosen);
 }
 
 std::string geometry_of(const std::string& dataset) { return dataset == "fashion-mnist" ? "fmnist" : dataset; }

@@ -56,6 +56,7 @@ struct DataCommandOptions {
   void add_to(po::options_description& options, const std::string& default_data, std::int64_t default_train_size = 0,
               std::int64_t default_val_size = 0);
   DataSplits load(std::uint64_t seed) const;  // also sets LibTorch's thread count
+  DataOptions options() const;                // the same, loaded later; also sets the thread count
 };
 
 // The dataset names the models know their input geometry by.
@@ -68,5 +69,6 @@ int run_eval(const std::vector<std::string>& args);
 int run_workload(const std::vector<std::string>& args);
 int run_search(const std::vector<std::string>& args);
 int run_plot(const std::vector<std::string>& args);
+int run_run(const std::vector<std::string>& args);
 
 }  // namespace qxbar::cli

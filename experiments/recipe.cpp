@@ -1,0 +1,199 @@
+#include "experiments/recipe.h"
+
+#include <filesystem>
+#include <sstream>
+
+#include "sim/yaml_reading.h"
+
+namespace qxbar {
+namespace {
+
+// Reads whatever keys a mapping has into `recipe`, leaving the others as they are; used for the file and
+// again for each override, so both are checked the same way.
+class RecipeReader {
+ public:
+  RecipeReader(Recipe& recipe, std::string file) : recipe_(recipe), file_(std::move(file)) {}
+
+  void read(const YAML::Node& root) {
+    StrictMap map(root, file_, "");
+    text(map, "chip", recipe_.chip);
+    if (const YAML::Node list = map.take_optional("chip_set")) {
+      if (!list.IsSequence()) throw ConfigError(located_message(location_of(list, file_), "chip_set", "expected a list of key=value"));
+      recipe_.chip_set.clear();
+      for (const YAML::Node& item : list) recipe_.chip_set.push_back(scalar_text(item, location_of(item, file_), "chip_set"));
+    }
+    text(map, "network", recipe_.network);
+    real(map, "width", recipe_.width, 0.0);
+    text(map, "quantizer", recipe_.quantizer);
+    boolean(map, "per_channel", recipe_.per_channel);
+    unsigned_integer(map, "seed", recipe_.seed);
+    if (const YAML::Node node = map.take_optional("data")) {
+      StrictMap data(node, file_, "data");
+      text(data, "name", recipe_.data.name);
+      text(data, "dir", recipe_.data.dir);
+      integer(data, "train_size", recipe_.data.train_size, 0);
+      integer(data, "val_size", recipe_.data.val_size, 0);
+      data.reject_unknown_keys();
+    }
+    training(map, "fp32", recipe_.fp32, 1);
+    training(map, "int8", recipe_.int8, 1);
+    training(map, "finetune", recipe_.finetune, 0);
+    if (const YAML::Node node = map.take_optional("search")) read_search(node);
+    map.reject_unknown_keys();
+  }
+
+ private:
+  void read_search(const YAML::Node& node) {
+    StrictMap search(node, file_, "search");
+    text(search, "algo", recipe_.algorithm.name);
+    integer(search, "episodes", recipe_.episodes, 0);
+    text(search, "reward", recipe_.reward);
+    real(search, "max_acc_drop", recipe_.max_accuracy_drop, 0.0);
+    real(search, "cost_budget", recipe_.cost_budget, 0.0);
+    integer(search, "min_bit", recipe_.space.min_bits, 1);
+    integer(search, "max_bit", recipe_.space.max_bits, 1);
+    boolean(search, "cell_resolution", recipe_.cell_resolution);
+    boolean(search, "force_first_last", recipe_.space.force_first_last);
+    integer(search, "train_size", recipe_.search_train_size, 0);
+    integer(search, "val_size", recipe_.search_val_size, 1);
+    integer(search, "finetune_epochs", recipe_.search_finetune.epochs, 0);
+    real(search, "finetune_lr", recipe_.search_finetune.lr, 0.0);
+    text(search, "engine", recipe_.engine);
+    if (const YAML::Node ddpg_node = search.take_optional("ddpg")) {
+      StrictMap ddpg(ddpg_node, file_, "search.ddpg");
+      DdpgOptions& o = recipe_.algorithm.ddpg;
+      integer(ddpg, "warmup", o.warmup, 0);
+      integer(ddpg, "hidden", o.hidden, 1);
+      real(ddpg, "lr_actor", o.lr_actor, 0.0);
+      real(ddpg, "lr_critic", o.lr_critic, 0.0);
+      real(ddpg, "discount", o.discount, 0.0);
+      integer(ddpg, "batch_size", o.batch_size, 1);
+      integer(ddpg, "rmsize", o.memory_per_step, 1);
+      real(ddpg, "tau", o.tau, 0.0);
+      real(ddpg, "init_delta", o.init_delta, 0.0);
+      real(ddpg, "delta_decay", o.delta_decay, 0.0);
+      real(ddpg, "moving_alpha", o.moving_alpha, 0.0);
+      ddpg.reject_unknown_keys();
+    }
+    search.reject_unknown_keys();
+  }
+
+  void training(StrictMap& parent, const std::string& key, StageTraining& stage, int minimum_epochs) {
+    const YAML::Node node = parent.take_optional(key);
+    if (!node) return;
+    StrictMap map(node, file_, key);
+    integer(map, "epochs", stage.epochs, minimum_epochs);
+    real(map, "lr", stage.lr, 0.0);
+    integer(map, "batch_size", stage.batch_size, 1);
+    map.reject_unknown_keys();
+  }
+
+  void text(StrictMap& map, const std::string& key, std::string& target) {
+    if (const YAML::Node node = map.take_optional(key)) target = scalar_text(node, location_of(node, file_), map.key_path(key));
+  }
+  void boolean(StrictMap& map, const std::string& key, bool& target) {
+    if (const YAML::Node node = map.take_optional(key)) target = scalar_bool(node, location_of(node, file_), map.key_path(key));
+  }
+  void real(StrictMap& map, const std::string& key, double& target, double minimum) {
+    if (const YAML::Node node = map.take_optional(key)) {
+      const double value = scalar_real(node, location_of(node, file_), map.key_path(key));
+      if (value < minimum) fail(node, map.key_path(key), "must be >= " + std::to_string(minimum));
+      target = value;
+    }
+  }
+  template <typename Integer>
+  void integer(StrictMap& map, const std::string& key, Integer& target, std::int64_t minimum) {
+    if (const YAML::Node node = map.take_optional(key)) {
+      const std::int64_t value = scalar_integer(node, location_of(node, file_), map.key_path(key));
+      if (value < minimum) fail(node, map.key_path(key), "must be >= " + std::to_string(minimum));
+      target = static_cast<Integer>(value);
+    }
+  }
+  void unsigned_integer(StrictMap& map, const std::string& key, std::uint64_t& target) { integer(map, key, target, 0); }
+  [[noreturn]] void fail(const YAML::Node& node, const std::string& key, const std::string& reason) const {
+    throw ConfigError(located_message(location_of(node, file_), key, reason));
+  }
+
+  Recipe& recipe_;
+  std::string file_;
+};
+
+// "a.b=value" as the mapping {a: {b: value}}.
+YAML::Node override_node(const std::string& assignment) {
+  const std::size_t equals = assignment.find('=');
+  if (equals == std::string::npos || equals == 0) {
+    throw ConfigError("--set " + assignment + ": expected dotted.key=value");
+  }
+  const std::string origin = "--set " + assignment;
+  YAML::Node value = load_yaml_text(assignment.substr(equals + 1), origin);
+  std::istringstream path(assignment.substr(0, equals));
+  std::vector<std::string> keys;
+  for (std::string key; std::getline(path, key, '.');) keys.push_back(key);
+  for (auto key = keys.rbegin(); key != keys.rend(); ++key) {
+    YAML::Node parent(YAML::NodeType::Map);
+    parent[*key] = value;
+    value = parent;
+  }
+  return value;
+}
+
+}  // namespace
+
+Recipe load_recipe(const std::string& path, const std::vector<std::string>& overrides) {
+  Recipe recipe;
+  RecipeReader(recipe, path).read(load_yaml_file(path));
+  for (const std::string& assignment : overrides) RecipeReader(recipe, "--set " + assignment).read(override_node(assignment));
+  // A chip file named in the recipe is found beside it.
+  const std::filesystem::path chip(recipe.chip);
+  if (chip.has_extension() && chip.is_relative()) {
+    const std::filesystem::path beside = std::filesystem::path(path).parent_path() / chip;
+    if (std::filesystem::exists(beside)) recipe.chip = beside.string();
+  }
+  return recipe;
+}
+
+std::string recipe_yaml_text(const Recipe& r) {
+  YAML::Emitter out;
+  out << YAML::BeginMap;
+  out << YAML::Key << "chip" << YAML::Value << r.chip;
+  out << YAML::Key << "chip_set" << YAML::Value << YAML::Flow << r.chip_set;
+  out << YAML::Key << "network" << YAML::Value << r.network;
+  out << YAML::Key << "width" << YAML::Value << r.width;
+  out << YAML::Key << "quantizer" << YAML::Value << r.quantizer;
+  out << YAML::Key << "per_channel" << YAML::Value << r.per_channel;
+  out << YAML::Key << "seed" << YAML::Value << r.seed;
+  out << YAML::Key << "data" << YAML::Value << YAML::Flow << YAML::BeginMap << YAML::Key << "name" << YAML::Value
+      << r.data.name << YAML::Key << "dir" << YAML::Value << r.data.dir << YAML::Key << "train_size" << YAML::Value
+      << r.data.train_size << YAML::Key << "val_size" << YAML::Value << r.data.val_size << YAML::EndMap;
+  const auto stage = [&](const char* key, const StageTraining& s) {
+    out << YAML::Key << key << YAML::Value << YAML::Flow << YAML::BeginMap << YAML::Key << "epochs" << YAML::Value
+        << s.epochs << YAML::Key << "lr" << YAML::Value << s.lr << YAML::Key << "batch_size" << YAML::Value
+        << s.batch_size << YAML::EndMap;
+  };
+  stage("fp32", r.fp32);
+  stage("int8", r.int8);
+  out << YAML::Key << "search" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "algo" << YAML::Value << r.algorithm.name << YAML::Key << "episodes" << YAML::Value << r.episodes
+      << YAML::Key << "reward" << YAML::Value << r.reward << YAML::Key << "max_acc_drop" << YAML::Value
+      << r.max_accuracy_drop << YAML::Key << "cost_budget" << YAML::Value << r.cost_budget << YAML::Key << "min_bit"
+      << YAML::Value << r.space.min_bits << YAML::Key << "max_bit" << YAML::Value << r.space.max_bits << YAML::Key
+      << "cell_resolution" << YAML::Value << r.cell_resolution << YAML::Key << "force_first_last" << YAML::Value
+      << r.space.force_first_last << YAML::Key << "train_size" << YAML::Value << r.search_train_size << YAML::Key
+      << "val_size" << YAML::Value << r.search_val_size << YAML::Key << "finetune_epochs" << YAML::Value
+      << r.search_finetune.epochs << YAML::Key << "finetune_lr" << YAML::Value << r.search_finetune.lr << YAML::Key
+      << "engine" << YAML::Value << r.engine;
+  const DdpgOptions& d = r.algorithm.ddpg;
+  out << YAML::Key << "ddpg" << YAML::Value << YAML::Flow << YAML::BeginMap << YAML::Key << "warmup" << YAML::Value
+      << d.warmup << YAML::Key << "hidden" << YAML::Value << d.hidden << YAML::Key << "lr_actor" << YAML::Value
+      << d.lr_actor << YAML::Key << "lr_critic" << YAML::Value << d.lr_critic << YAML::Key << "discount" << YAML::Value
+      << d.discount << YAML::Key << "batch_size" << YAML::Value << d.batch_size << YAML::Key << "rmsize" << YAML::Value
+      << d.memory_per_step << YAML::Key << "tau" << YAML::Value << d.tau << YAML::Key << "init_delta" << YAML::Value
+      << d.init_delta << YAML::Key << "delta_decay" << YAML::Value << d.delta_decay << YAML::Key << "moving_alpha"
+      << YAML::Value << d.moving_alpha << YAML::EndMap;
+  out << YAML::EndMap;
+  stage("finetune", r.finetune);
+  out << YAML::EndMap;
+  return std::string(out.c_str()) + "\n";
+}
+
+}  // namespace qxbar

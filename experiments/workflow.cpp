@@ -1,0 +1,279 @@
+#include "experiments/workflow.h"
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "nn/trainer.h"
+#include "plots/search_figures.h"
+#include "sim/atomic_file.h"
+#include "sim/fingerprint.h"
+
+namespace qxbar {
+namespace {
+
+namespace fs = std::filesystem;
+using Json = nlohmann::ordered_json;
+
+// A stage folder: `key` fingerprints the stage's inputs (and those of the stages before it). stage.json
+// is written last, so its presence with the same key means the stage is done.
+class Stage {
+ public:
+  Stage(const fs::path& run, const std::string& name, std::string key) : dir_(run / name), name_(name), key_(std::move(key)) {
+    const fs::path started = dir_ / "inputs.key";
+    std::ifstream stream(started);
+    std::string previous;
+    if (stream >> previous && previous != key_) {
+      spdlog::info("{}: inputs changed, starting the stage over", name_);
+      fs::remove_all(dir_);
+    }
+    fs::create_directories(dir_);
+    write_file_atomically(started.string(), key_ + "\n");
+  }
+
+  const std::string& key() const { return key_; }
+  std::string directory() const { return dir_.string(); }
+  std::string path(const std::string& file) const { return (dir_ / file).string(); }
+
+  // The stage's results when it finished with these inputs before.
+  std::optional<Json> finished() const {
+    std::ifstream stream(dir_ / "stage.json");
+    if (!stream) return std::nullopt;
+    try {
+      Json record = Json::parse(stream);
+      if (record.at("key") == key_) {
+        spdlog::info("{}: inputs unchanged, done before", name_);
+        return record.at("results");
+      }
+    } catch (const nlohmann::json::exception&) {
+    }
+    return std::nullopt;
+  }
+
+  Json finish(Json results) const {
+    write_file_atomically(path("stage.json"), Json{{"key", key_}, {"results", results}}.dump(2) + "\n");
+    return results;
+  }
+
+ private:
+  fs::path dir_;
+  std::string name_;
+  std::string key_;
+};
+
+std::string key_of(const Json& inputs) { return fingerprint_hex(inputs.dump()); }
+
+ModelSpec model_spec(const Recipe& recipe, bool quantized) {
+  const std::string geometry = recipe.data.name == "fashion-mnist" ? "fmnist" : recipe.data.name;
+  ModelSpec spec = spec_for_dataset(recipe.network, geometry);
+  spec.width = recipe.width;
+  if (quantized) spec.quant = {parse_weight_init(recipe.quantizer), parse_activation_init(recipe.quantizer), recipe.per_channel};
+  return spec;
+}
+
+TrainOptions train_options(const StageTraining& stage, std::uint64_t seed) {
+  TrainOptions options;
+  options.epochs = stage.epochs;
+  options.lr = stage.lr;
+  options.batch_size = stage.batch_size;
+  options.seed = seed;
+  return options;
+}
+
+// Trains `model` in the stage folder (resuming its checkpoint) and returns validation and test accuracy.
+Json train_in(const Stage& stage, Model& model, const DataSplits& data, const TrainOptions& options, const std::string& dataset) {
+  CheckpointInfo info;
+  info.spec = model.spec();
+  info.dataset = dataset;
+  info.run_key = stage.key();
+  const TrainResult result = train(model, data, options, info, stage.path("model.pt"));
+  write_file_atomically(stage.path("metrics.json"), metrics_json(result, model, dataset));
+  return {{"val_accuracy", result.val_accuracy}, {"test_accuracy", result.test_accuracy}};
+}
+
+std::string percent(double fraction) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.2f%%", 100 * fraction);
+  return text;
+}
+
+std::string ratio(double value) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.3fx", value);
+  return text;
+}
+
+std::string report_markdown(const Recipe& recipe, const std::string& recipe_path, const RunSummary& s,
+                            const Workload& workload, const Policy& policy, const Json& search) {
+  std::string md = "# " + recipe.network + " on " + recipe.data.name + ", chip " + recipe.chip + "\n\n";
+  md += "Recipe `" + recipe_path + "` (resolved in `recipe.yaml`), seed " + std::to_string(recipe.seed) + ".\n\n";
+  md += "| model | test accuracy | latency [us] | energy [uJ] |\n|---|---|---|---|\n";
+  md += "| FP32 | " + percent(s.fp32_accuracy) + " | | |\n";
+  md += "| INT8 (W8A8) | " + percent(s.int8_accuracy) + " | " + std::to_string(s.latency_w8a8_ns / 1e3) + " | " +
+        std::to_string(s.energy_w8a8_pj / 1e6) + " |\n";
+  md += "| chosen policy, fine-tuned | " + percent(s.final_accuracy) + " (integer arithmetic: " + percent(s.integer_accuracy) +
+        ") | " + std::to_string(s.latency_ns / 1e3) + " (" + ratio(s.latency_ns / s.latency_w8a8_ns) + ") | " +
+        std::to_string(s.energy_pj / 1e6) + " (" + ratio(s.energy_pj / s.energy_w8a8_pj) + ") |\n\n";
+  md += "Chosen policy `" + s.policy + "`:\n\n| layer | kind | weight bits | activation bits |\n|---|---|---|---|\n";
+  for (std::size_t i = 0; i < policy.layers.size(); ++i) {
+    md += "| " + workload.layers[i].name + " | " + to_string(workload.layers[i].kind) + " | " +
+          std::to_string(policy.layers[i].w) + " | " + std::to_string(policy.layers[i].a) + " |\n";
+  }
+  md += "\nSearch (" + recipe.algorithm.name + ", " + std::to_string(recipe.episodes) + " episodes, reward " + recipe.reward +
+        "): " + std::to_string(search.at("trainings").get<int>()) + " policies trained in " +
+        std::to_string(static_cast<int>(search.at("train_seconds").get<double>())) + " s; pricing took " +
+        std::to_string(search.at("price_seconds").get<double>()) + " s. Every evaluated policy is in `search/history.csv`.\n\n";
+  for (const char* figure : {"pareto_latency", "pareto_energy", "bits", "progress"}) {
+    md += std::string("![") + figure + "](figures/" + figure + ".png)\n\n";
+  }
+  return md;
+}
+
+}  // namespace
+
+RunSummary run_recipe(const Recipe& recipe, const std::string& recipe_path, const std::string& directory) {
+  const fs::path run(directory);
+  fs::create_directories(run);
+  write_file_atomically((run / "recipe.yaml").string(), recipe_yaml_text(recipe));
+  const ChipSpec chip = load_chip(recipe.chip, recipe.chip_set);
+  std::string chip_text = "# " + chip.name + ", fingerprint " + chip.fingerprint + "\n";
+  for (const ResolvedSetting& setting : chip.settings) {
+    chip_text += setting.key + ": " + setting_text(setting.value) + "  # " + setting.unit + ", " + setting.source + "\n";
+  }
+  write_file_atomically((run / "chip.txt").string(), chip_text);
+
+  DataOptions full = recipe.data;
+  full.seed = recipe.seed;
+  // Read only by the stages that run, so a finished run reports without loading anything.
+  std::optional<DataSplits> loaded;
+  const auto full_data = [&]() -> const DataSplits& {
+    if (!loaded) loaded = load_data(full);
+    return *loaded;
+  };
+  const Json data_inputs = {recipe.data.name, recipe.data.dir, recipe.data.train_size, recipe.data.val_size, recipe.seed};
+
+  const Stage fp32_stage(run, "fp32", key_of({{"network", recipe.network}, {"width", recipe.width}, {"data", data_inputs},
+                                               {"fp32", {recipe.fp32.epochs, recipe.fp32.lr, recipe.fp32.batch_size}}}));
+  Json fp32 = fp32_stage.finished().value_or(Json());
+  if (fp32.is_null()) {
+    spdlog::info("fp32: pretraining {} for {} epochs", recipe.network, recipe.fp32.epochs);
+    torch::manual_seed(recipe.seed);
+    Model model(model_spec(recipe, false));
+    model.set_policy(uniform_policy(model.workload(), {kFloatBits, kFloatBits}));
+    fp32 = fp32_stage.finish(train_in(fp32_stage, model, full_data(), train_options(recipe.fp32, recipe.seed), recipe.data.name));
+  }
+
+  const Stage int8_stage(run, "int8", key_of({{"fp32", fp32_stage.key()}, {"quantizer", recipe.quantizer},
+                                               {"per_channel", recipe.per_channel},
+                                               {"int8", {recipe.int8.epochs, recipe.int8.lr, recipe.int8.batch_size}}}));
+  Json int8 = int8_stage.finished().value_or(Json());
+  if (int8.is_null()) {
+    spdlog::info("int8: quantization-aware training at W8A8 for {} epochs", recipe.int8.epochs);
+    Model model(model_spec(recipe, true));
+    model.set_policy(uniform_policy(model.workload(), {8, 8}));
+    load_weights_from(model, fp32_stage.path("model.pt"));
+    int8 = int8_stage.finish(train_in(int8_stage, model, full_data(), train_options(recipe.int8, recipe.seed), recipe.data.name));
+  }
+
+  PolicySearchRequest request;
+  request.checkpoint = int8_stage.path("model.pt");
+  request.data = {recipe.data.name, recipe.data.dir, recipe.search_train_size, recipe.search_val_size, recipe.seed};
+  request.chip = chip;
+  request.engine = recipe.engine;
+  request.cache = std::make_shared<CostCache>(CostCache::default_path());
+  request.space = recipe.space;
+  request.cell_resolution = recipe.cell_resolution;
+  request.algorithm = recipe.algorithm;
+  request.algorithm.seed = recipe.seed;
+  request.finetune = train_options(recipe.search_finetune, recipe.seed);
+  request.settings.episodes = recipe.episodes;
+  request.settings.metric = parse_cost_metric(recipe.reward);
+  request.settings.max_accuracy_drop = recipe.max_accuracy_drop;
+  request.settings.cost_budget = recipe.cost_budget;
+  request.settings.resume = true;
+  const DdpgOptions& ddpg = recipe.algorithm.ddpg;
+  const Stage search_stage(
+      run, "search",
+      key_of({{"int8", int8_stage.key()},
+              {"chip", chip.fingerprint},
+              {"engine", recipe.engine},
+              {"data", {recipe.search_train_size, recipe.search_val_size}},
+              {"finetune", {recipe.search_finetune.epochs, recipe.search_finetune.lr, recipe.search_finetune.batch_size}},
+              {"space", {recipe.space.min_bits, recipe.space.max_bits, recipe.cell_resolution, recipe.space.force_first_last}},
+              {"algorithm", recipe.algorithm.name},
+              {"ddpg", {ddpg.hidden, ddpg.lr_critic, ddpg.lr_actor, ddpg.warmup, ddpg.discount, ddpg.batch_size,
+                        ddpg.memory_per_step, ddpg.tau, ddpg.init_delta, ddpg.delta_decay, ddpg.moving_alpha}},
+              {"reward", {recipe.reward, recipe.max_accuracy_drop, recipe.cost_budget}},
+              {"episodes", recipe.episodes}}));
+  request.settings.out_dir = search_stage.directory();
+  Json search = search_stage.finished().value_or(Json());
+  if (search.is_null()) {
+    if (recipe.episodes < 1) throw ConfigError(recipe_path + ": search.episodes: a run needs at least one episode");
+    const SearchResult result = search_policy(request);
+    const EvaluatedPolicy& best = result.history[result.best];
+    const EvaluatedPolicy& reference = result.history[result.reference];
+    search = search_stage.finish({{"policy", policy_summary(best.policy)},
+                                  {"latency_ns", best.evaluation.latency_ns},
+                                  {"energy_pj", best.evaluation.energy_pj},
+                                  {"latency_w8a8_ns", reference.evaluation.latency_ns},
+                                  {"energy_w8a8_pj", reference.evaluation.energy_pj},
+                                  {"trainings", result.trainings},
+                                  {"train_seconds", result.train_seconds},
+                                  {"price_seconds", result.price_seconds}});
+  }
+  const Policy policy = parse_policy_summary(search.at("policy").get<std::string>(), search_stage.path("stage.json"));
+
+  const Stage final_stage(run, "final", key_of({{"search", search_stage.key()},
+                                                 {"finetune", {recipe.finetune.epochs, recipe.finetune.lr, recipe.finetune.batch_size}}}));
+  Json final_result = final_stage.finished().value_or(Json());
+  Model final_model(model_spec(recipe, true));
+  final_model.set_policy(policy);
+  if (final_result.is_null()) {
+    spdlog::info("final: fine-tuning {} for {} epochs on the full training set", search.at("policy").get<std::string>(),
+                 recipe.finetune.epochs);
+    load_weights_from(final_model, int8_stage.path("model.pt"));
+    final_result = train_in(final_stage, final_model, full_data(), train_options(recipe.finetune, recipe.seed), recipe.data.name);
+    spdlog::info("final: evaluating with folded batch norms and integer arithmetic");
+    Model deployed = fold_batch_norm(final_model);
+    deployed.set_integer_arithmetic(true);
+    final_result["integer_test_accuracy"] = evaluate(deployed, full_data().test, 256);
+    final_result = final_stage.finish(final_result);
+  }
+
+  RunSummary summary;
+  summary.fp32_accuracy = fp32.at("test_accuracy").get<double>();
+  summary.int8_accuracy = int8.at("test_accuracy").get<double>();
+  summary.final_accuracy = final_result.at("test_accuracy").get<double>();
+  summary.integer_accuracy = final_result.at("integer_test_accuracy").get<double>();
+  summary.latency_ns = search.at("latency_ns").get<double>();
+  summary.latency_w8a8_ns = search.at("latency_w8a8_ns").get<double>();
+  summary.energy_pj = search.at("energy_pj").get<double>();
+  summary.energy_w8a8_pj = search.at("energy_w8a8_pj").get<double>();
+  summary.policy = search.at("policy").get<std::string>();
+  const Json summary_json = {{"fp32_accuracy", summary.fp32_accuracy},
+                             {"int8_accuracy", summary.int8_accuracy},
+                             {"final_accuracy", summary.final_accuracy},
+                             {"integer_accuracy", summary.integer_accuracy},
+                             {"latency_ns", summary.latency_ns},
+                             {"latency_w8a8_ns", summary.latency_w8a8_ns},
+                             {"latency_ratio", summary.latency_ns / summary.latency_w8a8_ns},
+                             {"energy_pj", summary.energy_pj},
+                             {"energy_w8a8_pj", summary.energy_w8a8_pj},
+                             {"energy_ratio", summary.energy_pj / summary.energy_w8a8_pj},
+                             {"policy", summary.policy}};
+  write_file_atomically((run / "summary.json").string(), summary_json.dump(2) + "\n");
+  write_file_atomically((run / "best_policy.yaml").string(), policy_yaml_text(final_model.workload(), policy));
+  write_file_atomically((run / "best_policy.npy").string(), policy_npy_bytes(policy));
+
+  for (const Figure& figure : search_figures({read_search_run(request.settings.out_dir)})) {
+    render(figure, (run / "figures").string(), {"png", "svg"});
+  }
+  summary.report_path = (run / "report.md").string();
+  write_file_atomically(summary.report_path, report_markdown(recipe, recipe_path, summary, final_model.workload(), policy, search));
+  return summary;
+}
+
+}  // namespace qxbar

@@ -1,0 +1,30 @@
+#pragma once
+
+#include <string>
+
+#include "experiments/recipe.h"
+
+namespace qxbar {
+
+// The headline of a run, as summary.json holds it.
+struct RunSummary {
+  double fp32_accuracy = 0;
+  double int8_accuracy = 0;
+  double final_accuracy = 0;
+  double integer_accuracy = 0;  // the final model with folded batch norms and integer matrix products
+  double latency_ns = 0;
+  double latency_w8a8_ns = 0;
+  double energy_pj = 0;
+  double energy_w8a8_pj = 0;
+  std::string policy;
+  std::string report_path;
+};
+
+// Runs a recipe's stages in `directory`: fp32/ (pretraining), int8/ (QAT at W8A8 from it), search/,
+// final/ (the chosen policy fine-tuned from the INT8 model on the full training set and tested, also
+// with integer arithmetic), then summary.json, report.md and figures/. A stage whose inputs are unchanged
+// is not run again; an interrupted stage resumes where it stopped (training epochs, search episodes);
+// a stage whose inputs changed starts over, and so does everything after it.
+RunSummary run_recipe(const Recipe& recipe, const std::string& recipe_path, const std::string& directory);
+
+}  // namespace qxbar
