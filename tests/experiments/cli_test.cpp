@@ -268,3 +268,64 @@ TEST(Cli, SearchWritesHistoryAndBestPolicyAndSurvivesSigkill) {
 
 }  // namespace
 }  // namespace qxbar
+
+namespace qxbar {
+namespace {
+
+constexpr const char* kTinyRecipe = R"(network: lenet5
+data: {name: synthetic, val_size: 200}
+fp32: {epochs: 1}
+int8: {epochs: 1}
+search: {episodes: 3, train_size: 300, val_size: 200, engine: analytical, ddpg: {warmup: 1, hidden: 16}}
+finetune: {epochs: 1}
+)";
+
+TEST(Cli, RunRecipeEndToEndThenOnlyChangedStagesRunAgain) {
+  TempDir dir;
+  const std::string recipe = dir.write("tiny.yaml", kTinyRecipe);
+  const std::string run = dir.file("run");
+  const ProcessResult first = qxbar("run " + recipe + " --out " + run + " --threads 1");
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  EXPECT_THAT(first.out, HasSubstr("report    " + run + "/report.md"));
+
+  const auto summary = nlohmann::json::parse(read_text(run + "/summary.json"));
+  for (const char* key : {"fp32_accuracy", "int8_accuracy", "final_accuracy", "latency_ns", "latency_w8a8_ns",
+                          "latency_ratio", "energy_pj", "energy_w8a8_pj", "energy_ratio", "policy"}) {
+    EXPECT_TRUE(summary.contains(key)) << key;
+  }
+  EXPECT_DOUBLE_EQ(summary["latency_ratio"].get<double>(),
+                   summary["latency_ns"].get<double>() / summary["latency_w8a8_ns"].get<double>());
+  const std::string policy = summary["policy"];
+  const std::vector<double> npy = read_npy(run + "/best_policy.npy").values;
+  EXPECT_EQ(npy.size(), 10u);
+  EXPECT_EQ(std::to_string(static_cast<int>(npy[0])) + "/" + std::to_string(static_cast<int>(npy[1])),
+            policy.substr(0, policy.find(';')));
+  EXPECT_THAT(read_text(run + "/report.md"), HasSubstr("`" + policy + "`"));
+  EXPECT_THAT(read_text(run + "/search/history.csv"), HasSubstr(policy));
+  EXPECT_EQ(read_text(run + "/figures/pareto_latency.png").substr(1, 3), "PNG");
+  EXPECT_THAT(read_text(run + "/recipe.yaml"), HasSubstr("episodes: 3"));
+
+  // Nothing changed: every stage is done; a changed final fine-tune reruns that stage alone.
+  const ProcessResult again = qxbar("run " + recipe + " --out " + run + " --threads 1");
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_THAT(again.err, HasSubstr("final: inputs unchanged, done before"));
+  EXPECT_EQ(nlohmann::json::parse(read_text(run + "/summary.json")), summary);
+  const ProcessResult changed = qxbar("run " + recipe + " --out " + run + " --threads 1 --set finetune.epochs=2");
+  ASSERT_EQ(changed.exit_code, 0) << changed.err;
+  EXPECT_THAT(changed.err, HasSubstr("search: inputs unchanged, done before"));
+  EXPECT_THAT(changed.err, HasSubstr("final: inputs changed, starting the stage over"));
+  EXPECT_EQ(nlohmann::json::parse(read_text(run + "/final/metrics.json"))["epochs"], 2);
+}
+
+TEST(Cli, BadRecipesNameFileLineAndKey) {
+  TempDir dir;
+  const std::string recipe = dir.write("bad.yaml", "network: lenet5\nsearch:\n  episodez: 4\n");
+  expect_one_line_error(qxbar("run " + recipe + " --out " + dir.file("run")), recipe + ":3:3: search.episodez: unknown key");
+  const std::string good = dir.write("good.yaml", kTinyRecipe);
+  expect_one_line_error(qxbar("run " + good + " --out " + dir.file("run") + " --set fp32.epochs=0"),
+                        "--set fp32.epochs=0:1:1: fp32.epochs: must be >= 1");
+  EXPECT_FALSE(std::filesystem::exists(dir.file("run")));
+}
+
+}  // namespace
+}  // namespace qxbar
