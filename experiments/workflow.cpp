@@ -100,6 +100,12 @@ std::string percent(double fraction) {
   return text;
 }
 
+std::string fixed(double value, int decimals) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.*f", decimals, value);
+  return text;
+}
+
 std::string ratio(double value) {
   char text[32];
   std::snprintf(text, sizeof text, "%.3fx", value);
@@ -112,11 +118,11 @@ std::string report_markdown(const Recipe& recipe, const std::string& recipe_path
   md += "Recipe `" + recipe_path + "` (resolved in `recipe.yaml`), seed " + std::to_string(recipe.seed) + ".\n\n";
   md += "| model | test accuracy | latency [us] | energy [uJ] |\n|---|---|---|---|\n";
   md += "| FP32 | " + percent(s.fp32_accuracy) + " | | |\n";
-  md += "| INT8 (W8A8) | " + percent(s.int8_accuracy) + " | " + std::to_string(s.latency_w8a8_ns / 1e3) + " | " +
-        std::to_string(s.energy_w8a8_pj / 1e6) + " |\n";
+  md += "| INT8 (W8A8) | " + percent(s.int8_accuracy) + " | " + fixed(s.latency_w8a8_ns / 1e3, 1) + " | " +
+        fixed(s.energy_w8a8_pj / 1e6, 4) + " |\n";
   md += "| chosen policy, fine-tuned | " + percent(s.final_accuracy) + " (integer arithmetic: " + percent(s.integer_accuracy) +
-        ") | " + std::to_string(s.latency_ns / 1e3) + " (" + ratio(s.latency_ns / s.latency_w8a8_ns) + ") | " +
-        std::to_string(s.energy_pj / 1e6) + " (" + ratio(s.energy_pj / s.energy_w8a8_pj) + ") |\n\n";
+        ") | " + fixed(s.latency_ns / 1e3, 1) + " (" + ratio(s.latency_ns / s.latency_w8a8_ns) + ") | " +
+        fixed(s.energy_pj / 1e6, 4) + " (" + ratio(s.energy_pj / s.energy_w8a8_pj) + ") |\n\n";
   md += "Chosen policy `" + s.policy + "`:\n\n| layer | kind | weight bits | activation bits |\n|---|---|---|---|\n";
   for (std::size_t i = 0; i < policy.layers.size(); ++i) {
     md += "| " + workload.layers[i].name + " | " + to_string(workload.layers[i].kind) + " | " +
@@ -124,8 +130,8 @@ std::string report_markdown(const Recipe& recipe, const std::string& recipe_path
   }
   md += "\nSearch (" + recipe.algorithm.name + ", " + std::to_string(recipe.episodes) + " episodes, reward " + recipe.reward +
         "): " + std::to_string(search.at("trainings").get<int>()) + " policies trained in " +
-        std::to_string(static_cast<int>(search.at("train_seconds").get<double>())) + " s; pricing took " +
-        std::to_string(search.at("price_seconds").get<double>()) + " s. Every evaluated policy is in `search/history.csv`.\n\n";
+        fixed(search.at("train_seconds").get<double>(), 0) + " s; pricing took " +
+        fixed(search.at("price_seconds").get<double>(), 3) + " s. Every evaluated policy is in `search/history.csv`.\n\n";
   for (const char* figure : {"pareto_latency", "pareto_energy", "bits", "progress"}) {
     md += std::string("![") + figure + "](figures/" + figure + ".png)\n\n";
   }

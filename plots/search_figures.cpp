@@ -85,7 +85,7 @@ Figure bits_figure(const SearchRunData& run, const std::string& name) {
   figure.commands = "set title " + gnuplot_quoted(run.name + ": " + policy_summary(policy)) +
                     " noenhanced\nset xlabel \"layer (execution order)\"\nset ylabel \"bits\"\nset yrange [0:*]\n"
                     "set style data histograms\nset style histogram clustered gap 1\nset style fill solid 0.8 border -1\n"
-                    "set grid ytics\nplot '" + name + ".dat' using 2:xtic(1) title \"weights\", '' using 3 title \"activations\"\n";
+                    "set grid ytics\nset key outside top center horizontal\nplot '" + name + ".dat' using 2:xtic(1) title \"weights\", '' using 3 title \"activations\"\n";
   return figure;
 }
 
