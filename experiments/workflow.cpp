@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "nn/trainer.h"
+#include "plots/breakdown.h"
 #include "plots/search_figures.h"
 #include "sim/atomic_file.h"
 #include "sim/fingerprint.h"
@@ -132,7 +133,7 @@ std::string report_markdown(const Recipe& recipe, const std::string& recipe_path
         "): " + std::to_string(search.at("trainings").get<int>()) + " policies trained in " +
         fixed(search.at("train_seconds").get<double>(), 0) + " s; pricing took " +
         fixed(search.at("price_seconds").get<double>(), 3) + " s. Every evaluated policy is in `search/history.csv`.\n\n";
-  for (const char* figure : {"pareto_latency", "pareto_energy", "bits", "progress"}) {
+  for (const char* figure : {"pareto_latency", "pareto_energy", "bits", "latency_breakdown", "energy_breakdown", "progress"}) {
     md += std::string("![") + figure + "](figures/" + figure + ".png)\n\n";
   }
   return md;
@@ -274,9 +275,13 @@ RunSummary run_recipe(const Recipe& recipe, const std::string& recipe_path, cons
   write_file_atomically((run / "best_policy.yaml").string(), policy_yaml_text(final_model.workload(), policy));
   write_file_atomically((run / "best_policy.npy").string(), policy_npy_bytes(policy));
 
-  for (const Figure& figure : search_figures({read_search_run(request.settings.out_dir)})) {
-    render(figure, (run / "figures").string(), {"png", "svg"});
+  std::vector<Figure> figures = search_figures({read_search_run(request.settings.out_dir)});
+  const std::unique_ptr<CostEngine> engine = make_cost_engine(recipe.engine, chip, request.cache);
+  for (Figure& figure : breakdown_figures(final_model.workload(), price_network(*engine, final_model.workload(), policy),
+                                          recipe.network + " " + summary.policy + " on " + chip.name)) {
+    figures.push_back(std::move(figure));
   }
+  for (const Figure& figure : figures) render(figure, (run / "figures").string(), {"png", "svg"});
   summary.report_path = (run / "report.md").string();
   write_file_atomically(summary.report_path, report_markdown(recipe, recipe_path, summary, final_model.workload(), policy, search));
   return summary;

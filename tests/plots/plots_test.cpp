@@ -4,8 +4,11 @@
 #include <set>
 #include <sstream>
 
+#include "plots/breakdown.h"
 #include "plots/pareto.h"
 #include "plots/search_figures.h"
+#include "sim/chip_spec.h"
+#include "sim/cost_engine.h"
 #include "tests/test_support.h"
 
 namespace qxbar {
@@ -94,6 +97,39 @@ TEST(SearchFigures, ParetoDataBaselinesChosenAndImages) {
   EXPECT_NE(read_text(dir.file("figures/bits.svg")).find("<svg"), std::string::npos);
   EXPECT_NE(read_text(dir.file("figures/progress.gp")).find("'progress.dat'"), std::string::npos);
   EXPECT_EQ(read_text(dir.file("figures/progress.dat")), figures[2].data);
+}
+
+TEST(Breakdown, RowsAddUpToEachLayersEnergyAndLatency) {
+  const TempDir dir;
+  const Workload workload{"small",
+                          {{"conv1", LayerKind::Conv, 9, 16, 784, 1}, {"fc", LayerKind::Dense, 1568, 10, 1, 1}}};
+  const ChipSpec chip = load_chip("cimaq_default", {});
+  const NetworkCost cost = price_network(*make_cost_engine("analytical", chip), workload, {{{8, 4}, {4, 8}}});
+  const std::vector<Figure> figures = breakdown_figures(workload, cost, "small");
+  ASSERT_EQ(figures.size(), 2u);
+  const std::vector<std::string> energy_rows = block(figures[0].data, 0);
+  const std::vector<std::string> latency_rows = block(figures[1].data, 0);
+  ASSERT_EQ(energy_rows.size(), 3u);  // the column names, then one row per layer
+  ASSERT_EQ(latency_rows.size(), 3u);
+  for (std::size_t layer = 0; layer < 2; ++layer) {
+    std::istringstream energy(energy_rows[layer + 1]);
+    std::istringstream latency(latency_rows[layer + 1]);
+    std::string index;
+    std::string name;
+    energy >> index >> name;
+    latency >> index >> name;
+    EXPECT_EQ(name, "\"" + workload.layers[layer].name + "\"");
+    double sum = 0;
+    for (double value = 0; energy >> value;) sum += value;
+    EXPECT_NEAR(sum, cost.layers[layer].energy_pj.total() / 1e3, 1e-5 * sum);
+    double compute = 0;
+    double writes = 0;
+    latency >> compute >> writes;
+    EXPECT_NEAR(compute + writes, cost.layers[layer].latency_ns / 1e3, 1e-5 * (compute + writes));
+    EXPECT_NEAR(writes, cost.layers[layer].write_ns / 1e3, 1e-5 * (writes + 1));
+  }
+  for (const Figure& figure : figures) render(figure, dir.file("figures"), {"png"});
+  EXPECT_EQ(read_text(dir.file("figures/energy_breakdown.png")).substr(1, 3), "PNG");
 }
 
 TEST(SearchFigures, BrokenScriptsAndMissingRunsAreErrors) {
