@@ -16,6 +16,7 @@ namespace {
 const std::vector<Command>& commands() {
   static const std::vector<Command> table = {
       {"run", "run a recipe: FP32 and INT8 training, policy search, fine-tuning, evaluation, report; resumable", run_run},
+      {"sweep", "price networks and policies over a grid of chip parameters into SQLite; resumable", run_sweep},
       {"sim", "price a network on a chip: per-layer latency and energy, or a full lookup table", run_sim},
       {"check-hw", "validate a chip description and print every resolved value with its unit", run_check_hw},
       {"train", "train a network, float or quantization-aware under a policy; resumable", run_train},

@@ -1,5 +1,6 @@
 #include <gmock/gmock.h>
 
+#include <sqlite3.h>
 #include <sys/wait.h>
 
 #include <algorithm>
@@ -325,6 +326,59 @@ TEST(Cli, BadRecipesNameFileLineAndKey) {
   expect_one_line_error(qxbar("run " + good + " --out " + dir.file("run") + " --set fp32.epochs=0"),
                         "--set fp32.epochs=0:1:1: fp32.epochs: must be >= 1");
   EXPECT_FALSE(std::filesystem::exists(dir.file("run")));
+}
+
+}  // namespace
+}  // namespace qxbar
+
+namespace qxbar {
+namespace {
+
+TEST(Cli, SweepRecordsInvalidPointsAndResumesWithoutDuplicates) {
+  TempDir dir;
+  const std::string sweep = dir.write("sweep.yaml", R"(chip: cimaq_default
+grid:
+  crossbar.rows: [64, 0]
+  crossbar.cell_bits: [1, 2]
+networks: [lenet5-fmnist]
+policies: ["8,8", "4,4"]
+)");
+  const std::string db = dir.file("points.sqlite");
+  const ProcessResult first = qxbar("-q sweep " + sweep + " --db " + db + " --csv " + dir.file("a.csv"));
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  EXPECT_THAT(first.out, HasSubstr("8 points, 4 priced, 4 invalid, 0 stored before"));
+  const std::string csv = read_text(dir.file("a.csv"));
+  std::istringstream lines(csv);
+  std::string line;
+  std::getline(lines, line);
+  EXPECT_THAT(line, StartsWith("id,crossbar.rows,crossbar.cell_bits,network,policy,status,latency_ns,energy_pj,area_mm2,"));
+  // The last axis varies fastest, then the policy.
+  std::getline(lines, line);
+  EXPECT_THAT(line, StartsWith("0,64,1,lenet5-fmnist,\"8,8\",ok,"));
+  std::getline(lines, line);
+  EXPECT_THAT(line, StartsWith("1,64,1,lenet5-fmnist,\"4,4\",ok,"));
+  std::getline(lines, line);
+  EXPECT_THAT(line, StartsWith("2,64,2,lenet5-fmnist,\"8,8\",ok,"));
+  std::getline(lines, line);
+  std::getline(lines, line);
+  EXPECT_THAT(line, StartsWith("4,0,1,lenet5-fmnist,\"8,8\","));
+  EXPECT_THAT(line, HasSubstr("crossbar.rows"));
+
+  expect_one_line_error(qxbar("-q sweep " + sweep + " --db " + db),
+                        db + ": holds points of this sweep already; pass --resume to add the missing ones");
+  // Points lost in a crash are priced again on resume, once each.
+  sqlite3* handle = nullptr;
+  ASSERT_EQ(sqlite3_open(db.c_str(), &handle), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(handle, "DELETE FROM points WHERE id IN (1, 2, 6)", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(handle);
+  const ProcessResult resumed = qxbar("-q sweep " + sweep + " --db " + db + " --resume --csv " + dir.file("b.csv"));
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  EXPECT_THAT(resumed.out, HasSubstr("8 points, 2 priced, 1 invalid, 5 stored before"));
+  EXPECT_EQ(read_text(dir.file("b.csv")), csv);
+
+  const std::string misspelt = dir.write("bad.yaml", "grid:\n  crossbar.row: [64]\nnetworks: [lenet5-fmnist]\npolicies: [\"8,8\"]\n");
+  expect_one_line_error(qxbar("sweep " + misspelt + " --db " + dir.file("x.sqlite")),
+                        misspelt + ":2:3: grid.crossbar.row: not a chip key (did you mean crossbar.rows?)");
 }
 
 }  // namespace
