@@ -1,8 +1,14 @@
 #include "experiments/recipe.h"
 
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
+#include <limits>
 #include <sstream>
 
+#include "nn/data.h"
+#include "nn/models.h"
+#include "sim/cost_engine.h"
 #include "sim/yaml_reading.h"
 
 namespace qxbar {
@@ -22,14 +28,14 @@ class RecipeReader {
       recipe_.chip_set.clear();
       for (const YAML::Node& item : list) recipe_.chip_set.push_back(scalar_text(item, location_of(item, file_), "chip_set"));
     }
-    text(map, "network", recipe_.network);
-    real(map, "width", recipe_.width, 0.0);
-    text(map, "quantizer", recipe_.quantizer);
+    choice(map, "network", recipe_.network, architecture_names());
+    positive(map, "width", recipe_.width);
+    choice(map, "quantizer", recipe_.quantizer, {"minmax", "mse", "pact", "lsq"});
     boolean(map, "per_channel", recipe_.per_channel);
     unsigned_integer(map, "seed", recipe_.seed);
     if (const YAML::Node node = map.take_optional("data")) {
       StrictMap data(node, file_, "data");
-      text(data, "name", recipe_.data.name);
+      choice(data, "name", recipe_.data.name, dataset_names());
       text(data, "dir", recipe_.data.dir);
       integer(data, "train_size", recipe_.data.train_size, 0);
       integer(data, "val_size", recipe_.data.val_size, 0);
@@ -45,34 +51,35 @@ class RecipeReader {
  private:
   void read_search(const YAML::Node& node) {
     StrictMap search(node, file_, "search");
-    text(search, "algo", recipe_.algorithm.name);
-    integer(search, "episodes", recipe_.episodes, 0);
-    text(search, "reward", recipe_.reward);
+    choice(search, "algo", recipe_.algorithm.name, algorithm_names());
+    integer(search, "episodes", recipe_.episodes, 1);
+    choice(search, "reward", recipe_.reward, {"latency", "energy", "edp"});
     real(search, "max_acc_drop", recipe_.max_accuracy_drop, 0.0);
     real(search, "cost_budget", recipe_.cost_budget, 0.0);
-    integer(search, "min_bit", recipe_.space.min_bits, 1);
-    integer(search, "max_bit", recipe_.space.max_bits, 1);
+    integer(search, "min_bit", recipe_.space.min_bits, 1, kMaxPolicyBits);
+    integer(search, "max_bit", recipe_.space.max_bits, 1, kMaxPolicyBits);
     boolean(search, "cell_resolution", recipe_.cell_resolution);
     boolean(search, "force_first_last", recipe_.space.force_first_last);
     integer(search, "train_size", recipe_.search_train_size, 0);
     integer(search, "val_size", recipe_.search_val_size, 1);
     integer(search, "finetune_epochs", recipe_.search_finetune.epochs, 0);
-    real(search, "finetune_lr", recipe_.search_finetune.lr, 0.0);
-    text(search, "engine", recipe_.engine);
+    positive(search, "finetune_lr", recipe_.search_finetune.lr);
+    integer(search, "batch_size", recipe_.search_finetune.batch_size, 1);
+    choice(search, "engine", recipe_.engine, cost_engine_names());
     if (const YAML::Node ddpg_node = search.take_optional("ddpg")) {
       StrictMap ddpg(ddpg_node, file_, "search.ddpg");
       DdpgOptions& o = recipe_.algorithm.ddpg;
       integer(ddpg, "warmup", o.warmup, 0);
       integer(ddpg, "hidden", o.hidden, 1);
-      real(ddpg, "lr_actor", o.lr_actor, 0.0);
-      real(ddpg, "lr_critic", o.lr_critic, 0.0);
-      real(ddpg, "discount", o.discount, 0.0);
+      positive(ddpg, "lr_actor", o.lr_actor);
+      positive(ddpg, "lr_critic", o.lr_critic);
+      real(ddpg, "discount", o.discount, 0.0, 1.0);
       integer(ddpg, "batch_size", o.batch_size, 1);
       integer(ddpg, "rmsize", o.memory_per_step, 1);
-      real(ddpg, "tau", o.tau, 0.0);
-      real(ddpg, "init_delta", o.init_delta, 0.0);
-      real(ddpg, "delta_decay", o.delta_decay, 0.0);
-      real(ddpg, "moving_alpha", o.moving_alpha, 0.0);
+      positive(ddpg, "tau", o.tau, 1.0);
+      positive(ddpg, "init_delta", o.init_delta);
+      positive(ddpg, "delta_decay", o.delta_decay, 1.0);
+      positive(ddpg, "moving_alpha", o.moving_alpha, 1.0);
       ddpg.reject_unknown_keys();
     }
     search.reject_unknown_keys();
@@ -83,7 +90,7 @@ class RecipeReader {
     if (!node) return;
     StrictMap map(node, file_, key);
     integer(map, "epochs", stage.epochs, minimum_epochs);
-    real(map, "lr", stage.lr, 0.0);
+    positive(map, "lr", stage.lr);
     integer(map, "batch_size", stage.batch_size, 1);
     map.reject_unknown_keys();
   }
@@ -94,22 +101,56 @@ class RecipeReader {
   void boolean(StrictMap& map, const std::string& key, bool& target) {
     if (const YAML::Node node = map.take_optional(key)) target = scalar_bool(node, location_of(node, file_), map.key_path(key));
   }
-  void real(StrictMap& map, const std::string& key, double& target, double minimum) {
+  void choice(StrictMap& map, const std::string& key, std::string& target, const std::vector<std::string>& choices) {
     if (const YAML::Node node = map.take_optional(key)) {
-      const double value = scalar_real(node, location_of(node, file_), map.key_path(key));
-      if (value < minimum) fail(node, map.key_path(key), "must be >= " + std::to_string(minimum));
+      const std::string value = scalar_text(node, location_of(node, file_), map.key_path(key));
+      if (std::find(choices.begin(), choices.end(), value) == choices.end()) {
+        std::string known;
+        for (const std::string& option : choices) known += (known.empty() ? "" : ", ") + option;
+        fail(node, map.key_path(key), "unknown value '" + value + "' (choose " + known + ")");
+      }
       target = value;
     }
   }
+  // A real in [minimum, maximum].
+  void real(StrictMap& map, const std::string& key, double& target, double minimum, double maximum = kUnbounded) {
+    read_real(map, key, target, minimum, maximum, false);
+  }
+  // A real above zero and at most `maximum` (learning rates, rates of change, noise).
+  void positive(StrictMap& map, const std::string& key, double& target, double maximum = kUnbounded) {
+    read_real(map, key, target, 0.0, maximum, true);
+  }
+  void read_real(StrictMap& map, const std::string& key, double& target, double minimum, double maximum, bool above_minimum) {
+    if (const YAML::Node node = map.take_optional(key)) {
+      const double value = scalar_real(node, location_of(node, file_), map.key_path(key));
+      if (value < minimum || value > maximum || (above_minimum && value == minimum)) {
+        const std::string low = (above_minimum ? "(" : "[") + number_text(minimum);
+        const std::string high = maximum == kUnbounded ? "inf)" : number_text(maximum) + "]";
+        fail(node, map.key_path(key), "must be in " + low + ", " + high + ", got " + number_text(value));
+      }
+      target = value;
+    }
+  }
+  static std::string number_text(double value) {
+    std::ostringstream text;
+    text << value;
+    return text.str();
+  }
   template <typename Integer>
-  void integer(StrictMap& map, const std::string& key, Integer& target, std::int64_t minimum) {
+  void integer(StrictMap& map, const std::string& key, Integer& target, std::int64_t minimum,
+               std::int64_t maximum = std::numeric_limits<std::int64_t>::max()) {
     if (const YAML::Node node = map.take_optional(key)) {
       const std::int64_t value = scalar_integer(node, location_of(node, file_), map.key_path(key));
-      if (value < minimum) fail(node, map.key_path(key), "must be >= " + std::to_string(minimum));
+      if (value < minimum || value > maximum) {
+        fail(node, map.key_path(key), maximum == std::numeric_limits<std::int64_t>::max()
+                                          ? "must be >= " + std::to_string(minimum)
+                                          : "must be " + std::to_string(minimum) + " to " + std::to_string(maximum));
+      }
       target = static_cast<Integer>(value);
     }
   }
   void unsigned_integer(StrictMap& map, const std::string& key, std::uint64_t& target) { integer(map, key, target, 0); }
+  static constexpr double kUnbounded = std::numeric_limits<double>::infinity();
   [[noreturn]] void fail(const YAML::Node& node, const std::string& key, const std::string& reason) const {
     throw ConfigError(located_message(location_of(node, file_), key, reason));
   }
@@ -143,6 +184,10 @@ Recipe load_recipe(const std::string& path, const std::vector<std::string>& over
   Recipe recipe;
   RecipeReader(recipe, path).read(load_yaml_file(path));
   for (const std::string& assignment : overrides) RecipeReader(recipe, "--set " + assignment).read(override_node(assignment));
+  if (recipe.space.min_bits > recipe.space.max_bits) {
+    throw ConfigError(path + ": search.min_bit " + std::to_string(recipe.space.min_bits) + " is above search.max_bit " +
+                      std::to_string(recipe.space.max_bits));
+  }
   // A chip file named in the recipe is found beside it.
   const std::filesystem::path chip(recipe.chip);
   if (chip.has_extension() && chip.is_relative()) {

@@ -19,11 +19,13 @@ namespace {
 namespace fs = std::filesystem;
 using Json = nlohmann::ordered_json;
 
-// A stage folder: `key` fingerprints the stage's inputs (and those of the stages before it). stage.json
-// is written last, so its presence with the same key means the stage is done.
+// A stage folder: `key` fingerprints the stage's inputs (and those of the stages before it); the folder is
+// cleared when they change. `extent` is what may grow without starting over (a search's episodes).
+// stage.json is written last, so its presence with the same key and extent means the stage is done.
 class Stage {
  public:
-  Stage(const fs::path& run, const std::string& name, std::string key) : dir_(run / name), name_(name), key_(std::move(key)) {
+  Stage(const fs::path& run, const std::string& name, std::string key, const std::string& extent = "")
+      : dir_(run / name), name_(name), key_(std::move(key)), done_key_(key_ + "/" + extent) {
     const fs::path started = dir_ / "inputs.key";
     std::ifstream stream(started);
     std::string previous;
@@ -35,7 +37,8 @@ class Stage {
     write_file_atomically(started.string(), key_ + "\n");
   }
 
-  const std::string& key() const { return key_; }
+  // What the stages after this one depend on.
+  const std::string& key() const { return done_key_; }
   std::string directory() const { return dir_.string(); }
   std::string path(const std::string& file) const { return (dir_ / file).string(); }
 
@@ -45,7 +48,7 @@ class Stage {
     if (!stream) return std::nullopt;
     try {
       Json record = Json::parse(stream);
-      if (record.at("key") == key_) {
+      if (record.at("key") == done_key_) {
         spdlog::info("{}: inputs unchanged, done before", name_);
         return record.at("results");
       }
@@ -55,7 +58,7 @@ class Stage {
   }
 
   Json finish(Json results) const {
-    write_file_atomically(path("stage.json"), Json{{"key", key_}, {"results", results}}.dump(2) + "\n");
+    write_file_atomically(path("stage.json"), Json{{"key", done_key_}, {"results", results}}.dump(2) + "\n");
     return results;
   }
 
@@ -63,6 +66,7 @@ class Stage {
   fs::path dir_;
   std::string name_;
   std::string key_;
+  std::string done_key_;
 };
 
 std::string key_of(const Json& inputs) { return fingerprint_hex(inputs.dump()); }
@@ -213,8 +217,8 @@ RunSummary run_recipe(const Recipe& recipe, const std::string& recipe_path, cons
               {"algorithm", recipe.algorithm.name},
               {"ddpg", {ddpg.hidden, ddpg.lr_critic, ddpg.lr_actor, ddpg.warmup, ddpg.discount, ddpg.batch_size,
                         ddpg.memory_per_step, ddpg.tau, ddpg.init_delta, ddpg.delta_decay, ddpg.moving_alpha}},
-              {"reward", {recipe.reward, recipe.max_accuracy_drop, recipe.cost_budget}},
-              {"episodes", recipe.episodes}}));
+              {"reward", {recipe.reward, recipe.max_accuracy_drop, recipe.cost_budget}}}),
+      std::to_string(recipe.episodes));
   request.settings.out_dir = search_stage.directory();
   Json search = search_stage.finished().value_or(Json());
   if (search.is_null()) {

@@ -18,7 +18,7 @@ std::string terminal_for(const std::string& format) {
   return "pdfcairo size 6in,4in enhanced font \",10\"";
 }
 
-// gnuplot ends its report with the reason, after echoing the offending command.
+// gnuplot ends its report of an error with the reason, after echoing the offending command.
 std::string last_line(const std::string& text) {
   std::istringstream lines(text);
   std::string line;
@@ -68,18 +68,22 @@ void render(const Figure& figure, const std::string& directory, const std::vecto
   for (const std::string& format : formats) std::filesystem::remove(folder / (figure.name + "." + format));
 
   const std::string log = (folder / (figure.name + ".log")).string();
+  const std::string status_file = (folder / (figure.name + ".status")).string();
   {
-    Gnuplot gnuplot("gnuplot 2>" + gnuplot_quoted(log) + " >/dev/null");
+    // Warnings (an empty range, say) go to stderr too; gnuplot's exit status tells errors apart.
+    Gnuplot gnuplot("gnuplot 2>" + gnuplot_quoted(log) + " >/dev/null; echo $? >" + gnuplot_quoted(status_file));
     gnuplot << "cd " << gnuplot_quoted(std::filesystem::absolute(folder).string()) << "\n";
     gnuplot << "load " << gnuplot_quoted(figure.name + ".gp") << "\n";
   }
   std::ifstream messages(log);
   const std::string errors((std::istreambuf_iterator<char>(messages)), std::istreambuf_iterator<char>());
   std::filesystem::remove(log);
+  int status = -1;
+  std::ifstream(status_file) >> status;
+  std::filesystem::remove(status_file);
   for (const std::string& format : formats) {
     const std::filesystem::path output = folder / (figure.name + "." + format);
-    // gnuplot reports errors and warnings alike on stderr; only errors fail a figure.
-    const bool failed = !errors.empty() && errors.find("warning") == std::string::npos;
+    const bool failed = status != 0;
     if (!std::filesystem::exists(output) || std::filesystem::file_size(output) == 0 || failed) {
       throw DataError((folder / (figure.name + ".gp")).string() + ": gnuplot did not draw " + output.filename().string() +
                       (errors.empty() ? std::string() : ": " + last_line(errors)));

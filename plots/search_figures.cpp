@@ -14,6 +14,9 @@ using Kind = EvaluatedPolicy::Kind;
 
 bool trained(const EvaluatedPolicy& row) { return row.evaluation.accuracy >= 0; }
 
+// gnuplot does not count a block without data lines as an index; a point of NaNs keeps the numbering.
+std::string filled(const std::string& block) { return block.empty() ? "NaN NaN \"\"\n" : block; }
+
 std::string number(double value) {
   char text[32];
   std::snprintf(text, sizeof text, "%.6g", value);
@@ -39,20 +42,22 @@ Figure pareto_figure(const std::vector<SearchRunData>& runs, const std::string& 
       candidates.push_back(i);
       points.push_back({cost(rows[i].evaluation), rows[i].evaluation.accuracy});
     }
-    figure.data += "# " + runs[r].name + ": searched\n";
+    std::string searched;
     for (const EvaluatedPolicy& row : rows) {
-      if (row.kind == Kind::Search && trained(row)) figure.data += line(row);
+      if (row.kind == Kind::Search && trained(row)) searched += line(row);
     }
-    figure.data += "\n\n# " + runs[r].name + ": Pareto front\n";
-    for (const std::size_t i : pareto_front(points)) figure.data += line(rows[candidates[i]]);
-    figure.data += "\n\n# " + runs[r].name + ": uniform baselines\n";
+    std::string front;
+    for (const std::size_t i : pareto_front(points)) front += line(rows[candidates[i]]);
+    std::string baselines;
     for (const EvaluatedPolicy& row : rows) {
-      if (row.kind == Kind::Baseline) figure.data += line(row);
+      if (row.kind == Kind::Baseline && trained(row)) baselines += line(row);
     }
-    figure.data += "\n\n# " + runs[r].name + ": chosen\n";
+    std::string chosen;
     const std::size_t best = best_searched(rows);
-    if (best < rows.size() && trained(rows[best])) figure.data += line(rows[best]);
-    figure.data += "\n\n";
+    if (best < rows.size() && trained(rows[best])) chosen = line(rows[best]);
+    figure.data += "# " + runs[r].name + ": searched\n" + filled(searched) + "\n\n# " + runs[r].name + ": Pareto front\n" +
+                   filled(front) + "\n\n# " + runs[r].name + ": uniform baselines\n" + filled(baselines) + "\n\n# " +
+                   runs[r].name + ": chosen\n" + filled(chosen) + "\n\n";
 
     const std::string color = "lc " + std::to_string(r + 1);
     const std::string prefix = runs.size() > 1 ? runs[r].name + ": " : "";
@@ -93,16 +98,14 @@ Figure progress_figure(const std::vector<SearchRunData>& runs) {
   Figure figure{"progress", "# episode reward best_reward; one block per run\n", ""};
   std::string plots;
   for (std::size_t r = 0; r < runs.size(); ++r) {
-    figure.data += "# " + runs[r].name + "\n";
+    std::string episodes;
     double best = 0;
-    bool any = false;
     for (const EvaluatedPolicy& row : runs[r].rows) {
       if (row.kind != Kind::Search) continue;
-      best = any ? std::max(best, row.evaluation.reward) : row.evaluation.reward;
-      any = true;
-      figure.data += std::to_string(row.episode) + " " + number(row.evaluation.reward) + " " + number(best) + "\n";
+      best = episodes.empty() ? row.evaluation.reward : std::max(best, row.evaluation.reward);
+      episodes += std::to_string(row.episode) + " " + number(row.evaluation.reward) + " " + number(best) + "\n";
     }
-    figure.data += "\n\n";
+    figure.data += "# " + runs[r].name + "\n" + (episodes.empty() ? "NaN NaN NaN\n" : episodes) + "\n\n";
     const std::string prefix = runs.size() > 1 ? runs[r].name + ": " : "";
     const std::string block = "'progress.dat' index " + std::to_string(r);
     plots += (plots.empty() ? "plot " : ", \\\n     ") + block + " using 1:2 with points pt 7 ps 0.5 lc " +
@@ -128,11 +131,15 @@ SearchRunData read_search_run(const std::string& directory) {
 
 std::vector<Figure> search_figures(const std::vector<SearchRunData>& runs) {
   std::vector<Figure> figures{pareto_figure(runs, "pareto_latency", "latency [us]", latency_us),
-                              pareto_figure(runs, "pareto_energy", "energy [uJ]", energy_uj), progress_figure(runs)};
+                              pareto_figure(runs, "pareto_energy", "energy [uJ]", energy_uj)};
+  // Runs that have not searched yet (baselines only) have no progress and no chosen policy to draw.
+  bool searched = false;
   for (const SearchRunData& run : runs) {
     if (best_searched(run.rows) == run.rows.size()) continue;
+    searched = true;
     figures.push_back(bits_figure(run, runs.size() > 1 ? "bits_" + run.name : "bits"));
   }
+  if (searched) figures.push_back(progress_figure(runs));
   return figures;
 }
 

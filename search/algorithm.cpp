@@ -29,7 +29,7 @@ void check(const DdpgOptions& o) {
   const auto require = [](bool valid, const std::string& option, const std::string& rule) {
     if (!valid) throw ConfigError(option + ": " + rule);
   };
-  require(o.hidden >= 1, "--ddpg-hidden", "must be at least 1");
+  require(o.hidden >= 1, "--hidden", "must be at least 1");
   require(o.lr_critic > 0 && o.lr_actor > 0, "--lr-critic/--lr-actor", "must be positive");
   require(o.warmup >= 0, "--warmup", "must be >= 0");
   require(o.discount >= 0 && o.discount <= 1, "--discount", "must be in [0, 1]");

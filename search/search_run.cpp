@@ -34,7 +34,8 @@ class SearchRun {
         store_((directory_ / "search.sqlite").string()) {
     stored_ = store_.load();
     const std::optional<std::string> key = store_.run_key();
-    if (!stored_.empty() || key) {
+    // A key without rows is a run that failed before its first evaluation: nothing to protect.
+    if (!stored_.empty()) {
       if (!settings.resume) {
         throw ConfigError(settings.out_dir + ": holds a search already; pass --resume to continue it, or choose another --out");
       }
@@ -89,6 +90,7 @@ class SearchRun {
     }
     const EvaluatedPolicy& row = result_.history.back();
     result_.train_seconds += row.train_seconds;
+    if (row.train_seconds > 0) ++result_.trainings;
     result_.price_seconds += row.price_seconds;
     if (kind == EvaluatedPolicy::Kind::Baseline && label == "W8A8") result_.reference = index;
     const std::size_t best = best_searched(result_.history);
@@ -120,7 +122,6 @@ class SearchRun {
         e.accuracy = evaluator_.accuracy(policy);
         row.train_seconds = seconds_since(trained);
         accuracies_[key] = e.accuracy;
-        ++result_.trainings;
       }
     }
     const double reference_points =

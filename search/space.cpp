@@ -69,6 +69,10 @@ PolicySpace::PolicySpace(Workload workload, std::vector<LayerGeometry> geometry,
     decisions_.push_back({i, true});
     decisions_.push_back({i, false});
   }
+  if (decisions_.empty()) {
+    throw ConfigError(workload_.name + ": nothing to search: every layer is pinned (--force-first-last with " +
+                      std::to_string(layers) + " layers)");
+  }
 }
 
 std::vector<float> PolicySpace::state(std::size_t step, double previous_action) const {

@@ -316,12 +316,22 @@ TEST(Cli, RunRecipeEndToEndThenOnlyChangedStagesRunAgain) {
   EXPECT_THAT(changed.err, HasSubstr("search: inputs unchanged, done before"));
   EXPECT_THAT(changed.err, HasSubstr("final: inputs changed, starting the stage over"));
   EXPECT_EQ(nlohmann::json::parse(read_text(run + "/final/metrics.json"))["epochs"], 2);
+  // More episodes extend the stored search instead of starting it over.
+  const ProcessResult extended = qxbar("run " + recipe + " --out " + run + " --threads 1 --set search.episodes=4");
+  ASSERT_EQ(extended.exit_code, 0) << extended.err;
+  EXPECT_THAT(extended.err, HasSubstr("resumed: 15 evaluations read back"));
+  EXPECT_EQ(line_count(run + "/search/history.csv"), 1u + 12u + 4u);
 }
 
 TEST(Cli, BadRecipesNameFileLineAndKey) {
   TempDir dir;
   const std::string recipe = dir.write("bad.yaml", "network: lenet5\nsearch:\n  episodez: 4\n");
   expect_one_line_error(qxbar("run " + recipe + " --out " + dir.file("run")), recipe + ":3:3: search.episodez: unknown key");
+  const std::string reward = dir.write("reward.yaml", "search: {reward: speed}\n");
+  expect_one_line_error(qxbar("run " + reward + " --out " + dir.file("run")),
+                        reward + ":1:18: search.reward: unknown value 'speed' (choose latency, energy, edp)");
+  const std::string tau = dir.write("tau.yaml", "search:\n  ddpg: {tau: 2}\n");
+  expect_one_line_error(qxbar("run " + tau + " --out " + dir.file("run")), tau + ":2:15: search.ddpg.tau: must be in (0, 1], got 2");
   const std::string good = dir.write("good.yaml", kTinyRecipe);
   expect_one_line_error(qxbar("run " + good + " --out " + dir.file("run") + " --set fp32.epochs=0"),
                         "--set fp32.epochs=0:1:1: fp32.epochs: must be >= 1");

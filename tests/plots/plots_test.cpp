@@ -88,15 +88,33 @@ TEST(SearchFigures, ParetoDataBaselinesChosenAndImages) {
   EXPECT_EQ(block(pareto.data, 1), (std::vector<std::string>{"5 85 \"W4A4\"", "5.5 90.5 \"8/3;6/8\"", "10 91 \"W8A8\""}));
   EXPECT_EQ(block(pareto.data, 2).size(), 2u);
   EXPECT_EQ(block(pareto.data, 3), (std::vector<std::string>{"5.5 90.5 \"8/3;6/8\""}));
-  EXPECT_EQ(block(figures[2].data, 0), (std::vector<std::string>{"1 60 60", "2 -20 60", "3 80 80"}));
-  EXPECT_EQ(block(figures[3].data, 0), (std::vector<std::string>{"1 8 3", "2 6 8"}));
+  EXPECT_EQ(figures[2].name, "bits");
+  EXPECT_EQ(block(figures[2].data, 0), (std::vector<std::string>{"1 8 3", "2 6 8"}));
+  EXPECT_EQ(block(figures[3].data, 0), (std::vector<std::string>{"1 60 60", "2 -20 60", "3 80 80"}));
 
   for (const Figure& figure : figures) render(figure, dir.file("figures"), {"png", "svg"});
   const std::string png = read_text(dir.file("figures/pareto_latency.png"));
   EXPECT_EQ(png.substr(0, 8), std::string("\x89PNG\r\n\x1a\n", 8));
   EXPECT_NE(read_text(dir.file("figures/bits.svg")).find("<svg"), std::string::npos);
   EXPECT_NE(read_text(dir.file("figures/progress.gp")).find("'progress.dat'"), std::string::npos);
-  EXPECT_EQ(read_text(dir.file("figures/progress.dat")), figures[2].data);
+  EXPECT_EQ(read_text(dir.file("figures/progress.dat")), figures[3].data);
+}
+
+TEST(SearchFigures, ARunWithBaselinesOnlyKeepsEveryBlockInItsPlace) {
+  const TempDir dir;
+  {
+    SearchStore store(dir.file("run/search.sqlite"));
+    store.append(row(EvaluatedPolicy::Kind::Baseline, 0, "W8A8", "8/8;8/8", 0.91, 10000, 0.1));
+    store.append(row(EvaluatedPolicy::Kind::Baseline, 0, "W4A4", "4/4;4/4", 0.85, 5000, -40));
+  }
+  const std::vector<Figure> figures = search_figures({read_search_run(dir.file("run"))});
+  ASSERT_EQ(figures.size(), 2u);
+  // No searched policy: a NaN point holds block 0, so the front is still block 1.
+  EXPECT_EQ(block(figures[0].data, 0), (std::vector<std::string>{"NaN NaN \"\""}));
+  EXPECT_EQ(block(figures[0].data, 1), (std::vector<std::string>{"5 85 \"W4A4\"", "10 91 \"W8A8\""}));
+  EXPECT_EQ(block(figures[0].data, 3), (std::vector<std::string>{"NaN NaN \"\""}));
+  render(figures[0], dir.file("figures"), {"png"});
+  EXPECT_EQ(read_text(dir.file("figures/pareto_latency.png")).substr(1, 3), "PNG");
 }
 
 TEST(Breakdown, RowsAddUpToEachLayersEnergyAndLatency) {

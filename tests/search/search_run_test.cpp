@@ -125,7 +125,7 @@ TEST(SearchRun, KilledRunResumesToTheUninterruptedResult) {
   const TempDir dir;
   Fixture fixture;
   FakeEvaluator whole;
-  fixture.run(dir.file("whole"), whole, 12);
+  const SearchResult uninterrupted = fixture.run(dir.file("whole"), whole, 12);
   for (const int killed_after : {3, 12}) {
     const std::string run = dir.file("killed" + std::to_string(killed_after));
     FakeEvaluator dying(killed_after);
@@ -134,6 +134,7 @@ TEST(SearchRun, KilledRunResumesToTheUninterruptedResult) {
     const SearchResult resumed = fixture.run(run, rest, 12, true);
     EXPECT_GT(resumed.resumed_rows, 0u);
     EXPECT_EQ(dying.trainings + rest.trainings, whole.trainings);
+    EXPECT_EQ(resumed.trainings, uninterrupted.trainings);
     EXPECT_EQ(read_text(run + "/history.csv"), read_text(dir.file("whole/history.csv")));
     EXPECT_EQ(read_text(run + "/best_policy.yaml"), read_text(dir.file("whole/best_policy.yaml")));
   }
@@ -160,6 +161,16 @@ TEST(SearchRun, ExistingRunNeedsResumeAndTheSameSettings) {
             std::string::npos);
   Fixture other({3, 8, 0, false});
   EXPECT_THROW(other.run(dir.file("run"), evaluator, 2, true), ConfigError);
+}
+
+TEST(SearchRun, ARunThatDiedBeforeItsFirstEvaluationStartsAfresh) {
+  const TempDir dir;
+  Fixture fixture;
+  FakeEvaluator dead_at_once(0);
+  EXPECT_THROW(fixture.run(dir.file("run"), dead_at_once, 4), std::runtime_error);
+  Fixture other({3, 8, 0, false});
+  FakeEvaluator evaluator;
+  EXPECT_EQ(other.run(dir.file("run"), evaluator, 4).history.size(), 10u + 4u);
 }
 
 TEST(SearchRun, OverBudgetProposalsArePricedNotTrained) {
