@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
+#include <torch/torch.h>
 
 #include "experiments/fine_tune_evaluator.h"
 #include "sim/atomic_file.h"
@@ -37,7 +38,10 @@ SearchResult search_policy(PolicySearchRequest request) {
   const DdpgOptions& ddpg = request.algorithm.ddpg;
   const TrainOptions& finetune = request.finetune;
   SearchSettings& settings = request.settings;
-  settings.run_key = fingerprint_hex(nlohmann::json{{"checkpoint", checkpoint.run_key},
+  // The thread count shapes float reductions in fine-tuning and in the agent's updates, so a resume with
+  // another count could diverge; the checkpoint's epochs tell a continued checkpoint from its earlier self.
+  settings.run_key = fingerprint_hex(nlohmann::json{{"checkpoint", {checkpoint.run_key, checkpoint.history.size()}},
+                                                    {"threads", torch::get_num_threads()},
                                                     {"data", request.data.name},
                                                     {"train_size", request.data.train_size},
                                                     {"val_size", request.data.val_size},

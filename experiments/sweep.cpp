@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <charconv>
 #include <filesystem>
 #include <map>
@@ -123,7 +124,13 @@ SweepPlan load_sweep(const std::string& path) {
   for (const std::string& policy : text_list(map.take("policies"), path, "policies")) {
     plan.policies.push_back(resolve_policy(policy, folder));
   }
-  if (const YAML::Node engine = map.take_optional("engine")) plan.engine = scalar_text(engine, location_of(engine, path), "engine");
+  if (const YAML::Node engine = map.take_optional("engine")) {
+    plan.engine = scalar_text(engine, location_of(engine, path), "engine");
+    const std::vector<std::string> engines = cost_engine_names();
+    if (std::find(engines.begin(), engines.end(), plan.engine) == engines.end()) {
+      throw ConfigError(located_message(location_of(engine, path), "engine", "unknown engine '" + plan.engine + "' (choose analytical or systemc)"));
+    }
+  }
   map.reject_unknown_keys();
   std::string identity = plan.base_chip + "|" + plan.engine;
   for (const SweepAxis& axis : plan.axes) {
@@ -186,10 +193,21 @@ SweepOutcome run_sweep(const SweepPlan& plan, const SweepOptions& options) {
                                 "network, policy, status, latency_ns, energy_pj, area_mm2" + energy_names + ", chip) VALUES (" +
                                 placeholders + ", ?)");
 
+  // The base chip, networks and policies are the same for every point: a mistake in them is the sweep's.
+  load_chip(plan.base_chip);
+  std::map<std::string, Workload> workloads;
+  std::map<std::pair<std::string, std::string>, Policy> policies;
+  for (const std::string& network : plan.networks) {
+    const Workload& workload = workloads.emplace(network, resolve_workload(network)).first->second;
+    for (const std::string& entry : plan.policies) {
+      policies[{network, entry}] = entry.find(',') != std::string::npos
+                                       ? uniform_policy(workload, parse_bits(entry, "policies: " + entry))
+                                       : load_policy(entry, workload);
+    }
+  }
   const std::vector<SweepPoint> points = expand(plan);
   SweepOutcome outcome;
   outcome.points = points.size();
-  std::map<std::string, Workload> workloads;
   const auto cache = std::make_shared<CostCache>(CostCache::default_path());
   Progress progress("sweep", static_cast<std::int64_t>(points.size()), "points");
   for (const SweepPoint& point : points) {
@@ -210,12 +228,9 @@ SweepOutcome run_sweep(const SweepPlan& plan, const SweepOptions& options) {
       std::vector<std::string> overrides;
       for (std::size_t axis = 0; axis < plan.axes.size(); ++axis) overrides.push_back(plan.axes[axis].key + "=" + point.values[axis]);
       const ChipSpec chip = load_chip(plan.base_chip, overrides);
-      if (workloads.count(point.network) == 0) workloads.emplace(point.network, resolve_workload(point.network));
       const Workload& workload = workloads.at(point.network);
-      const Policy policy = point.policy.find(',') != std::string::npos
-                                ? uniform_policy(workload, parse_bits(point.policy, "policy " + point.policy))
-                                : load_policy(point.policy, workload);
-      const NetworkCost cost = price_network(*make_cost_engine(plan.engine, chip, cache), workload, policy);
+      const NetworkCost cost =
+          price_network(*make_cost_engine(plan.engine, chip, cache), workload, policies.at({point.network, point.policy}));
       sqlite3_bind_text(row, column++, "ok", -1, SQLITE_STATIC);
       sqlite3_bind_double(row, column++, cost.latency_ns);
       sqlite3_bind_double(row, column++, cost.energy_pj.total());

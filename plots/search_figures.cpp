@@ -124,8 +124,11 @@ double energy_uj(const Evaluation& e) { return e.energy_pj / 1e6; }
 SearchRunData read_search_run(const std::string& directory) {
   const std::filesystem::path store = std::filesystem::path(directory) / "search.sqlite";
   if (!std::filesystem::exists(store)) throw DataError(directory + ": not a search run (no search.sqlite)");
-  std::string name = std::filesystem::path(directory).lexically_normal().filename().string();
-  if (name.empty()) name = std::filesystem::path(directory).lexically_normal().parent_path().filename().string();
+  std::filesystem::path folder = std::filesystem::path(directory).lexically_normal();
+  if (folder.filename().empty()) folder = folder.parent_path();
+  // qxbar run keeps its search in RUN/search: such a run goes by the run's name.
+  if (folder.filename() == "search" && folder.has_parent_path()) folder = folder.parent_path();
+  const std::string name = folder.filename().string();
   return {name, SearchStore(store.string()).load()};
 }
 

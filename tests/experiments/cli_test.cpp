@@ -386,6 +386,10 @@ policies: ["8,8", "4,4"]
   EXPECT_THAT(resumed.out, HasSubstr("8 points, 2 priced, 1 invalid, 5 stored before"));
   EXPECT_EQ(read_text(dir.file("b.csv")), csv);
 
+  const std::string no_such_net = dir.write("net.yaml", "grid:\n  crossbar.rows: [64]\nnetworks: [lenet6-fmnist]\npolicies: [\"8,8\"]\n");
+  const ProcessResult failed = qxbar("sweep " + no_such_net + " --db " + dir.file("y.sqlite"));
+  EXPECT_EQ(failed.exit_code, 2) << failed.err;
+  EXPECT_THAT(failed.err, HasSubstr("lenet6"));
   const std::string misspelt = dir.write("bad.yaml", "grid:\n  crossbar.row: [64]\nnetworks: [lenet5-fmnist]\npolicies: [\"8,8\"]\n");
   expect_one_line_error(qxbar("sweep " + misspelt + " --db " + dir.file("x.sqlite")),
                         misspelt + ":2:3: grid.crossbar.row: not a chip key (did you mean crossbar.rows?)");
