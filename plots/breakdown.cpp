@@ -1,15 +1,8 @@
 #include "plots/breakdown.h"
 
-#include <cstdio>
 
 namespace qxbar {
 namespace {
-
-std::string number(double value) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.6g", value);
-  return text;
-}
 
 std::string stacked_commands(const std::string& name, const std::string& title, const std::string& axis, std::size_t columns) {
   std::string plot = "plot '" + name + ".dat' using 3:xtic(2) title columnhead(3)";
@@ -33,9 +26,9 @@ std::vector<Figure> breakdown_figures(const Workload& workload, const NetworkCos
     const LayerCost& layer = cost.layers[i];
     const std::string row = std::to_string(i + 1) + " " + gnuplot_quoted(workload.layers[i].name);
     energy.data += row;
-    for (const Component component : kComponents) energy.data += " " + number(layer.energy_pj[component] / 1e3);
+    for (const Component component : kComponents) energy.data += " " + gnuplot_number(layer.energy_pj[component] / 1e3);
     energy.data += "\n";
-    latency.data += row + " " + number((layer.latency_ns - layer.write_ns) / 1e3) + " " + number(layer.write_ns / 1e3) + "\n";
+    latency.data += row + " " + gnuplot_number((layer.latency_ns - layer.write_ns) / 1e3) + " " + gnuplot_number(layer.write_ns / 1e3) + "\n";
   }
   energy.commands = stacked_commands(energy.name, title, "energy [nJ]", kComponents.size());
   latency.commands = stacked_commands(latency.name, title, "latency [us]", 2);

@@ -2,6 +2,7 @@
 
 #include <gnuplot-iostream.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -43,6 +44,12 @@ std::vector<std::string> parse_formats(const std::string& list) {
   }
   if (formats.empty()) throw ConfigError("--format: name at least one of png, svg, pdf");
   return formats;
+}
+
+std::string gnuplot_number(double value) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.6g", value);
+  return text;
 }
 
 std::string gnuplot_quoted(const std::string& text) {

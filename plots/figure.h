@@ -19,6 +19,9 @@ std::vector<std::string> parse_formats(const std::string& list);  // "png,svg,pd
 // gnuplot's message when it fails or leaves an output missing.
 void render(const Figure& figure, const std::string& directory, const std::vector<std::string>& formats);
 
+// A number for a data file: six significant digits, as much as a figure shows.
+std::string gnuplot_number(double value);
+
 // Text of a string for a gnuplot script or data file: double-quoted, with quotes and backslashes escaped.
 std::string gnuplot_quoted(const std::string& text);
 

@@ -1,7 +1,6 @@
 #include "plots/search_figures.h"
 
 #include <algorithm>
-#include <cstdio>
 #include <filesystem>
 
 #include "plots/pareto.h"
@@ -17,12 +16,6 @@ bool trained(const EvaluatedPolicy& row) { return row.evaluation.accuracy >= 0; 
 // gnuplot does not count a block without data lines as an index; a point of NaNs keeps the numbering.
 std::string filled(const std::string& block) { return block.empty() ? "NaN NaN \"\"\n" : block; }
 
-std::string number(double value) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.6g", value);
-  return text;
-}
-
 // One figure of accuracy against a cost, per run four data blocks: searched policies, the Pareto front of
 // everything trained, the uniform baselines and the chosen policy.
 Figure pareto_figure(const std::vector<SearchRunData>& runs, const std::string& name, const std::string& axis,
@@ -32,7 +25,7 @@ Figure pareto_figure(const std::vector<SearchRunData>& runs, const std::string& 
   for (std::size_t r = 0; r < runs.size(); ++r) {
     const std::vector<EvaluatedPolicy>& rows = runs[r].rows;
     const auto line = [&](const EvaluatedPolicy& row) {
-      return number(cost(row.evaluation)) + " " + number(100 * row.evaluation.accuracy) + " " +
+      return gnuplot_number(cost(row.evaluation)) + " " + gnuplot_number(100 * row.evaluation.accuracy) + " " +
              gnuplot_quoted(row.label.empty() ? policy_summary(row.policy) : row.label) + "\n";
     };
     std::vector<std::size_t> candidates;
@@ -103,7 +96,7 @@ Figure progress_figure(const std::vector<SearchRunData>& runs) {
     for (const EvaluatedPolicy& row : runs[r].rows) {
       if (row.kind != Kind::Search) continue;
       best = episodes.empty() ? row.evaluation.reward : std::max(best, row.evaluation.reward);
-      episodes += std::to_string(row.episode) + " " + number(row.evaluation.reward) + " " + number(best) + "\n";
+      episodes += std::to_string(row.episode) + " " + gnuplot_number(row.evaluation.reward) + " " + gnuplot_number(best) + "\n";
     }
     figure.data += "# " + runs[r].name + "\n" + (episodes.empty() ? "NaN NaN NaN\n" : episodes) + "\n\n";
     const std::string prefix = runs.size() > 1 ? runs[r].name + ": " : "";
