@@ -1,12 +1,13 @@
 #include "experiments/sweep.h"
 
-#include <sqlite3.h>
-
 #include <algorithm>
-#include <charconv>
 #include <filesystem>
+#include <fstream>
 #include <map>
-#include <memory>
+#include <numeric>
+#include <set>
+#include <sstream>
+#include <stdexcept>
 
 #include "nn/builtin_workloads.h"
 #include "sim/chip_schema.h"
@@ -15,17 +16,11 @@
 #include "sim/energy.h"
 #include "sim/fingerprint.h"
 #include "sim/progress.h"
+#include "sim/sqlite_db.h"
 #include "sim/yaml_reading.h"
 
 namespace qxbar {
 namespace {
-
-struct StatementDeleter {
-  void operator()(sqlite3_stmt* statement) const { sqlite3_finalize(statement); }
-};
-using Statement = std::unique_ptr<sqlite3_stmt, StatementDeleter>;
-
-std::string quoted_identifier(const std::string& name) { return "\"" + name + "\""; }
 
 std::vector<std::string> text_list(const YAML::Node& node, const std::string& file, const std::string& key) {
   if (!node.IsSequence() || node.size() == 0) {
@@ -43,59 +38,178 @@ std::string resolve_policy(const std::string& entry, const std::filesystem::path
   return std::filesystem::exists(beside) ? beside.string() : entry;
 }
 
-class Database {
- public:
-  Database(const std::string& path) : path_(path) {
-    const std::filesystem::path file(path);
-    if (file.has_parent_path()) std::filesystem::create_directories(file.parent_path());
-    if (sqlite3_open(path.c_str(), &db_) != SQLITE_OK) {
-      const std::string reason = db_ ? sqlite3_errmsg(db_) : "out of memory";
-      sqlite3_close(db_);
-      throw DataError(path + ": cannot open sweep database: " + reason);
-    }
-    sqlite3_busy_timeout(db_, 60000);
-  }
-  ~Database() { sqlite3_close(db_); }
-  Database(const Database&) = delete;
-  Database& operator=(const Database&) = delete;
+// A file entry stands for its contents: editing a policy file makes a new plan, not a mix of two.
+std::string identity_of(const std::string& entry) {
+  if (!std::filesystem::is_regular_file(entry)) return entry;
+  std::ifstream file(entry, std::ios::binary);
+  std::ostringstream contents;
+  contents << file.rdbuf();
+  return "file:" + fingerprint_hex(contents.str());
+}
 
-  void execute(const std::string& sql) {
-    char* message = nullptr;
-    if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &message) != SQLITE_OK) {
-      const std::string reason = message ? message : "unknown error";
-      sqlite3_free(message);
-      throw DataError(path_ + ": " + reason);
+std::string quoted_identifier(const std::string& name) { return "\"" + name + "\""; }
+
+std::string energy_column(Component component) { return std::string("energy_") + to_string(component) + "_pj"; }
+
+// The points table of one plan. WAL with normal synchronisation: a commit survives the process being
+// killed (only a power loss may take back the last commits), without a disk flush per point.
+class SweepStore {
+ public:
+  SweepStore(const SweepPlan& plan, const std::string& path) : db_(path) {
+    db_.execute("PRAGMA journal_mode=WAL");
+    db_.execute("PRAGMA synchronous=NORMAL");
+    std::string columns;
+    for (const SweepAxis& axis : plan.axes) columns += quoted_identifier(axis.key) + ", ";
+    std::string energy_columns;
+    for (const Component component : kComponents) energy_columns += ", " + energy_column(component) + " REAL";
+    db_.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
+    db_.execute("CREATE TABLE IF NOT EXISTS points (id INTEGER PRIMARY KEY, " + columns +
+                "network TEXT NOT NULL, policy TEXT NOT NULL, status TEXT NOT NULL, latency_ns REAL, energy_pj REAL,"
+                " area_mm2 REAL" + energy_columns + ", chip TEXT)");
+    db_.prepare("INSERT OR IGNORE INTO meta (key, value) VALUES ('plan', ?)").bind(1, plan.fingerprint).run();
+    SqliteStatement read = db_.prepare("SELECT value FROM meta WHERE key = 'plan'");
+    if (!read.next_row() || read.text(0) != plan.fingerprint) {
+      throw ConfigError(path + ": holds the points of another sweep; choose another --db");
     }
+    std::string parameters = "?";
+    for (std::size_t i = 0; i < plan.axes.size() + 6; ++i) parameters += ", ?";
+    std::string energy_names;
+    for (const Component component : kComponents) {
+      energy_names += ", " + energy_column(component);
+      parameters += ", ?";
+    }
+    insert_.emplace(db_.prepare("INSERT OR IGNORE INTO points (id, " + columns +
+                                "network, policy, status, latency_ns, energy_pj, area_mm2" + energy_names +
+                                ", chip) VALUES (" + parameters + ", ?)"));
   }
-  Statement prepare(const std::string& sql) {
-    sqlite3_stmt* raw = nullptr;
-    if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &raw, nullptr) != SQLITE_OK) throw DataError(path_ + ": " + sqlite3_errmsg(db_));
-    return Statement(raw);
+
+  std::vector<std::size_t> stored_ids() {
+    SqliteStatement select = db_.prepare("SELECT id FROM points ORDER BY id");
+    std::vector<std::size_t> ids;
+    while (select.next_row()) ids.push_back(static_cast<std::size_t>(select.integer(0)));
+    return ids;
   }
-  void step_done(sqlite3_stmt* statement) {
-    if (sqlite3_step(statement) != SQLITE_DONE) throw DataError(path_ + ": " + sqlite3_errmsg(db_));
+
+  void insert(const SweepPoint& point, const SweepRow& row) {
+    SqliteStatement& insert = *insert_;
+    int parameter = 1;
+    insert.bind(parameter++, static_cast<std::int64_t>(point.index));
+    for (const std::string& value : point.values) insert.bind_scalar(parameter++, value);
+    insert.bind(parameter++, point.network);
+    insert.bind(parameter++, point.policy);
+    insert.bind(parameter++, row.status);
+    if (row.status == "ok") {
+      for (const double value : {row.latency_ns, row.energy_pj, row.area_mm2}) insert.bind(parameter++, value);
+      for (const double energy : row.energy_by_component_pj) insert.bind(parameter++, energy);
+      insert.bind(parameter++, row.chip);
+    }
+    insert.run();
+  }
+
+  std::size_t merge_from(const std::string& source, const std::string& plan_fingerprint) {
+    if (!std::filesystem::is_regular_file(source)) throw DataError(source + ": no such sweep database");
+    db_.prepare("ATTACH DATABASE ? AS source").bind(1, source).run();
+    try {
+      std::string stored_plan;
+      try {
+        SqliteStatement read = db_.prepare("SELECT value FROM source.meta WHERE key = 'plan'");
+        if (read.next_row()) stored_plan = read.text(0);
+      } catch (const DataError&) {
+        throw DataError(source + ": not a sweep database");
+      }
+      if (stored_plan != plan_fingerprint) throw ConfigError(source + ": holds the points of another sweep");
+      const std::size_t before = count();
+      db_.execute("INSERT OR IGNORE INTO points SELECT * FROM source.points");
+      const std::size_t added = count() - before;
+      db_.execute("DETACH DATABASE source");
+      return added;
+    } catch (...) {
+      db_.execute("DETACH DATABASE source");
+      throw;
+    }
   }
 
  private:
-  std::string path_;
-  sqlite3* db_ = nullptr;
+  std::size_t count() {
+    SqliteStatement select = db_.prepare("SELECT COUNT(*) FROM points");
+    select.next_row();
+    return static_cast<std::size_t>(select.integer(0));
+  }
+
+  SqliteDb db_;
+  std::optional<SqliteStatement> insert_;
 };
 
-// Numbers go in as numbers, so the table can be queried and plotted by value.
-void bind_value(sqlite3_stmt* statement, int column, const std::string& text) {
-  long long integer = 0;
-  const auto [integer_end, integer_error] = std::from_chars(text.data(), text.data() + text.size(), integer);
-  if (integer_error == std::errc() && integer_end == text.data() + text.size()) {
-    sqlite3_bind_int64(statement, column, integer);
-    return;
+// What every point shares, loaded and checked once: a mistake in the base chip, a network or a policy
+// is the sweep's, not a point's.
+class PointPricer {
+ public:
+  PointPricer(const SweepPlan& plan, const std::string& cost_cache) : plan_(plan) {
+    load_chip(plan.base_chip);
+    for (const std::string& network : plan.networks) {
+      const Workload& workload = workloads_.emplace(network, resolve_workload(network)).first->second;
+      for (const std::string& entry : plan.policies) {
+        policies_[{network, entry}] = entry.find(',') != std::string::npos
+                                          ? uniform_policy(workload, parse_bits(entry, "policies: " + entry))
+                                          : load_policy(entry, workload);
+      }
+    }
+    if (!cost_cache.empty()) cache_ = std::make_shared<CostCache>(cost_cache);
   }
-  double number = 0;
-  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), number);
-  if (error == std::errc() && end == text.data() + text.size()) {
-    sqlite3_bind_double(statement, column, number);
-  } else {
-    sqlite3_bind_text(statement, column, text.c_str(), -1, SQLITE_TRANSIENT);
+
+  SweepRow price(const SweepPoint& point) const {
+    SweepRow row;
+    row.index = point.index;
+    try {
+      std::vector<std::string> overrides;
+      for (std::size_t axis = 0; axis < plan_.axes.size(); ++axis) overrides.push_back(plan_.axes[axis].key + "=" + point.values[axis]);
+      const ChipSpec chip = load_chip(plan_.base_chip, overrides);
+      const NetworkCost cost = price_network(*make_cost_engine(plan_.engine, chip, cache_), workloads_.at(point.network),
+                                             policies_.at({point.network, point.policy}));
+      row.status = "ok";
+      row.latency_ns = cost.latency_ns;
+      row.energy_pj = cost.energy_pj.total();
+      row.area_mm2 = area_of(chip).total() / 1e6;
+      for (const Component component : kComponents) row.energy_by_component_pj.push_back(cost.energy_pj[component]);
+      row.chip = chip.fingerprint;
+    } catch (const ConfigError& error) {
+      // An impossible combination is a result of the sweep, not the end of it.
+      row.status = error.what();
+    }
+    return row;
   }
+
+  void flush() const {
+    if (cache_) cache_->flush();
+  }
+
+ private:
+  const SweepPlan& plan_;
+  std::map<std::string, Workload> workloads_;
+  std::map<std::pair<std::string, std::string>, Policy> policies_;
+  std::shared_ptr<CostCache> cache_;
+};
+
+class SoloTeam : public SweepTeam {
+ public:
+  std::size_t rank() const override { return 0; }
+  std::size_t size() const override { return 1; }
+  std::size_t first_failure(const std::string& error, std::string& message) override {
+    message = error;
+    return error.empty() ? 1 : 0;
+  }
+  std::vector<std::size_t> share(const std::vector<std::size_t>& from_rank_0) override { return from_rank_0; }
+  void send(const SweepRow&) override { throw std::logic_error("a team of one has no one to send to"); }
+  void send_done() override {}
+  std::optional<SweepRow> receive(bool) override { return std::nullopt; }
+  void abort(int) override { throw std::logic_error("a team of one has no other ranks to stop"); }
+};
+
+std::uint64_t splitmix64(std::uint64_t x) {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
 }
 
 }  // namespace
@@ -132,13 +246,13 @@ SweepPlan load_sweep(const std::string& path) {
     }
   }
   map.reject_unknown_keys();
-  std::string identity = plan.base_chip + "|" + plan.engine;
+  std::string identity = identity_of(plan.base_chip) + "|" + plan.engine;
   for (const SweepAxis& axis : plan.axes) {
     identity += "|" + axis.key;
     for (const std::string& value : axis.values) identity += "," + value;
   }
-  for (const std::string& network : plan.networks) identity += "|n:" + network;
-  for (const std::string& policy : plan.policies) identity += "|p:" + policy;
+  for (const std::string& network : plan.networks) identity += "|n:" + identity_of(network);
+  for (const std::string& policy : plan.policies) identity += "|p:" + identity_of(policy);
   plan.fingerprint = fingerprint_hex(identity);
   return plan;
 }
@@ -158,111 +272,107 @@ std::vector<SweepPoint> expand(const SweepPlan& plan) {
   }
 }
 
-SweepOutcome run_sweep(const SweepPlan& plan, const SweepOptions& options) {
-  if (options.shards == 0 || options.shard >= options.shards) throw ConfigError("shard " + std::to_string(options.shard) + " of " + std::to_string(options.shards));
-  Database db(options.database);
-  std::string columns;
-  for (const SweepAxis& axis : plan.axes) columns += quoted_identifier(axis.key) + ", ";
-  std::string energy_columns;
-  for (const Component component : kComponents) energy_columns += std::string(", energy_") + to_string(component) + "_pj REAL";
-  db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
-  db.execute("CREATE TABLE IF NOT EXISTS points (id INTEGER PRIMARY KEY, " + columns +
-             "network TEXT NOT NULL, policy TEXT NOT NULL, status TEXT NOT NULL, latency_ns REAL, energy_pj REAL, area_mm2 REAL" +
-             energy_columns + ", chip TEXT)");
-  db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('plan', '" + plan.fingerprint + "')");
-  {
-    Statement read = db.prepare("SELECT value FROM meta WHERE key = 'plan'");
-    sqlite3_step(read.get());
-    const std::string stored = reinterpret_cast<const char*>(sqlite3_column_text(read.get(), 0));
-    if (stored != plan.fingerprint) throw ConfigError(options.database + ": holds the points of another sweep; choose another --db");
-  }
-  std::map<std::size_t, bool> stored;
-  {
-    Statement ids = db.prepare("SELECT id FROM points");
-    while (sqlite3_step(ids.get()) == SQLITE_ROW) stored[static_cast<std::size_t>(sqlite3_column_int64(ids.get(), 0))] = true;
-  }
-  if (!stored.empty() && !options.resume && options.shards == 1) {
-    throw ConfigError(options.database + ": holds points of this sweep already; pass --resume to add the missing ones");
-  }
+std::vector<std::size_t> deal(std::size_t points, std::size_t shard, std::size_t shards) {
+  std::vector<std::size_t> order(points);
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  std::sort(order.begin(), order.end(), [](std::size_t a, std::size_t b) { return splitmix64(a) < splitmix64(b); });
+  std::vector<std::size_t> mine;
+  for (std::size_t position = shard; position < points; position += shards) mine.push_back(order[position]);
+  std::sort(mine.begin(), mine.end());
+  return mine;
+}
 
-  std::string placeholders;
-  for (std::size_t i = 0; i < plan.axes.size() + 7 + kComponents.size(); ++i) placeholders += i == 0 ? "?" : ", ?";
-  std::string energy_names;
-  for (const Component component : kComponents) energy_names += std::string(", energy_") + to_string(component) + "_pj";
-  Statement insert = db.prepare("INSERT OR IGNORE INTO points (id, " + columns +
-                                "network, policy, status, latency_ns, energy_pj, area_mm2" + energy_names + ", chip) VALUES (" +
-                                placeholders + ", ?)");
+std::unique_ptr<SweepTeam> solo_team() { return std::make_unique<SoloTeam>(); }
 
-  // The base chip, networks and policies are the same for every point: a mistake in them is the sweep's.
-  load_chip(plan.base_chip);
-  std::map<std::string, Workload> workloads;
-  std::map<std::pair<std::string, std::string>, Policy> policies;
-  for (const std::string& network : plan.networks) {
-    const Workload& workload = workloads.emplace(network, resolve_workload(network)).first->second;
-    for (const std::string& entry : plan.policies) {
-      policies[{network, entry}] = entry.find(',') != std::string::npos
-                                       ? uniform_policy(workload, parse_bits(entry, "policies: " + entry))
-                                       : load_policy(entry, workload);
+SweepOutcome run_sweep(const SweepPlan& plan, const SweepOptions& options, SweepTeam& team) {
+  if (options.shards == 0 || options.shard >= options.shards) {
+    throw ConfigError("--shard " + std::to_string(options.shard) + "/" + std::to_string(options.shards) +
+                      ": expected K/N with 0 <= K < N");
+  }
+  if (options.shards > 1 && team.size() > 1) {
+    throw ConfigError("--shard splits a sweep between separate processes; the ranks of one MPI job share it already");
+  }
+  const bool root = team.rank() == 0;
+  // Every rank checks the plan; rank 0 also opens the database. All ranks stop on the first error.
+  std::optional<PointPricer> pricer;
+  std::optional<SweepStore> store;
+  std::vector<std::size_t> stored;
+  std::exception_ptr failure;
+  std::string error;
+  try {
+    pricer.emplace(plan, options.cost_cache);
+    if (root) {
+      store.emplace(plan, options.database);
+      stored = store->stored_ids();
+      if (!stored.empty() && !options.resume) {
+        throw ConfigError(options.database + ": holds points of this sweep already; pass --resume to add the missing ones");
+      }
     }
+  } catch (const UserError& caught) {
+    failure = std::current_exception();
+    error = caught.what();
   }
+  std::string message;
+  const std::size_t failed = team.first_failure(error, message);
+  if (failed == team.rank()) std::rethrow_exception(failure);
+  if (failed < team.size()) throw SweepStopped(message);
+  stored = team.share(stored);
+
   const std::vector<SweepPoint> points = expand(plan);
+  const std::set<std::size_t> stored_set(stored.begin(), stored.end());
+  const bool sharded = options.shards > 1;
+  std::vector<std::size_t> to_price;  // by the whole team
+  for (const std::size_t index : sharded ? deal(points.size(), options.shard, options.shards) : deal(points.size(), 0, 1)) {
+    if (stored_set.count(index) == 0) to_price.push_back(index);
+  }
+  const std::vector<std::size_t> slice = deal(to_price.size(), team.rank(), team.size());
+
   SweepOutcome outcome;
   outcome.points = points.size();
-  const auto cache = std::make_shared<CostCache>(CostCache::default_path());
-  Progress progress("sweep", static_cast<std::int64_t>(points.size()), "points");
-  for (const SweepPoint& point : points) {
-    if (point.index % options.shards != options.shard) continue;
-    if (stored.count(point.index) != 0) {
-      ++outcome.skipped;
+  outcome.skipped = stored.size();
+  Progress progress("sweep", static_cast<std::int64_t>(to_price.size()), "points");
+  auto record = [&](const SweepRow& row) {
+    store->insert(points.at(row.index), row);
+    ++(row.status == "ok" ? outcome.priced : outcome.invalid);
+    if (options.show_progress) progress.update(static_cast<std::int64_t>(outcome.priced + outcome.invalid));
+  };
+  for (const std::size_t position : slice) {
+    const SweepRow row = pricer->price(points[to_price[position]]);
+    if (!root) {
+      team.send(row);
       continue;
     }
-    sqlite3_stmt* row = insert.get();
-    sqlite3_reset(row);
-    sqlite3_clear_bindings(row);
-    int column = 1;
-    sqlite3_bind_int64(row, column++, static_cast<sqlite3_int64>(point.index));
-    for (const std::string& value : point.values) bind_value(row, column++, value);
-    sqlite3_bind_text(row, column++, point.network.c_str(), -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(row, column++, point.policy.c_str(), -1, SQLITE_TRANSIENT);
-    try {
-      std::vector<std::string> overrides;
-      for (std::size_t axis = 0; axis < plan.axes.size(); ++axis) overrides.push_back(plan.axes[axis].key + "=" + point.values[axis]);
-      const ChipSpec chip = load_chip(plan.base_chip, overrides);
-      const Workload& workload = workloads.at(point.network);
-      const NetworkCost cost =
-          price_network(*make_cost_engine(plan.engine, chip, cache), workload, policies.at({point.network, point.policy}));
-      sqlite3_bind_text(row, column++, "ok", -1, SQLITE_STATIC);
-      sqlite3_bind_double(row, column++, cost.latency_ns);
-      sqlite3_bind_double(row, column++, cost.energy_pj.total());
-      sqlite3_bind_double(row, column++, area_of(chip).total() / 1e6);
-      for (const Component component : kComponents) sqlite3_bind_double(row, column++, cost.energy_pj[component]);
-      sqlite3_bind_text(row, column++, chip.fingerprint.c_str(), -1, SQLITE_TRANSIENT);
-      ++outcome.priced;
-    } catch (const UserError& error) {
-      // An impossible combination is a result of the sweep, not the end of it.
-      sqlite3_bind_text(row, column++, error.what(), -1, SQLITE_TRANSIENT);
-      ++outcome.invalid;
-    }
-    db.step_done(row);
-    if (options.show_progress) progress.update(static_cast<std::int64_t>(point.index + 1));
+    record(row);
+    while (const std::optional<SweepRow> received = team.receive(false)) record(*received);
   }
-  cache->flush();
-  if (options.show_progress) progress.finish();
+  if (root) {
+    while (const std::optional<SweepRow> received = team.receive(true)) record(*received);
+  } else {
+    team.send_done();
+  }
+  pricer->flush();
+  if (root && options.show_progress) progress.finish();
   return outcome;
+}
+
+std::size_t merge_sweeps(const SweepPlan& plan, const std::string& database, const std::vector<std::string>& sources) {
+  SweepStore store(plan, database);
+  std::size_t added = 0;
+  for (const std::string& source : sources) added += store.merge_from(source, plan.fingerprint);
+  return added;
 }
 
 std::string sweep_csv(const std::string& database) {
   if (!std::filesystem::exists(database)) throw DataError(database + ": no such sweep database");
-  Database db(database);
-  Statement select = db.prepare("SELECT * FROM points ORDER BY id");
-  const int columns = sqlite3_column_count(select.get());
+  SqliteDb db(database);
+  SqliteStatement select = db.prepare("SELECT * FROM points ORDER BY id");
+  const int columns = select.column_count();
   std::string csv;
-  for (int column = 0; column < columns; ++column) csv += std::string(column == 0 ? "" : ",") + sqlite3_column_name(select.get(), column);
+  for (int column = 0; column < columns; ++column) csv += (column == 0 ? "" : ",") + select.column_name(column);
   csv += "\n";
-  while (sqlite3_step(select.get()) == SQLITE_ROW) {
+  while (select.next_row()) {
     for (int column = 0; column < columns; ++column) {
-      const unsigned char* text = sqlite3_column_text(select.get(), column);
-      std::string field = text == nullptr ? "" : reinterpret_cast<const char*>(text);
+      std::string field = select.text(column);
       if (field.find_first_of(",\"\n") != std::string::npos) {
         std::string escaped = "\"";
         for (const char c : field) escaped += c == '"' ? std::string("\"\"") : std::string(1, c);

@@ -1,20 +1,11 @@
 #include "search/search_store.h"
 
-#include <sqlite3.h>
-
 #include <charconv>
-#include <filesystem>
-#include <memory>
 
 #include "sim/errors.h"
 
 namespace qxbar {
 namespace {
-
-struct StatementDeleter {
-  void operator()(sqlite3_stmt* statement) const { sqlite3_finalize(statement); }
-};
-using Statement = std::unique_ptr<sqlite3_stmt, StatementDeleter>;
 
 const char* kind_name(EvaluatedPolicy::Kind kind) { return kind == EvaluatedPolicy::Kind::Baseline ? "baseline" : "search"; }
 
@@ -25,110 +16,68 @@ std::string exact(double value) {
   return std::string(text, result.ptr);
 }
 
-std::string column_text(sqlite3_stmt* statement, int column) {
-  const unsigned char* text = sqlite3_column_text(statement, column);
-  return text == nullptr ? "" : reinterpret_cast<const char*>(text);
-}
-
 }  // namespace
 
-SearchStore::SearchStore(const std::string& path) : path_(path) {
-  const std::filesystem::path file(path);
-  if (file.has_parent_path()) std::filesystem::create_directories(file.parent_path());
-  if (sqlite3_open(path.c_str(), &db_) != SQLITE_OK) {
-    const std::string reason = db_ ? sqlite3_errmsg(db_) : "out of memory";
-    sqlite3_close(db_);
-    throw DataError(path + ": cannot open search store: " + reason);
-  }
-  sqlite3_busy_timeout(db_, 10000);
-  try {
-    execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
-    execute(
-        "CREATE TABLE IF NOT EXISTS evaluations (id INTEGER PRIMARY KEY, kind TEXT NOT NULL, episode INTEGER NOT NULL,"
-        " label TEXT NOT NULL, policy TEXT NOT NULL, status TEXT NOT NULL, reward REAL NOT NULL, accuracy REAL NOT NULL,"
-        " latency_ns REAL NOT NULL, energy_pj REAL NOT NULL, cost_ratio REAL NOT NULL, train_seconds REAL NOT NULL,"
-        " price_seconds REAL NOT NULL)");
-  } catch (...) {
-    sqlite3_close(db_);
-    throw;
-  }
-}
-
-SearchStore::~SearchStore() { sqlite3_close(db_); }
-
-void SearchStore::execute(const std::string& sql) const {
-  char* message = nullptr;
-  if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &message) != SQLITE_OK) {
-    const std::string reason = message ? message : "unknown error";
-    sqlite3_free(message);
-    throw DataError(path_ + ": " + reason);
-  }
+SearchStore::SearchStore(const std::string& path) : db_(path, 10000) {
+  db_.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
+  db_.execute(
+      "CREATE TABLE IF NOT EXISTS evaluations (id INTEGER PRIMARY KEY, kind TEXT NOT NULL, episode INTEGER NOT NULL,"
+      " label TEXT NOT NULL, policy TEXT NOT NULL, status TEXT NOT NULL, reward REAL NOT NULL, accuracy REAL NOT NULL,"
+      " latency_ns REAL NOT NULL, energy_pj REAL NOT NULL, cost_ratio REAL NOT NULL, train_seconds REAL NOT NULL,"
+      " price_seconds REAL NOT NULL)");
 }
 
 std::optional<std::string> SearchStore::run_key() const {
-  sqlite3_stmt* raw = nullptr;
-  sqlite3_prepare_v2(db_, "SELECT value FROM meta WHERE key = 'run_key'", -1, &raw, nullptr);
-  const Statement statement(raw);
-  if (sqlite3_step(raw) != SQLITE_ROW) return std::nullopt;
-  return column_text(raw, 0);
+  SqliteStatement select = db_.prepare("SELECT value FROM meta WHERE key = 'run_key'");
+  if (!select.next_row()) return std::nullopt;
+  return select.text(0);
 }
 
 void SearchStore::set_run_key(const std::string& key) {
-  sqlite3_stmt* raw = nullptr;
-  sqlite3_prepare_v2(db_, "INSERT OR REPLACE INTO meta (key, value) VALUES ('run_key', ?)", -1, &raw, nullptr);
-  const Statement statement(raw);
-  sqlite3_bind_text(raw, 1, key.c_str(), -1, SQLITE_TRANSIENT);
-  if (sqlite3_step(raw) != SQLITE_DONE) throw DataError(path_ + ": " + sqlite3_errmsg(db_));
+  db_.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('run_key', ?)").bind(1, key).run();
 }
 
 std::vector<EvaluatedPolicy> SearchStore::load() const {
-  sqlite3_stmt* raw = nullptr;
-  sqlite3_prepare_v2(db_,
-                     "SELECT kind, episode, label, policy, status, reward, accuracy, latency_ns, energy_pj, cost_ratio,"
-                     " train_seconds, price_seconds FROM evaluations ORDER BY id",
-                     -1, &raw, nullptr);
-  const Statement statement(raw);
+  SqliteStatement select = db_.prepare(
+      "SELECT kind, episode, label, policy, status, reward, accuracy, latency_ns, energy_pj, cost_ratio,"
+      " train_seconds, price_seconds FROM evaluations ORDER BY id");
   std::vector<EvaluatedPolicy> rows;
-  while (sqlite3_step(raw) == SQLITE_ROW) {
+  while (select.next_row()) {
     EvaluatedPolicy row;
-    row.kind = column_text(raw, 0) == "baseline" ? EvaluatedPolicy::Kind::Baseline : EvaluatedPolicy::Kind::Search;
-    row.episode = sqlite3_column_int(raw, 1);
-    row.label = column_text(raw, 2);
-    row.policy = parse_policy_summary(column_text(raw, 3), path_);
-    row.evaluation.status = parse_evaluation_status(column_text(raw, 4));
-    row.evaluation.reward = sqlite3_column_double(raw, 5);
-    row.evaluation.accuracy = sqlite3_column_double(raw, 6);
-    row.evaluation.latency_ns = sqlite3_column_double(raw, 7);
-    row.evaluation.energy_pj = sqlite3_column_double(raw, 8);
-    row.evaluation.cost_ratio = sqlite3_column_double(raw, 9);
-    row.train_seconds = sqlite3_column_double(raw, 10);
-    row.price_seconds = sqlite3_column_double(raw, 11);
+    row.kind = select.text(0) == "baseline" ? EvaluatedPolicy::Kind::Baseline : EvaluatedPolicy::Kind::Search;
+    row.episode = static_cast<int>(select.integer(1));
+    row.label = select.text(2);
+    row.policy = parse_policy_summary(select.text(3), db_.path());
+    row.evaluation.status = parse_evaluation_status(select.text(4));
+    row.evaluation.reward = select.real(5);
+    row.evaluation.accuracy = select.real(6);
+    row.evaluation.latency_ns = select.real(7);
+    row.evaluation.energy_pj = select.real(8);
+    row.evaluation.cost_ratio = select.real(9);
+    row.train_seconds = select.real(10);
+    row.price_seconds = select.real(11);
     rows.push_back(std::move(row));
   }
   return rows;
 }
 
 void SearchStore::append(const EvaluatedPolicy& row) {
-  sqlite3_stmt* raw = nullptr;
-  sqlite3_prepare_v2(db_,
-                     "INSERT INTO evaluations (kind, episode, label, policy, status, reward, accuracy, latency_ns,"
-                     " energy_pj, cost_ratio, train_seconds, price_seconds) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                     -1, &raw, nullptr);
-  const Statement statement(raw);
-  const std::string policy = policy_summary(row.policy);
-  sqlite3_bind_text(raw, 1, kind_name(row.kind), -1, SQLITE_STATIC);
-  sqlite3_bind_int(raw, 2, row.episode);
-  sqlite3_bind_text(raw, 3, row.label.c_str(), -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text(raw, 4, policy.c_str(), -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text(raw, 5, to_string(row.evaluation.status), -1, SQLITE_STATIC);
-  sqlite3_bind_double(raw, 6, row.evaluation.reward);
-  sqlite3_bind_double(raw, 7, row.evaluation.accuracy);
-  sqlite3_bind_double(raw, 8, row.evaluation.latency_ns);
-  sqlite3_bind_double(raw, 9, row.evaluation.energy_pj);
-  sqlite3_bind_double(raw, 10, row.evaluation.cost_ratio);
-  sqlite3_bind_double(raw, 11, row.train_seconds);
-  sqlite3_bind_double(raw, 12, row.price_seconds);
-  if (sqlite3_step(raw) != SQLITE_DONE) throw DataError(path_ + ": " + sqlite3_errmsg(db_));
+  db_.prepare(
+         "INSERT INTO evaluations (kind, episode, label, policy, status, reward, accuracy, latency_ns,"
+         " energy_pj, cost_ratio, train_seconds, price_seconds) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+      .bind(1, kind_name(row.kind))
+      .bind(2, row.episode)
+      .bind(3, row.label)
+      .bind(4, policy_summary(row.policy))
+      .bind(5, to_string(row.evaluation.status))
+      .bind(6, row.evaluation.reward)
+      .bind(7, row.evaluation.accuracy)
+      .bind(8, row.evaluation.latency_ns)
+      .bind(9, row.evaluation.energy_pj)
+      .bind(10, row.evaluation.cost_ratio)
+      .bind(11, row.train_seconds)
+      .bind(12, row.price_seconds)
+      .run();
 }
 
 std::size_t best_searched(const std::vector<EvaluatedPolicy>& rows) {

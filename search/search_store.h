@@ -5,8 +5,7 @@
 #include <vector>
 
 #include "search/algorithm.h"
-
-struct sqlite3;
+#include "sim/sqlite_db.h"
 
 namespace qxbar {
 
@@ -27,9 +26,6 @@ struct EvaluatedPolicy {
 class SearchStore {
  public:
   explicit SearchStore(const std::string& path);
-  ~SearchStore();
-  SearchStore(const SearchStore&) = delete;
-  SearchStore& operator=(const SearchStore&) = delete;
 
   // What identifies the run that filled the store; resuming needs the same key.
   std::optional<std::string> run_key() const;
@@ -39,9 +35,7 @@ class SearchStore {
   void append(const EvaluatedPolicy& row);
 
  private:
-  void execute(const std::string& sql) const;
-  std::string path_;
-  sqlite3* db_ = nullptr;
+  SqliteDb db_;
 };
 
 // The searched policy with the highest reward, the earliest among equals: what a run chooses. rows.size()

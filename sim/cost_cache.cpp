@@ -1,65 +1,49 @@
 #include "sim/cost_cache.h"
 
-#include <sqlite3.h>
-
 #include <cstdlib>
-#include <filesystem>
 
 namespace qxbar {
 namespace {
 
-constexpr int kBatchSize = 256;
+constexpr std::size_t kBatchSize = 256;
 
 // Counter columns follow counter_infos(), so a new counter changes the schema and the table name with it.
 std::string table_name() { return "layer_costs_v" + std::to_string(counter_infos().size()); }
 
 }  // namespace
 
-CostCache::CostCache(const std::string& path) : path_(path) {
-  const std::filesystem::path file(path);
-  if (file.has_parent_path()) {
-    std::error_code ignored;
-    std::filesystem::create_directories(file.parent_path(), ignored);
-  }
-  if (sqlite3_open(path.c_str(), &db_) != SQLITE_OK) {
-    const std::string reason = db_ ? sqlite3_errmsg(db_) : "out of memory";
-    sqlite3_close(db_);
-    throw DataError(path + ": cannot open cost cache: " + reason);
-  }
-  sqlite3_busy_timeout(db_, 10000);
+namespace {
+
+std::string create_table(SqliteDb& db) {
+  db.execute("PRAGMA journal_mode=WAL");
   std::string columns;
-  std::string placeholders;
-  for (const CounterInfo& info : counter_infos()) {
-    columns += std::string(", ") + info.name + " INTEGER NOT NULL";
-    placeholders += ", ?";
-  }
-  const std::string table = table_name();
-  try {
-    execute("PRAGMA journal_mode=WAL");
-    execute(("CREATE TABLE IF NOT EXISTS " + table +
+  for (const CounterInfo& info : counter_infos()) columns += std::string(", ") + info.name + " INTEGER NOT NULL";
+  db.execute("CREATE TABLE IF NOT EXISTS " + table_name() +
              " (engine TEXT NOT NULL, chip TEXT NOT NULL, input_dim INTEGER NOT NULL, output_dim INTEGER NOT NULL,"
              " invocations INTEGER NOT NULL, repeat_factor INTEGER NOT NULL, w_bits INTEGER NOT NULL,"
              " a_bits INTEGER NOT NULL, latency_ns REAL NOT NULL, write_ns REAL NOT NULL" + columns +
-             ", PRIMARY KEY (engine, chip, input_dim, output_dim, invocations, repeat_factor, w_bits, a_bits))")
-                .c_str());
-  } catch (const DataError&) {
-    sqlite3_close(db_);
-    throw;
-  }
-  const std::string key = " WHERE engine = ? AND chip = ? AND input_dim = ? AND output_dim = ? AND invocations = ?"
-                          " AND repeat_factor = ? AND w_bits = ? AND a_bits = ?";
-  std::string select_columns = "latency_ns, write_ns";
-  for (const CounterInfo& info : counter_infos()) select_columns += std::string(", ") + info.name;
-  const std::string select = "SELECT " + select_columns + " FROM " + table + key;
-  const std::string insert = "INSERT OR IGNORE INTO " + table + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?" + placeholders + ")";
-  if (sqlite3_prepare_v2(db_, select.c_str(), -1, &select_, nullptr) != SQLITE_OK ||
-      sqlite3_prepare_v2(db_, insert.c_str(), -1, &insert_, nullptr) != SQLITE_OK) {
-    const std::string reason = sqlite3_errmsg(db_);
-    sqlite3_finalize(select_);
-    sqlite3_close(db_);
-    throw DataError(path + ": unusable cost cache: " + reason);
-  }
+             ", PRIMARY KEY (engine, chip, input_dim, output_dim, invocations, repeat_factor, w_bits, a_bits))");
+  return table_name();
 }
+
+std::string select_sql(const std::string& table) {
+  std::string columns = "latency_ns, write_ns";
+  for (const CounterInfo& info : counter_infos()) columns += std::string(", ") + info.name;
+  return "SELECT " + columns + " FROM " + table +
+         " WHERE engine = ? AND chip = ? AND input_dim = ? AND output_dim = ? AND invocations = ?"
+         " AND repeat_factor = ? AND w_bits = ? AND a_bits = ?";
+}
+
+std::string insert_sql(const std::string& table) {
+  std::string placeholders;
+  for (std::size_t i = 0; i < counter_infos().size(); ++i) placeholders += ", ?";
+  return "INSERT OR IGNORE INTO " + table + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?" + placeholders + ")";
+}
+
+}  // namespace
+
+CostCache::CostCache(const std::string& path)
+    : db_(path, 10000), select_(db_.prepare(select_sql(create_table(db_)))), insert_(db_.prepare(insert_sql(table_name()))) {}
 
 CostCache::~CostCache() {
   try {
@@ -67,66 +51,68 @@ CostCache::~CostCache() {
   } catch (const DataError&) {
     // Losing unsaved cache entries only costs time later; a destructor must not throw.
   }
-  sqlite3_finalize(select_);
-  sqlite3_finalize(insert_);
-  sqlite3_close(db_);
 }
 
-void CostCache::execute(const char* sql) {
-  char* error = nullptr;
-  if (sqlite3_exec(db_, sql, nullptr, nullptr, &error) != SQLITE_OK) {
-    const std::string reason = error ? error : "unknown error";
-    sqlite3_free(error);
-    throw DataError(path_ + ": cost cache: " + reason);
-  }
+CostCache::Key CostCache::key_of(const CostEngine& engine, const LayerShape& layer, Bits bits) {
+  return {engine.identity(), engine.chip().fingerprint, layer.input_dim, layer.output_dim, layer.mvm_invocations,
+          layer.repeat_factor, bits.w, bits.a};
 }
 
-void CostCache::bind_key(sqlite3_stmt* statement, const CostEngine& engine, const LayerShape& layer, Bits bits) {
-  const std::string identity = engine.identity();
-  sqlite3_bind_text(statement, 1, identity.c_str(), -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text(statement, 2, engine.chip().fingerprint.c_str(), -1, SQLITE_TRANSIENT);
-  sqlite3_bind_int64(statement, 3, layer.input_dim);
-  sqlite3_bind_int64(statement, 4, layer.output_dim);
-  sqlite3_bind_int64(statement, 5, layer.mvm_invocations);
-  sqlite3_bind_int64(statement, 6, layer.repeat_factor);
-  sqlite3_bind_int(statement, 7, bits.w);
-  sqlite3_bind_int(statement, 8, bits.a);
+void CostCache::bind_key(SqliteStatement& statement, const Key& key) {
+  statement.bind(1, std::get<0>(key))
+      .bind(2, std::get<1>(key))
+      .bind(3, std::get<2>(key))
+      .bind(4, std::get<3>(key))
+      .bind(5, std::get<4>(key))
+      .bind(6, std::get<5>(key))
+      .bind(7, std::get<6>(key))
+      .bind(8, std::get<7>(key));
 }
 
 std::optional<CachedCost> CostCache::find(const CostEngine& engine, const LayerShape& layer, Bits bits) {
-  sqlite3_reset(select_);
-  bind_key(select_, engine, layer, bits);
-  const int status = sqlite3_step(select_);
-  if (status != SQLITE_ROW) {
-    if (status != SQLITE_DONE) throw DataError(path_ + ": cost cache: " + sqlite3_errmsg(db_));
+  const Key key = key_of(engine, layer, bits);
+  if (const auto waiting = pending_.find(key); waiting != pending_.end()) {
+    ++hits_;
+    return waiting->second;
+  }
+  select_.reset();
+  bind_key(select_, key);
+  if (!select_.next_row()) {
     ++misses_;
     return std::nullopt;
   }
   CachedCost cost;
-  cost.latency_ns = sqlite3_column_double(select_, 0);
-  cost.write_ns = sqlite3_column_double(select_, 1);
+  cost.latency_ns = select_.real(0);
+  cost.write_ns = select_.real(1);
   int column = 2;
-  for (const CounterInfo& info : counter_infos()) cost.counts.*info.field = sqlite3_column_int64(select_, column++);
+  for (const CounterInfo& info : counter_infos()) cost.counts.*info.field = select_.integer(column++);
+  select_.reset();  // ends the read, so other processes' writes are not held up
   ++hits_;
   return cost;
 }
 
 void CostCache::store(const CostEngine& engine, const LayerShape& layer, Bits bits, const CachedCost& cost) {
-  if (pending_ == 0) execute("BEGIN IMMEDIATE");
-  sqlite3_reset(insert_);
-  bind_key(insert_, engine, layer, bits);
-  sqlite3_bind_double(insert_, 9, cost.latency_ns);
-  sqlite3_bind_double(insert_, 10, cost.write_ns);
-  int column = 11;
-  for (const CounterInfo& info : counter_infos()) sqlite3_bind_int64(insert_, column++, cost.counts.*info.field);
-  if (sqlite3_step(insert_) != SQLITE_DONE) throw DataError(path_ + ": cost cache: " + sqlite3_errmsg(db_));
-  if (++pending_ >= kBatchSize) flush();
+  pending_.emplace(key_of(engine, layer, bits), cost);
+  if (pending_.size() >= kBatchSize) flush();
 }
 
 void CostCache::flush() {
-  if (pending_ == 0) return;
-  pending_ = 0;
-  execute("COMMIT");
+  if (pending_.empty()) return;
+  db_.execute("BEGIN IMMEDIATE");
+  try {
+    for (const auto& [key, cost] : pending_) {
+      bind_key(insert_, key);
+      insert_.bind(9, cost.latency_ns).bind(10, cost.write_ns);
+      int column = 11;
+      for (const CounterInfo& info : counter_infos()) insert_.bind(column++, cost.counts.*info.field);
+      insert_.run();
+    }
+    db_.execute("COMMIT");
+  } catch (const DataError&) {
+    db_.execute("ROLLBACK");
+    throw;
+  }
+  pending_.clear();
 }
 
 std::string CostCache::default_path() {

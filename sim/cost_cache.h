@@ -1,13 +1,13 @@
 #pragma once
 
+#include <map>
 #include <memory>
+#include <tuple>
 #include <optional>
 #include <string>
 
 #include "sim/cost_engine.h"
-
-struct sqlite3;
-struct sqlite3_stmt;
+#include "sim/sqlite_db.h"
 
 namespace qxbar {
 
@@ -20,7 +20,8 @@ struct CachedCost {
 
 // Priced layers kept on disk in SQLite, keyed by (engine identity, chip fingerprint, layer shape, bits), so
 // a search or a second run never prices the same thing twice. Several processes may share one file.
-// New entries are committed in batches; whatever was not yet committed when a process dies is simply priced
+// New entries wait in memory and are written in batches, each one short transaction, so a process never
+// holds the file locked while it works; whatever was not yet written when a process dies is simply priced
 // again next time.
 class CostCache {
  public:
@@ -40,14 +41,14 @@ class CostCache {
   static std::string default_path();
 
  private:
-  void execute(const char* sql);
-  void bind_key(sqlite3_stmt* statement, const CostEngine& engine, const LayerShape& layer, Bits bits);
+  using Key = std::tuple<std::string, std::string, std::int64_t, std::int64_t, std::int64_t, std::int64_t, int, int>;
+  static Key key_of(const CostEngine& engine, const LayerShape& layer, Bits bits);
+  static void bind_key(SqliteStatement& statement, const Key& key);
 
-  std::string path_;
-  sqlite3* db_ = nullptr;
-  sqlite3_stmt* select_ = nullptr;
-  sqlite3_stmt* insert_ = nullptr;
-  int pending_ = 0;
+  SqliteDb db_;
+  SqliteStatement select_;
+  SqliteStatement insert_;
+  std::map<Key, CachedCost> pending_;
   std::int64_t hits_ = 0;
   std::int64_t misses_ = 0;
 };

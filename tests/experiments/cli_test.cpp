@@ -1,7 +1,9 @@
 #include <gmock/gmock.h>
 
 #include <sqlite3.h>
+#include <signal.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -356,7 +358,7 @@ policies: ["8,8", "4,4"]
   const std::string db = dir.file("points.sqlite");
   const ProcessResult first = qxbar("-q sweep " + sweep + " --db " + db + " --csv " + dir.file("a.csv"));
   ASSERT_EQ(first.exit_code, 0) << first.err;
-  EXPECT_THAT(first.out, HasSubstr("8 points, 4 priced, 4 invalid, 0 stored before"));
+  EXPECT_THAT(first.out, HasSubstr("8 points, 4 priced and 4 invalid by 1 process, 0 stored before"));
   const std::string csv = read_text(dir.file("a.csv"));
   std::istringstream lines(csv);
   std::string line;
@@ -383,7 +385,7 @@ policies: ["8,8", "4,4"]
   sqlite3_close(handle);
   const ProcessResult resumed = qxbar("-q sweep " + sweep + " --db " + db + " --resume --csv " + dir.file("b.csv"));
   ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
-  EXPECT_THAT(resumed.out, HasSubstr("8 points, 2 priced, 1 invalid, 5 stored before"));
+  EXPECT_THAT(resumed.out, HasSubstr("8 points, 2 priced and 1 invalid by 1 process, 5 stored before"));
   EXPECT_EQ(read_text(dir.file("b.csv")), csv);
 
   const std::string no_such_net = dir.write("net.yaml", "grid:\n  crossbar.rows: [64]\nnetworks: [lenet6-fmnist]\npolicies: [\"8,8\"]\n");
@@ -394,6 +396,111 @@ policies: ["8,8", "4,4"]
   expect_one_line_error(qxbar("sweep " + misspelt + " --db " + dir.file("x.sqlite")),
                         misspelt + ":2:3: grid.crossbar.row: not a chip key (did you mean crossbar.rows?)");
 }
+
+}  // namespace
+}  // namespace qxbar
+
+namespace qxbar {
+namespace {
+
+// 108 chips x 2 networks x 2 policies, priced afresh: long enough to be killed in the middle.
+constexpr const char* kDesignSweep = R"(chip: isaac
+grid:
+  crossbar.rows: [64, 128, 256, 512]
+  crossbar.cell_bits: [1, 2, 4]
+  adc.bits: [4, 6, 8]
+  adc.columns_per_adc: [1, 8, 32]
+networks: [lenet5-fmnist, resnet18-imagenet]
+policies: ["8,8", "4,4"]
+)";
+
+std::int64_t stored_points(const std::string& db) {
+  sqlite3* handle = nullptr;
+  std::int64_t count = 0;
+  if (sqlite3_open_v2(db.c_str(), &handle, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
+    sqlite3_stmt* select = nullptr;
+    if (sqlite3_prepare_v2(handle, "SELECT COUNT(*) FROM points", -1, &select, nullptr) == SQLITE_OK &&
+        sqlite3_step(select) == SQLITE_ROW) {
+      count = sqlite3_column_int64(select, 0);
+    }
+    sqlite3_finalize(select);
+  }
+  sqlite3_close(handle);
+  return count;
+}
+
+TEST(Cli, SweepKilledWithSigkillResumesToTheSameTable) {
+  TempDir dir;
+  const std::string sweep = dir.write("design.yaml", kDesignSweep);
+  const std::string options = " --no-cache";
+  ASSERT_EQ(qxbar("-q sweep " + sweep + " --db " + dir.file("whole.sqlite") + " --csv " + dir.file("whole.csv") + options).exit_code, 0);
+
+  const std::string killed = dir.file("killed.sqlite");
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    const std::string command = "exec " + std::string(QXBAR_BINARY) + " sweep " + sweep + " --db " + killed + options + " 2>/dev/null";
+    ::execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  int status = 0;
+  while (::waitpid(child, &status, WNOHANG) == 0 && stored_points(killed) < 40) ::usleep(5000);
+  ::kill(child, SIGKILL);
+  ::waitpid(child, &status, 0);
+  const std::int64_t survived = stored_points(killed);
+  ASSERT_GE(survived, 40);
+  ASSERT_LT(survived, 432) << "the sweep ended before it could be killed";
+
+  const ProcessResult resumed = qxbar("-q sweep " + sweep + " --db " + killed + " --resume --csv " + dir.file("resumed.csv") + options);
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  EXPECT_THAT(resumed.out, HasSubstr(std::to_string(432 - survived) + " priced and 0 invalid by 1 process, " +
+                                     std::to_string(survived) + " stored before"));
+  EXPECT_EQ(read_text(dir.file("resumed.csv")), read_text(dir.file("whole.csv")));
+}
+
+TEST(Cli, SweepShardsMergeIntoTheTableOfOneProcess) {
+  TempDir dir;
+  const std::string sweep = dir.write("design.yaml", kDesignSweep);
+  ASSERT_EQ(qxbar("-q sweep " + sweep + " --db " + dir.file("whole.sqlite") + " --csv " + dir.file("whole.csv")).exit_code, 0);
+  for (const char* shard : {"0/2", "1/2"}) {
+    const ProcessResult part = qxbar("-q sweep " + sweep + " --shard " + shard + " --db " + dir.file(std::string("part") + shard[0] + ".sqlite"));
+    ASSERT_EQ(part.exit_code, 0) << part.err;
+    // Dealt evenly: each shard prices half of the 432 points.
+    EXPECT_THAT(part.out, HasSubstr("432 points, 216 priced"));
+  }
+  const ProcessResult merged = qxbar("-q sweep " + sweep + " --db " + dir.file("merged.sqlite") + " --merge " +
+                                     dir.file("part0.sqlite") + " " + dir.file("part1.sqlite") + " --csv " + dir.file("merged.csv"));
+  ASSERT_EQ(merged.exit_code, 0) << merged.err;
+  EXPECT_THAT(merged.out, HasSubstr("432 points added from 2 databases"));
+  EXPECT_EQ(read_text(dir.file("merged.csv")), read_text(dir.file("whole.csv")));
+
+  const std::string other = dir.write("other.yaml", "grid:\n  crossbar.rows: [64]\nnetworks: [lenet5-fmnist]\npolicies: [\"8,8\"]\n");
+  ASSERT_EQ(qxbar("-q sweep " + other + " --db " + dir.file("other.sqlite")).exit_code, 0);
+  expect_one_line_error(qxbar("-q sweep " + sweep + " --db " + dir.file("merged.sqlite") + " --merge " + dir.file("other.sqlite")),
+                        dir.file("other.sqlite") + ": holds the points of another sweep");
+  expect_one_line_error(qxbar("-q sweep " + sweep + " --db " + dir.file("x.sqlite") + " --shard 2/2"),
+                        "--shard 2/2: expected K/N with 0 <= K < N");
+}
+
+#ifdef QXBAR_MPIEXEC
+TEST(Cli, SweepOnTwoMpiRanksGivesTheTableOfOneProcess) {
+  TempDir dir;
+  const std::string sweep = dir.write("design.yaml", kDesignSweep);
+  ASSERT_EQ(qxbar("-q sweep " + sweep + " --db " + dir.file("one.sqlite") + " --csv " + dir.file("one.csv")).exit_code, 0);
+  // Containers run tests as root and may forbid the cross-process memory copies Open MPI tries first.
+  const std::string mpirun = "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_btl_vader_single_copy_mechanism=none " +
+                             std::string(QXBAR_MPIEXEC) + " -np 2 --oversubscribe ";
+  const std::string command = mpirun + QXBAR_BINARY + " -q sweep " + sweep + " --db " + dir.file("two.sqlite") + " --csv " +
+                              dir.file("two.csv") + " 2>&1";
+  std::FILE* pipe = ::popen(command.c_str(), "r");
+  std::string out;
+  char buffer[4096];
+  while (std::size_t read = std::fread(buffer, 1, sizeof buffer, pipe)) out.append(buffer, read);
+  ASSERT_EQ(::pclose(pipe), 0) << out;
+  EXPECT_THAT(out, HasSubstr("432 points, 432 priced and 0 invalid by 2 processes, 0 stored before"));
+  EXPECT_EQ(read_text(dir.file("two.csv")), read_text(dir.file("one.csv")));
+}
+#endif
 
 }  // namespace
 }  // namespace qxbar

@@ -48,6 +48,20 @@ TEST(CostCache, KeyCoversEngineChipShapeAndBits) {
   EXPECT_EQ(cache->find(simulated, kLayer, {4, 6})->latency_ns, 123.0);
 }
 
+TEST(CostCache, UnwrittenEntriesDoNotLockOutOtherProcesses) {
+  TempDir dir;
+  const SystemcEngine engine(load_chip("isaac"));
+  CostCache first(dir.file("c.sqlite"));
+  first.store(engine, kLayer, {4, 6}, {123.0, 0.0, {}});
+  CostCache second(dir.file("c.sqlite"));
+  second.store(engine, kLayer, {8, 8}, {456.0, 0.0, {}});
+  second.flush();  // would wait for `first` and fail if it held the file until its batch was full
+  first.flush();
+  CostCache reader(dir.file("c.sqlite"));
+  EXPECT_EQ(reader.find(engine, kLayer, {4, 6})->latency_ns, 123.0);
+  EXPECT_EQ(reader.find(engine, kLayer, {8, 8})->latency_ns, 456.0);
+}
+
 TEST(CostCache, UnusableFileIsADataError) {
   TempDir dir;
   dir.write("not-a-db.sqlite", std::string(4096, 'x'));

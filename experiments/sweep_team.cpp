@@ -1,0 +1,154 @@
+#include <cstdlib>
+#include <string>
+
+#include "experiments/sweep.h"
+
+#ifdef QXBAR_WITH_MPI
+#include <mpi.h>
+
+#include <nlohmann/json.hpp>
+#endif
+
+namespace qxbar {
+namespace {
+
+// Launchers tell their processes who they are through the environment: Open MPI's mpirun, and the
+// PMI/PMIx interfaces of MPICH's mpiexec and of Slurm's srun.
+bool started_by_mpi_launcher() {
+  for (const char* variable : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMI_RANK", "PMIX_RANK"}) {
+    if (std::getenv(variable) != nullptr) return true;
+  }
+  return false;
+}
+
+#ifdef QXBAR_WITH_MPI
+
+constexpr int kRowTag = 1;
+constexpr int kDoneTag = 2;
+
+std::string encode(const SweepRow& row) {
+  return nlohmann::json{{"index", row.index},       {"status", row.status},
+                        {"latency_ns", row.latency_ns}, {"energy_pj", row.energy_pj},
+                        {"area_mm2", row.area_mm2},  {"energy_by_component_pj", row.energy_by_component_pj},
+                        {"chip", row.chip}}
+      .dump();
+}
+
+SweepRow decode(const std::string& text) {
+  const nlohmann::json json = nlohmann::json::parse(text);
+  SweepRow row;
+  json.at("index").get_to(row.index);
+  json.at("status").get_to(row.status);
+  json.at("latency_ns").get_to(row.latency_ns);
+  json.at("energy_pj").get_to(row.energy_pj);
+  json.at("area_mm2").get_to(row.area_mm2);
+  json.at("energy_by_component_pj").get_to(row.energy_by_component_pj);
+  json.at("chip").get_to(row.chip);
+  return row;
+}
+
+// Doubles travel as JSON text with enough digits to read back exactly, so rows priced on any rank are
+// stored bit for bit as rank 0 would have priced them.
+class MpiTeam : public SweepTeam {
+ public:
+  MpiTeam() {
+    int provided = 0;
+    MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided);
+    int rank = 0;
+    int size = 1;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    rank_ = static_cast<std::size_t>(rank);
+    size_ = static_cast<std::size_t>(size);
+  }
+  ~MpiTeam() override { MPI_Finalize(); }
+
+  std::size_t rank() const override { return rank_; }
+  std::size_t size() const override { return size_; }
+
+  std::size_t first_failure(const std::string& error, std::string& message) override {
+    int mine = error.empty() ? static_cast<int>(size_) : static_cast<int>(rank_);
+    int failed = 0;
+    MPI_Allreduce(&mine, &failed, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+    if (failed == static_cast<int>(size_)) return size_;
+    std::string text = error;
+    broadcast(text, failed);
+    message = text;
+    return static_cast<std::size_t>(failed);
+  }
+
+  std::vector<std::size_t> share(const std::vector<std::size_t>& from_rank_0) override {
+    unsigned long long count = from_rank_0.size();
+    MPI_Bcast(&count, 1, MPI_UNSIGNED_LONG_LONG, 0, MPI_COMM_WORLD);
+    std::vector<unsigned long long> values(from_rank_0.begin(), from_rank_0.end());
+    values.resize(count);
+    MPI_Bcast(values.data(), static_cast<int>(count), MPI_UNSIGNED_LONG_LONG, 0, MPI_COMM_WORLD);
+    return std::vector<std::size_t>(values.begin(), values.end());
+  }
+
+  void send(const SweepRow& row) override {
+    const std::string text = encode(row);
+    MPI_Send(text.data(), static_cast<int>(text.size()), MPI_CHAR, 0, kRowTag, MPI_COMM_WORLD);
+  }
+
+  void send_done() override { MPI_Send(nullptr, 0, MPI_CHAR, 0, kDoneTag, MPI_COMM_WORLD); }
+
+  std::optional<SweepRow> receive(bool wait) override {
+    for (;;) {
+      if (wait && done_ranks_ + 1 == size_) return std::nullopt;
+      MPI_Status status;
+      int arrived = 1;
+      if (wait) {
+        MPI_Probe(MPI_ANY_SOURCE, MPI_ANY_TAG, MPI_COMM_WORLD, &status);
+      } else {
+        MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, MPI_COMM_WORLD, &arrived, &status);
+        if (!arrived) return std::nullopt;
+      }
+      int length = 0;
+      MPI_Get_count(&status, MPI_CHAR, &length);
+      std::string text(static_cast<std::size_t>(length), '\0');
+      MPI_Recv(text.data(), length, MPI_CHAR, status.MPI_SOURCE, status.MPI_TAG, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+      if (status.MPI_TAG == kRowTag) return decode(text);
+      ++done_ranks_;
+    }
+  }
+
+  void abort(int exit_code) override {
+    MPI_Abort(MPI_COMM_WORLD, exit_code);
+    std::_Exit(exit_code);  // MPI_Abort does not return; this only tells the compiler so
+  }
+
+ private:
+  void broadcast(std::string& text, int root) {
+    unsigned long long length = text.size();
+    MPI_Bcast(&length, 1, MPI_UNSIGNED_LONG_LONG, root, MPI_COMM_WORLD);
+    text.resize(length);
+    MPI_Bcast(text.data(), static_cast<int>(length), MPI_CHAR, root, MPI_COMM_WORLD);
+  }
+
+  std::size_t rank_ = 0;
+  std::size_t size_ = 1;
+  std::size_t done_ranks_ = 0;
+};
+
+#endif
+
+}  // namespace
+
+std::unique_ptr<SweepTeam> join_sweep_team() {
+  if (!started_by_mpi_launcher()) return solo_team();
+#ifdef QXBAR_WITH_MPI
+  return std::make_unique<MpiTeam>();
+#else
+  for (const char* variable : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE"}) {
+    const char* size = std::getenv(variable);
+    if (size != nullptr && std::atoi(size) > 1) {
+      throw ConfigError("qxbar was built without MPI (cmake -DQXBAR_WITH_MPI=ON needs an MPI library): under an MPI "
+                        "launcher every process would price the whole sweep");
+    }
+  }
+  return solo_team();
+#endif
+}
+
+}  // namespace qxbar
