@@ -24,4 +24,22 @@ std::vector<std::size_t> pareto_front(const std::vector<TradeOff>& points) {
   return front;
 }
 
+std::vector<std::size_t> pareto_set(const std::vector<std::vector<double>>& costs) {
+  auto dominates = [](const std::vector<double>& a, const std::vector<double>& b) {
+    bool smaller_somewhere = false;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+      if (a[i] > b[i]) return false;
+      smaller_somewhere = smaller_somewhere || a[i] < b[i];
+    }
+    return smaller_somewhere;
+  };
+  std::vector<std::size_t> set;
+  for (std::size_t candidate = 0; candidate < costs.size(); ++candidate) {
+    const bool dominated = std::any_of(costs.begin(), costs.end(),
+                                       [&](const std::vector<double>& other) { return dominates(other, costs[candidate]); });
+    if (!dominated) set.push_back(candidate);
+  }
+  return set;
+}
+
 }  // namespace qxbar

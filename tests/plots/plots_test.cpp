@@ -7,8 +7,10 @@
 #include "plots/breakdown.h"
 #include "plots/pareto.h"
 #include "plots/search_figures.h"
+#include "plots/sweep_figures.h"
 #include "sim/chip_spec.h"
 #include "sim/cost_engine.h"
+#include "sim/sqlite_db.h"
 #include "tests/test_support.h"
 
 namespace qxbar {
@@ -157,6 +159,77 @@ TEST(SearchFigures, BrokenScriptsAndMissingRunsAreErrors) {
   const std::string message = testing::error_message<DataError>(
       [&] { render({"broken", "1 2\n", "plot 'broken.dat' using 1:2 with nonsense\n"}, dir.file("f"), {"png"}); });
   EXPECT_NE(message.find("broken.gp: gnuplot did not draw broken.png"), std::string::npos) << message;
+}
+
+TEST(Pareto, SetOverThreeCostsIsNonDominatedAndComplete) {
+  std::mt19937 rng(7);
+  std::uniform_int_distribution<int> value(0, 6);
+  std::vector<std::vector<double>> costs;
+  for (int i = 0; i < 200; ++i) costs.push_back({double(value(rng)), double(value(rng)), double(value(rng))});
+  const std::vector<std::size_t> set = pareto_set(costs);
+  const std::set<std::size_t> in_set(set.begin(), set.end());
+  for (std::size_t i = 0; i < costs.size(); ++i) {
+    bool dominated = false;
+    for (const auto& other : costs) {
+      const bool no_worse = other[0] <= costs[i][0] && other[1] <= costs[i][1] && other[2] <= costs[i][2];
+      dominated = dominated || (no_worse && other != costs[i]);
+    }
+    EXPECT_EQ(in_set.count(i) == 1, !dominated) << i;
+  }
+}
+
+// A sweep database as qxbar sweep writes it: two swept keys, one network, one policy; (rows=0, cells=2)
+// is invalid. Latency grows with rows and falls with cell bits; energy and area are chosen so that the
+// Pareto set over (latency, energy, area) is known.
+std::string write_sweep_database(const TempDir& dir) {
+  const std::string path = dir.file("grid.sqlite");
+  SqliteDb db(path);
+  db.execute("CREATE TABLE points (id INTEGER PRIMARY KEY, \"crossbar.rows\", \"crossbar.cell_bits\", network TEXT, policy TEXT,"
+             " status TEXT, latency_ns REAL, energy_pj REAL, area_mm2 REAL, energy_adc_pj REAL, chip TEXT)");
+  struct Point { int rows, cells; const char* status; double latency_ns, energy_pj, area_mm2; };
+  const std::vector<Point> points = {
+      {64, 1, "ok", 4e6, 2e6, 1.0},   {64, 2, "ok", 2e6, 3e6, 1.0},   // both on the set
+      {0, 1, "ok", 8e6, 1e6, 0.5},    {0, 2, "crossbar.rows: must be >= 1", 0, 0, 0},
+      {128, 1, "ok", 5e6, 4e6, 2.0},  {128, 2, "ok", 2e6, 3e6, 1.5},  // dominated by (64, 2) and by (64, 1)
+  };
+  for (std::size_t i = 0; i < points.size(); ++i) {
+    SqliteStatement insert = db.prepare("INSERT INTO points VALUES (?, ?, ?, 'lenet5-fmnist', '8,8', ?, ?, ?, ?, 0, 'c')");
+    insert.bind(1, static_cast<std::int64_t>(i)).bind(2, points[i].rows).bind(3, points[i].cells).bind(4, points[i].status);
+    if (std::string(points[i].status) == "ok") insert.bind(5, points[i].latency_ns).bind(6, points[i].energy_pj).bind(7, points[i].area_mm2);
+    insert.run();
+  }
+  return path;
+}
+
+TEST(SweepFigures, HeatmapCellsScatterParetoSetAndImages) {
+  TempDir dir;
+  const SweepTable table = read_sweep_table(write_sweep_database(dir));
+  EXPECT_EQ(table.name, "grid");
+  EXPECT_EQ(table.axes, (std::vector<std::string>{"crossbar.rows", "crossbar.cell_bits"}));
+  const std::vector<Figure> figures = sweep_figures(table, {});
+  ASSERT_EQ(figures.size(), 3u);
+  EXPECT_EQ(figures[0].name, "latency_map_lenet5-fmnist_W8A8");
+  EXPECT_EQ(figures[1].name, "energy_map_lenet5-fmnist_W8A8");
+  EXPECT_EQ(figures[2].name, "tradeoff_lenet5-fmnist_W8A8");
+  // Columns are rows values, rows are cell bits, in the sweep's order; latency in ms; the invalid chip is NaN.
+  EXPECT_EQ(block(figures[0].data, 0), (std::vector<std::string>{"0 0 4", "1 0 8", "2 0 5", "0 1 2", "1 1 nan", "2 1 2"}));
+  EXPECT_NE(figures[0].commands.find("set xtics (\"64\" 0, \"0\" 1, \"128\" 2)"), std::string::npos) << figures[0].commands;
+  EXPECT_EQ(block(figures[2].data, 0).size(), 5u);
+  EXPECT_EQ(block(figures[2].data, 1), (std::vector<std::string>{"4 2 1 \"crossbar.rows=64 crossbar.cell_bits=1\"",
+                                                                 "2 3 1 \"crossbar.rows=64 crossbar.cell_bits=2\"",
+                                                                 "8 1 0.5 \"crossbar.rows=0 crossbar.cell_bits=1\""}));
+  for (const Figure& figure : figures) render(figure, dir.file("figures"), {"png", "svg"});
+  EXPECT_EQ(read_text(dir.file("figures/latency_map_lenet5-fmnist_W8A8.png")).substr(1, 3), "PNG");
+  EXPECT_NE(read_text(dir.file("figures/tradeoff_lenet5-fmnist_W8A8.svg")).find("<svg"), std::string::npos);
+
+  // Swapped axes and a key that is not swept.
+  SweepFigureOptions swapped;
+  swapped.x_axis = "crossbar.cell_bits";
+  EXPECT_EQ(block(sweep_figures(table, swapped)[0].data, 0), (std::vector<std::string>{"0 0 4", "1 0 2", "0 1 8", "1 1 nan", "0 2 5", "1 2 2"}));
+  SweepFigureOptions unknown;
+  unknown.fixed["adc.bits"] = "8";
+  EXPECT_THROW(sweep_figures(table, unknown), ConfigError);
+  EXPECT_THROW(read_sweep_table(dir.file("missing.sqlite")), DataError);
 }
 
 }  // namespace

@@ -1,0 +1,210 @@
+#include "plots/sweep_figures.h"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+
+#include "plots/pareto.h"
+#include "sim/errors.h"
+#include "sim/sqlite_db.h"
+
+namespace qxbar {
+namespace {
+
+struct Group {
+  std::string network;
+  std::string policy;
+};
+
+// "8,8" reads as W8A8; a policy file by its name.
+std::string policy_label(const std::string& policy) {
+  const std::size_t comma = policy.find(',');
+  if (comma != std::string::npos) return "W" + policy.substr(0, comma) + "A" + policy.substr(comma + 1);
+  return std::filesystem::path(policy).stem().string();
+}
+
+// A file name part: letters, digits, '-' and '_' only.
+std::string slug(const std::string& text) {
+  std::string result;
+  for (const char c : text) result += std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' ? c : '-';
+  return result;
+}
+
+std::vector<std::string> distinct_values(const SweepTable& table, std::size_t axis) {
+  std::vector<std::string> values;
+  for (const SweepTable::Row& row : table.rows) {
+    if (std::find(values.begin(), values.end(), row.values[axis]) == values.end()) values.push_back(row.values[axis]);
+  }
+  return values;
+}
+
+std::size_t axis_index(const SweepTable& table, const std::string& key, const std::string& option) {
+  const auto found = std::find(table.axes.begin(), table.axes.end(), key);
+  if (found != table.axes.end()) return static_cast<std::size_t>(found - table.axes.begin());
+  std::string known;
+  for (const std::string& axis : table.axes) known += (known.empty() ? "" : ", ") + axis;
+  throw ConfigError(option + " " + key + ": not a swept key of " + table.name + " (choose " + known + ")");
+}
+
+std::string tics(const std::vector<std::string>& values) {
+  std::string text = "(";
+  for (std::size_t i = 0; i < values.size(); ++i) text += (i == 0 ? "" : ", ") + gnuplot_quoted(values[i]) + " " + std::to_string(i);
+  return text + ")";
+}
+
+struct Quantity {
+  const char* name;
+  const char* label;
+  double (*value)(const SweepTable::Row&);
+};
+
+const Quantity kLatency{"latency", "latency [ms]", [](const SweepTable::Row& row) { return row.latency_ns / 1e6; }};
+const Quantity kEnergy{"energy", "energy [uJ]", [](const SweepTable::Row& row) { return row.energy_pj / 1e6; }};
+
+// The heatmap of one quantity over two swept keys for one network and policy, or nothing when no chip of
+// that slice is valid.
+std::vector<Figure> heatmap(const SweepTable& table, const Group& group, const Quantity& quantity, std::size_t x, std::size_t y,
+                            const std::vector<std::string>& fixed) {
+  const std::vector<std::string> xs = distinct_values(table, x);
+  const std::vector<std::string> ys = distinct_values(table, y);
+  std::string slice;
+  for (std::size_t axis = 0; axis < table.axes.size(); ++axis) {
+    if (axis != x && axis != y) slice += (slice.empty() ? "" : ", ") + table.axes[axis] + "=" + fixed[axis];
+  }
+  Figure figure{quantity.name + std::string("_map_") + slug(group.network) + "_" + slug(policy_label(group.policy)), "", ""};
+  figure.data = "# " + std::string(quantity.label) + " of " + group.network + " at " + policy_label(group.policy) + " over " +
+                table.axes[x] + " (column) and " + table.axes[y] + " (row)" + (slice.empty() ? "" : "; " + slice) +
+                "; NaN: invalid chip\n# x_index y_index value\n";
+  bool any_valid = false;
+  for (std::size_t iy = 0; iy < ys.size(); ++iy) {
+    for (std::size_t ix = 0; ix < xs.size(); ++ix) {
+      double value = NAN;
+      for (const SweepTable::Row& row : table.rows) {
+        if (row.network != group.network || row.policy != group.policy || row.values[x] != xs[ix] || row.values[y] != ys[iy]) continue;
+        bool in_slice = true;
+        for (std::size_t axis = 0; axis < table.axes.size(); ++axis) {
+          in_slice = in_slice && (axis == x || axis == y || row.values[axis] == fixed[axis]);
+        }
+        if (in_slice && row.ok) value = quantity.value(row);
+      }
+      any_valid = any_valid || std::isfinite(value);
+      figure.data += std::to_string(ix) + " " + std::to_string(iy) + " " + gnuplot_number(value) + "\n";
+    }
+  }
+  if (!any_valid) return {};
+  figure.commands = "set title " + gnuplot_quoted(group.network + " at " + policy_label(group.policy) + (slice.empty() ? "" : " (" + slice + ")")) +
+                    " noenhanced\nset xlabel " + gnuplot_quoted(table.axes[x]) + " noenhanced\nset ylabel " +
+                    gnuplot_quoted(table.axes[y]) + " noenhanced\nset cblabel " + gnuplot_quoted(quantity.label) +
+                    "\nset xtics " + tics(xs) + "\nset ytics " + tics(ys) + "\nset xrange [-0.5:" +
+                    std::to_string(xs.size()) + "-0.5]\nset yrange [-0.5:" + std::to_string(ys.size()) +
+                    "-0.5]\nset logscale cb\nset palette rgbformulae 33,13,10\nunset key\n"
+                    "plot '" + figure.name + ".dat' using 1:2:3 with image, '' using 1:2:($3 == $3 ? sprintf(\"%.3g\", $3) : \"\") with labels\n";
+  return {figure};
+}
+
+// Energy against latency of every valid chip for one network and policy, coloured by area, with the
+// chips no other chip beats in latency, energy and area at once ringed.
+std::vector<Figure> scatter(const SweepTable& table, const Group& group) {
+  std::vector<const SweepTable::Row*> valid;
+  for (const SweepTable::Row& row : table.rows) {
+    if (row.ok && row.network == group.network && row.policy == group.policy) valid.push_back(&row);
+  }
+  if (valid.empty()) return {};
+  std::vector<std::vector<double>> costs;
+  for (const SweepTable::Row* row : valid) costs.push_back({row->latency_ns, row->energy_pj, row->area_mm2});
+  const std::vector<std::size_t> pareto = pareto_set(costs);
+  Figure figure{"tradeoff_" + slug(group.network) + "_" + slug(policy_label(group.policy)), "", ""};
+  auto line = [&](const SweepTable::Row& row) {
+    std::string chip;
+    for (std::size_t axis = 0; axis < table.axes.size(); ++axis) chip += (axis == 0 ? "" : " ") + table.axes[axis] + "=" + row.values[axis];
+    return gnuplot_number(kLatency.value(row)) + " " + gnuplot_number(kEnergy.value(row)) + " " + gnuplot_number(row.area_mm2) + " " +
+           gnuplot_quoted(chip) + "\n";
+  };
+  figure.data = "# " + group.network + " at " + policy_label(group.policy) +
+                ": every valid chip, then the Pareto set over latency, energy and area\n"
+                "# latency_ms energy_uJ area_mm2 chip\n";
+  for (const SweepTable::Row* row : valid) figure.data += line(*row);
+  figure.data += "\n\n";
+  for (const std::size_t index : pareto) figure.data += line(*valid[index]);
+  figure.commands = "set title " + gnuplot_quoted(group.network + " at " + policy_label(group.policy)) +
+                    " noenhanced\nset xlabel \"latency [ms]\"\nset ylabel \"energy [uJ]\"\nset cblabel \"area [mm^2]\"\n"
+                    "set logscale xy\nset grid\nset format cb \"%.4g\"\nset palette rgbformulae 33,13,10\nset key top left\n"
+                    "plot '" + figure.name + ".dat' index 0 using 1:2:3 with points pt 7 ps 1.2 lc palette title \"chips\", "
+                    "'' index 1 using 1:2 with points pt 6 ps 2.4 lw 2 lc rgb \"black\" title \"Pareto set (latency, energy, area)\"\n";
+  return {figure};
+}
+
+}  // namespace
+
+SweepTable read_sweep_table(const std::string& database) {
+  if (!std::filesystem::is_regular_file(database)) throw DataError(database + ": no such sweep database");
+  SqliteDb db(database);
+  SqliteStatement select = [&] {
+    try {
+      return db.prepare("SELECT * FROM points ORDER BY id");
+    } catch (const DataError&) {
+      throw DataError(database + ": not a sweep database (no points table)");
+    }
+  }();
+  SweepTable table;
+  table.name = std::filesystem::path(database).stem().string();
+  std::map<std::string, int> column_of;
+  for (int column = 0; column < select.column_count(); ++column) column_of[select.column_name(column)] = column;
+  for (const char* required : {"id", "network", "policy", "status", "latency_ns", "energy_pj", "area_mm2"}) {
+    if (column_of.count(required) == 0) throw DataError(database + ": not a sweep database (no " + required + " column)");
+  }
+  const int first_axis = column_of["id"] + 1;
+  const int network = column_of["network"];
+  for (int column = first_axis; column < network; ++column) table.axes.push_back(select.column_name(column));
+  while (select.next_row()) {
+    SweepTable::Row row;
+    for (int column = first_axis; column < network; ++column) row.values.push_back(select.text(column));
+    row.network = select.text(network);
+    row.policy = select.text(column_of["policy"]);
+    row.ok = select.text(column_of["status"]) == "ok";
+    row.latency_ns = select.real(column_of["latency_ns"]);
+    row.energy_pj = select.real(column_of["energy_pj"]);
+    row.area_mm2 = select.real(column_of["area_mm2"]);
+    table.rows.push_back(std::move(row));
+  }
+  if (table.rows.empty()) throw DataError(database + ": holds no points yet");
+  return table;
+}
+
+std::vector<Figure> sweep_figures(const SweepTable& table, const SweepFigureOptions& options) {
+  std::vector<Group> groups;
+  for (const SweepTable::Row& row : table.rows) {
+    const auto same = [&](const Group& group) { return group.network == row.network && group.policy == row.policy; };
+    if (std::none_of(groups.begin(), groups.end(), same)) groups.push_back({row.network, row.policy});
+  }
+  std::vector<std::string> fixed(table.axes.size());
+  for (std::size_t axis = 0; axis < table.axes.size(); ++axis) fixed[axis] = table.rows.front().values[axis];
+  for (const auto& [key, value] : options.fixed) {
+    const std::size_t axis = axis_index(table, key, "--fix");
+    const std::vector<std::string> values = distinct_values(table, axis);
+    if (std::find(values.begin(), values.end(), value) == values.end()) {
+      throw ConfigError("--fix " + key + "=" + value + ": " + table.name + " has no point with " + key + " = " + value);
+    }
+    fixed[axis] = value;
+  }
+  const bool maps = table.axes.size() >= 2;
+  std::size_t x = 0;
+  std::size_t y = 1;
+  if (!options.x_axis.empty()) x = axis_index(table, options.x_axis, "--x");
+  if (!options.y_axis.empty()) y = axis_index(table, options.y_axis, "--y");
+  if (maps && options.y_axis.empty() && x == y) y = x == 0 ? 1 : 0;
+  if (maps && x == y) throw ConfigError("--x and --y name the same key " + table.axes[x]);
+
+  std::vector<Figure> figures;
+  for (const Group& group : groups) {
+    if (maps) {
+      for (const Quantity* quantity : {&kLatency, &kEnergy}) {
+        for (Figure& figure : heatmap(table, group, *quantity, x, y, fixed)) figures.push_back(std::move(figure));
+      }
+    }
+    for (Figure& figure : scatter(table, group)) figures.push_back(std::move(figure));
+  }
+  return figures;
+}
+
+}  // namespace qxbar
