@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "sim/errors.h"
+#include "sim/progress.h"
 
 namespace qxbar::cli {
 namespace {
@@ -119,6 +120,7 @@ int run(int argc, char** argv) {
       level = spdlog::level::debug;
     } else if (flag == "-q" || flag == "--quiet") {
       level = spdlog::level::warn;
+      Progress::silence();
     } else if (flag == "-h" || flag == "--help") {
       print_usage(std::cout);
       return 0;

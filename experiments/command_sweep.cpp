@@ -69,6 +69,10 @@ int run_sweep(const std::vector<std::string>& args) {
     std::printf("%s: %zu points, %zu priced and %zu invalid by %zu process%s, %zu stored before\n",
                 sweep_options.database.c_str(), outcome.points, outcome.priced, outcome.invalid, team->size(),
                 team->size() == 1 ? "" : "es", outcome.skipped);
+    if (outcome.seconds > 0) {
+      std::printf("pricing took %.2f s: %.1f points/s\n", outcome.seconds,
+                  static_cast<double>(outcome.priced + outcome.invalid) / outcome.seconds);
+    }
   }
   if (!csv_path.empty()) write_file_atomically(csv_path, sweep_csv(sweep_options.database));
   return 0;

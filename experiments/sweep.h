@@ -104,11 +104,13 @@ struct SweepOutcome {
   std::size_t skipped = 0;  // stored before (resume)
   std::size_t priced = 0;   // by the whole team
   std::size_t invalid = 0;  // recorded with the reason, not priced
+  double seconds = 0;       // pricing, from when every rank was ready to the last row stored
 };
 
-// Prices the points of this shard not yet in the database, each committed as one row: every swept key as
-// a column, network, policy, status (ok, or the reason the point is invalid), latency_ns, energy_pj,
-// area_mm2, energy per component and the chip fingerprint. A killed sweep loses only the points in flight.
+// Prices the points of this shard not yet in the database, one row each: every swept key as a column,
+// network, policy, status (ok, or the reason the point is invalid), latency_ns, energy_pj, area_mm2, energy
+// per component and the chip fingerprint. Rows are committed about twice a second, so a killed sweep loses
+// at most the last half second of points and never leaves a partial or duplicate row.
 // With a team of several ranks, call it on every rank; only rank 0's outcome counts.
 SweepOutcome run_sweep(const SweepPlan& plan, const SweepOptions& options, SweepTeam& team);
 

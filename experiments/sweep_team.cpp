@@ -6,6 +6,9 @@
 #ifdef QXBAR_WITH_MPI
 #include <mpi.h>
 
+#include <chrono>
+#include <deque>
+
 #include <nlohmann/json.hpp>
 #endif
 
@@ -26,16 +29,14 @@ bool started_by_mpi_launcher() {
 constexpr int kRowTag = 1;
 constexpr int kDoneTag = 2;
 
-std::string encode(const SweepRow& row) {
+nlohmann::json encode(const SweepRow& row) {
   return nlohmann::json{{"index", row.index},       {"status", row.status},
                         {"latency_ns", row.latency_ns}, {"energy_pj", row.energy_pj},
                         {"area_mm2", row.area_mm2},  {"energy_by_component_pj", row.energy_by_component_pj},
-                        {"chip", row.chip}}
-      .dump();
+                        {"chip", row.chip}};
 }
 
-SweepRow decode(const std::string& text) {
-  const nlohmann::json json = nlohmann::json::parse(text);
+SweepRow decode(const nlohmann::json& json) {
   SweepRow row;
   json.at("index").get_to(row.index);
   json.at("status").get_to(row.status);
@@ -86,15 +87,24 @@ class MpiTeam : public SweepTeam {
     return std::vector<std::size_t>(values.begin(), values.end());
   }
 
+  // Rows go out in batches a few times a second: a message per row kept both ranks waiting on each other.
   void send(const SweepRow& row) override {
-    const std::string text = encode(row);
-    MPI_Send(text.data(), static_cast<int>(text.size()), MPI_CHAR, 0, kRowTag, MPI_COMM_WORLD);
+    outbox_.push_back(encode(row));
+    if (std::chrono::steady_clock::now() - last_sent_ > std::chrono::milliseconds(250)) send_outbox();
   }
 
-  void send_done() override { MPI_Send(nullptr, 0, MPI_CHAR, 0, kDoneTag, MPI_COMM_WORLD); }
+  void send_done() override {
+    send_outbox();
+    MPI_Send(nullptr, 0, MPI_CHAR, 0, kDoneTag, MPI_COMM_WORLD);
+  }
 
   std::optional<SweepRow> receive(bool wait) override {
     for (;;) {
+      if (!inbox_.empty()) {
+        SweepRow row = std::move(inbox_.front());
+        inbox_.pop_front();
+        return row;
+      }
       if (wait && done_ranks_ + 1 == size_) return std::nullopt;
       MPI_Status status;
       int arrived = 1;
@@ -108,8 +118,11 @@ class MpiTeam : public SweepTeam {
       MPI_Get_count(&status, MPI_CHAR, &length);
       std::string text(static_cast<std::size_t>(length), '\0');
       MPI_Recv(text.data(), length, MPI_CHAR, status.MPI_SOURCE, status.MPI_TAG, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
-      if (status.MPI_TAG == kRowTag) return decode(text);
-      ++done_ranks_;
+      if (status.MPI_TAG == kRowTag) {
+        for (const nlohmann::json& row : nlohmann::json::parse(text)) inbox_.push_back(decode(row));
+      } else {
+        ++done_ranks_;
+      }
     }
   }
 
@@ -119,6 +132,14 @@ class MpiTeam : public SweepTeam {
   }
 
  private:
+  void send_outbox() {
+    last_sent_ = std::chrono::steady_clock::now();
+    if (outbox_.empty()) return;
+    const std::string text = outbox_.dump();
+    outbox_ = nlohmann::json::array();
+    MPI_Send(text.data(), static_cast<int>(text.size()), MPI_CHAR, 0, kRowTag, MPI_COMM_WORLD);
+  }
+
   void broadcast(std::string& text, int root) {
     unsigned long long length = text.size();
     MPI_Bcast(&length, 1, MPI_UNSIGNED_LONG_LONG, root, MPI_COMM_WORLD);
@@ -129,6 +150,9 @@ class MpiTeam : public SweepTeam {
   std::size_t rank_ = 0;
   std::size_t size_ = 1;
   std::size_t done_ranks_ = 0;
+  nlohmann::json outbox_ = nlohmann::json::array();
+  std::chrono::steady_clock::time_point last_sent_ = std::chrono::steady_clock::now();
+  std::deque<SweepRow> inbox_;
 };
 
 #endif

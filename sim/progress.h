@@ -15,6 +15,9 @@ class Progress {
   void update(std::int64_t done, const std::string& status = "");
   void finish(const std::string& status = "");
 
+  // No progress lines at all from then on (qxbar -q).
+  static void silence();
+
  private:
   void draw(std::int64_t done, const std::string& status, bool final);
   std::string label_;
@@ -23,6 +26,7 @@ class Progress {
   bool terminal_;
   std::chrono::steady_clock::time_point start_;
   std::chrono::steady_clock::time_point last_draw_;
+  static bool silenced_;
 };
 
 }  // namespace qxbar

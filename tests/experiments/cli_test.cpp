@@ -444,11 +444,11 @@ TEST(Cli, SweepKilledWithSigkillResumesToTheSameTable) {
     ::_exit(127);
   }
   int status = 0;
-  while (::waitpid(child, &status, WNOHANG) == 0 && stored_points(killed) < 40) ::usleep(5000);
+  while (::waitpid(child, &status, WNOHANG) == 0 && stored_points(killed) == 0) ::usleep(5000);
   ::kill(child, SIGKILL);
   ::waitpid(child, &status, 0);
   const std::int64_t survived = stored_points(killed);
-  ASSERT_GE(survived, 40);
+  ASSERT_GT(survived, 0);
   ASSERT_LT(survived, 432) << "the sweep ended before it could be killed";
 
   const ProcessResult resumed = qxbar("-q sweep " + sweep + " --db " + killed + " --resume --csv " + dir.file("resumed.csv") + options);
