@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -233,6 +234,28 @@ std::size_t line_count(const std::string& path) {
   return static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n'));
 }
 
+// Starts qxbar with `arguments` and kills it with SIGKILL as soon as `ready` holds (polled every 5 ms).
+// Returns false when the process ended by itself first.
+bool kill_when(const std::string& arguments, const std::function<bool()>& ready) {
+  const pid_t child = ::fork();
+  if (child < 0) return false;
+  if (child == 0) {
+    const std::string command = "exec " + std::string(QXBAR_BINARY) + " " + arguments + " >/dev/null 2>&1";
+    ::execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  int status = 0;
+  while (::waitpid(child, &status, WNOHANG) == 0) {
+    if (ready()) {
+      ::kill(child, SIGKILL);
+      ::waitpid(child, &status, 0);
+      return true;
+    }
+    ::usleep(5000);
+  }
+  return false;
+}
+
 TEST(Cli, SearchWritesHistoryAndBestPolicyAndSurvivesSigkill) {
   TempDir dir;
   const std::string int8 = dir.file("int8");
@@ -282,6 +305,29 @@ int8: {epochs: 1}
 search: {episodes: 3, train_size: 300, val_size: 200, engine: analytical, ddpg: {warmup: 1, hidden: 16}}
 finetune: {epochs: 1}
 )";
+
+TEST(Cli, RunKilledMidSearchResumesToTheSameResult) {
+  TempDir dir;
+  const std::string recipe = dir.write("tiny.yaml", kTinyRecipe);
+  const std::string arguments = "run " + recipe + " --threads 1 --set search.episodes=6 --out ";
+  const ProcessResult whole = qxbar(arguments + dir.file("whole"));
+  ASSERT_EQ(whole.exit_code, 0) << whole.err;
+
+  // A header and twelve baselines, then the episodes: killed once two episodes are stored.
+  const std::string killed = dir.file("killed");
+  ASSERT_TRUE(kill_when(arguments + killed, [&] { return line_count(killed + "/search/history.csv") >= 15; }))
+      << "the run ended before it could be killed";
+  EXPECT_FALSE(std::filesystem::exists(killed + "/summary.json"));
+  const ProcessResult resumed = qxbar(arguments + killed + " --resume");
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  EXPECT_EQ(read_text(killed + "/search/history.csv"), read_text(dir.file("whole/search/history.csv")));
+  EXPECT_EQ(read_text(killed + "/best_policy.yaml"), read_text(dir.file("whole/best_policy.yaml")));
+  const auto expected = nlohmann::json::parse(read_text(dir.file("whole/summary.json")));
+  const auto actual = nlohmann::json::parse(read_text(killed + "/summary.json"));
+  for (const char* key : {"fp32_accuracy", "int8_accuracy", "final_accuracy", "latency_ns", "energy_pj", "policy"}) {
+    EXPECT_EQ(actual[key], expected[key]) << key;
+  }
+}
 
 TEST(Cli, RunRecipeEndToEndThenOnlyChangedStagesRunAgain) {
   TempDir dir;
@@ -436,20 +482,10 @@ TEST(Cli, SweepKilledWithSigkillResumesToTheSameTable) {
   ASSERT_EQ(qxbar("-q sweep " + sweep + " --db " + dir.file("whole.sqlite") + " --csv " + dir.file("whole.csv") + options).exit_code, 0);
 
   const std::string killed = dir.file("killed.sqlite");
-  const pid_t child = ::fork();
-  ASSERT_GE(child, 0);
-  if (child == 0) {
-    const std::string command = "exec " + std::string(QXBAR_BINARY) + " sweep " + sweep + " --db " + killed + options + " 2>/dev/null";
-    ::execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
-  int status = 0;
-  while (::waitpid(child, &status, WNOHANG) == 0 && stored_points(killed) == 0) ::usleep(5000);
-  ::kill(child, SIGKILL);
-  ::waitpid(child, &status, 0);
+  ASSERT_TRUE(kill_when("sweep " + sweep + " --db " + killed + options, [&] { return stored_points(killed) > 0; }))
+      << "the sweep ended before it could be killed";
   const std::int64_t survived = stored_points(killed);
-  ASSERT_GT(survived, 0);
-  ASSERT_LT(survived, 432) << "the sweep ended before it could be killed";
+  ASSERT_LT(survived, 432);
 
   const ProcessResult resumed = qxbar("-q sweep " + sweep + " --db " + killed + " --resume --csv " + dir.file("resumed.csv") + options);
   ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
