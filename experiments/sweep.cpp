@@ -170,8 +170,9 @@ class SweepStore {
 // is the sweep's, not a point's.
 class PointPricer {
  public:
-  PointPricer(const SweepPlan& plan, const std::string& cost_cache) : plan_(plan) {
-    load_chip(plan.base_chip);
+  PointPricer(const SweepPlan& plan, const std::string& cost_cache)
+      : plan_(plan), base_chip_(load_chip_description(plan.base_chip)) {
+    base_chip_.resolve();
     for (const std::string& network : plan.networks) {
       const Workload& workload = workloads_.emplace(network, resolve_workload(network)).first->second;
       for (const std::string& entry : plan.policies) {
@@ -187,9 +188,9 @@ class PointPricer {
     SweepRow row;
     row.index = point.index;
     try {
-      std::vector<std::string> overrides;
-      for (std::size_t axis = 0; axis < plan_.axes.size(); ++axis) overrides.push_back(plan_.axes[axis].key + "=" + point.values[axis]);
-      const ChipSpec chip = load_chip(plan_.base_chip, overrides);
+      ChipDescription description = base_chip_;
+      for (std::size_t axis = 0; axis < plan_.axes.size(); ++axis) description.apply_override(plan_.axes[axis].key + "=" + point.values[axis]);
+      const ChipSpec chip = description.resolve();
       const NetworkCost cost = price_network(*make_cost_engine(plan_.engine, chip, cache_), workloads_.at(point.network),
                                              policies_.at({point.network, point.policy}));
       row.status = "ok";
@@ -211,6 +212,7 @@ class PointPricer {
 
  private:
   const SweepPlan& plan_;
+  ChipDescription base_chip_;  // parsed once; each point applies its values to a copy
   std::map<std::string, Workload> workloads_;
   std::map<std::pair<std::string, std::string>, Policy> policies_;
   std::shared_ptr<CostCache> cache_;

@@ -278,7 +278,7 @@ ChipSpec ChipDescription::resolve() const {
 
 std::string hw_config_dir() { return QXBAR_HW_CONFIG_DIR; }
 
-ChipSpec load_chip(const std::string& path_or_preset, const std::vector<std::string>& overrides) {
+ChipDescription load_chip_description(const std::string& path_or_preset) {
   std::string path = path_or_preset;
   const bool names_preset = path.find('/') == std::string::npos && !std::filesystem::exists(path);
   if (names_preset) {
@@ -288,7 +288,11 @@ ChipSpec load_chip(const std::string& path_or_preset, const std::vector<std::str
       throw ConfigError(path_or_preset + ": no such chip description file or preset in " + hw_config_dir());
     }
   }
-  ChipDescription description = ChipDescription::from_file(path);
+  return ChipDescription::from_file(path);
+}
+
+ChipSpec load_chip(const std::string& path_or_preset, const std::vector<std::string>& overrides) {
+  ChipDescription description = load_chip_description(path_or_preset);
   for (const std::string& assignment : overrides) description.apply_override(assignment);
   return description.resolve();
 }

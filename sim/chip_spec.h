@@ -136,6 +136,9 @@ class ChipDescription {
   std::map<std::string, Setting> settings_;
 };
 
+// Reads a chip description by file path, or by preset name from the installed hw_configs folder.
+ChipDescription load_chip_description(const std::string& path_or_preset);
+
 // Loads a chip by file path, or by preset name from the installed hw_configs folder, and applies overrides.
 ChipSpec load_chip(const std::string& path_or_preset, const std::vector<std::string>& overrides = {});
 
