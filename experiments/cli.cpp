@@ -108,7 +108,6 @@ DataSplits DataCommandOptions::load(std::uint64_t seed) const {
   return load_data(chosen);
 }
 
-std::string geometry_of(const std::string& dataset) { return dataset == "fashion-mnist" ? "fmnist" : dataset; }
 
 int run(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);

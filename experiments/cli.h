@@ -59,9 +59,6 @@ struct DataCommandOptions {
   DataOptions options() const;                // the same, loaded later; also sets the thread count
 };
 
-// The dataset names the models know their input geometry by.
-std::string geometry_of(const std::string& dataset);
-
 int run_sim(const std::vector<std::string>& args);
 int run_check_hw(const std::vector<std::string>& args);
 int run_train(const std::vector<std::string>& args);

@@ -10,14 +10,13 @@ int run_search(const std::vector<std::string>& args) {
   CacheOptions cache_options;
   DataCommandOptions data_options;
   std::string reward_name;
-  std::string net;
   PolicySearchRequest request;
   SearchSettings& settings = request.settings;
   DdpgOptions& ddpg = request.algorithm.ddpg;
   po::options_description options("search options");
   chip_options.add_to(options);
   options.add_options()
-      ("net", po::value(&net), "network; must be the checkpoint's (default: the checkpoint's)")
+      ("net", po::value(&request.network), "network; must be the checkpoint's (default: the checkpoint's)")
       ("from", po::value(&request.checkpoint)->required(), "quantized (INT8) checkpoint every candidate is fine-tuned from")
       ("out", po::value(&settings.out_dir)->required(), "run folder: search.sqlite, history.csv, best_policy.yaml/.npy, search.json")
       ("algo", po::value(&request.algorithm.name)->default_value("ddpg"), "search algorithm: ddpg | random")
@@ -56,10 +55,6 @@ int run_search(const std::vector<std::string>& args) {
   if (!parse_command_line("search", args, options, values)) return 0;
   settings.metric = parse_cost_metric(reward_name);
 
-  const CheckpointInfo checkpoint = read_checkpoint_info(request.checkpoint);
-  if (!net.empty() && net != checkpoint.spec.architecture) {
-    throw ConfigError("--net " + net + ": the checkpoint " + request.checkpoint + " holds " + checkpoint.spec.architecture);
-  }
   request.data = data_options.options();
   request.chip = chip_options.load();
   request.cache = cache_options.open();

@@ -46,24 +46,23 @@ int run_sweep(const std::vector<std::string>& args) {
   if (!parse_command_line("sweep", args, options, values, positional)) return 0;
   if (!shard.empty()) parse_shard(shard, sweep_options);
   if (!cache.disabled) sweep_options.cost_cache = cache.path;
-  const SweepPlan plan = load_sweep(sweep_path);
 
+  const std::unique_ptr<SweepTeam> team = join_sweep_team();
   if (!merge.empty()) {
-    const std::size_t added = merge_sweeps(plan, sweep_options.database, merge);
+    if (team->size() > 1) throw ConfigError("--merge: run it as one process, not under an MPI launcher");
+    const std::size_t added = merge_sweeps(load_sweep(sweep_path), sweep_options.database, merge);
     std::printf("%s: %zu points added from %zu databases\n", sweep_options.database.c_str(), added, merge.size());
   } else {
-    const std::unique_ptr<SweepTeam> team = join_sweep_team();
     SweepOutcome outcome;
     try {
-      outcome = qxbar::run_sweep(plan, sweep_options, *team);
+      outcome = qxbar::run_sweep(sweep_path, sweep_options, *team);
     } catch (const SweepStopped&) {
       return 2;  // the rank that failed reports why
-    } catch (const UserError&) {
-      throw;
     } catch (const std::exception& error) {
-      if (team->size() <= 1) throw;
-      std::fprintf(stderr, "qxbar sweep: rank %zu: %s\n", team->rank(), error.what());
-      team->abort(1);
+      // Once pricing has begun, the other ranks would wait for this one forever.
+      if (team->size() <= 1 || !team->pricing()) throw;
+      std::fprintf(stderr, "qxbar: error: rank %zu: %s\n", team->rank(), error.what());
+      team->abort(dynamic_cast<const UserError*>(&error) != nullptr ? 2 : 1);
     }
     if (team->rank() != 0) return 0;
     std::printf("%s: %zu points, %zu priced and %zu invalid by %zu process%s, %zu stored before\n",

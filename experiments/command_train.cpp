@@ -54,7 +54,7 @@ int run_train(const std::vector<std::string>& args) {
   train_options.epochs = epochs;
 
   const DataSplits data = data_options.load(train_options.seed);
-  ModelSpec spec = spec_for_dataset(net, geometry_of(data_options.data));
+  ModelSpec spec = spec_for_dataset(net, data_options.data);
   spec.width = width;
   spec.quant = {parse_weight_init(quantizer), parse_activation_init(quantizer), per_channel};
   torch::manual_seed(train_options.seed);

@@ -22,6 +22,9 @@ nlohmann::ordered_json row_json(const EvaluatedPolicy& row) {
 
 SearchResult search_policy(PolicySearchRequest request) {
   const CheckpointInfo checkpoint = read_checkpoint_info(request.checkpoint);
+  if (!request.network.empty() && request.network != checkpoint.spec.architecture) {
+    throw ConfigError("--net " + request.network + ": the checkpoint " + request.checkpoint + " holds " + checkpoint.spec.architecture);
+  }
   if (request.data.name.empty()) request.data.name = checkpoint.dataset;
   if (request.cell_resolution) request.space.cell_bits = request.chip.crossbar.cell_bits;
   if (request.finetune.epochs < 0) throw ConfigError("--finetune-epochs " + std::to_string(request.finetune.epochs) + ": must be >= 0");

@@ -15,6 +15,7 @@ namespace qxbar {
 // Everything a policy search of a trained network needs, however it was asked for (qxbar search, a recipe).
 struct PolicySearchRequest {
   std::string checkpoint;  // the quantized (INT8) model every candidate is fine-tuned from
+  std::string network;     // the architecture the checkpoint must hold; empty: whichever it holds
   DataOptions data;        // train_size and val_size: the search's subsets
   ChipSpec chip;
   std::string engine = "systemc";

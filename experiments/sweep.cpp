@@ -9,12 +9,14 @@
 #include <set>
 #include <sstream>
 #include <stdexcept>
+#include <thread>
 
 #include "nn/builtin_workloads.h"
 #include "sim/chip_schema.h"
 #include "sim/cost_cache.h"
 #include "sim/cost_engine.h"
 #include "sim/energy.h"
+#include "sim/file_lock.h"
 #include "sim/fingerprint.h"
 #include "sim/progress.h"
 #include "sim/sqlite_db.h"
@@ -32,9 +34,9 @@ std::vector<std::string> text_list(const YAML::Node& node, const std::string& fi
   return values;
 }
 
-// A policy entry names a file relative to the sweep file, or a uniform "W,A".
-std::string resolve_policy(const std::string& entry, const std::filesystem::path& folder) {
-  if (entry.find(',') != std::string::npos) return entry;
+// A file a sweep names is looked for beside the sweep file first, so the sweep means the same from any
+// working directory.
+std::string resolve_beside(const std::string& entry, const std::filesystem::path& folder) {
   const std::filesystem::path beside = folder / entry;
   return std::filesystem::exists(beside) ? beside.string() : entry;
 }
@@ -57,7 +59,7 @@ std::string energy_column(Component component) { return std::string("energy_") +
 // killed (only a power loss may take back the last commits), without a disk flush each time.
 class SweepStore {
  public:
-  SweepStore(const SweepPlan& plan, const std::string& path) : db_(path) {
+  SweepStore(const SweepPlan& plan, const std::string& path) : lock_(path, path), db_(path) {
     db_.execute("PRAGMA journal_mode=WAL");
     db_.execute("PRAGMA synchronous=NORMAL");
     std::string columns;
@@ -121,13 +123,17 @@ class SweepStore {
       insert.bind(parameter++, row.chip);
     }
     insert.run();
-    if (std::chrono::steady_clock::now() - transaction_start_ > std::chrono::milliseconds(500)) commit();
+    commit_if_due();
+  }
+
+  void commit_if_due() {
+    if (in_transaction_ && std::chrono::steady_clock::now() - transaction_start_ > std::chrono::milliseconds(500)) commit();
   }
 
   void commit() {
     if (!in_transaction_) return;
-    in_transaction_ = false;
     db_.execute("COMMIT");
+    in_transaction_ = false;
   }
 
   std::size_t merge_from(const std::string& source, const std::string& plan_fingerprint) {
@@ -148,7 +154,11 @@ class SweepStore {
       db_.execute("DETACH DATABASE source");
       return added;
     } catch (...) {
-      db_.execute("DETACH DATABASE source");
+      try {
+        db_.execute("DETACH DATABASE source");
+      } catch (const DataError&) {
+        // The first error is the one to report.
+      }
       throw;
     }
   }
@@ -160,6 +170,7 @@ class SweepStore {
     return static_cast<std::size_t>(select.integer(0));
   }
 
+  FileLock lock_;
   SqliteDb db_;
   std::optional<SqliteStatement> insert_;
   bool in_transaction_ = false;
@@ -229,7 +240,8 @@ class SoloTeam : public SweepTeam {
   std::vector<std::size_t> share(const std::vector<std::size_t>& from_rank_0) override { return from_rank_0; }
   void send(const SweepRow&) override { throw std::logic_error("a team of one has no one to send to"); }
   void send_done() override {}
-  std::optional<SweepRow> receive(bool) override { return std::nullopt; }
+  std::optional<SweepRow> receive() override { return std::nullopt; }
+  bool others_done() const override { return true; }
   void abort(int) override { throw std::logic_error("a team of one has no other ranks to stop"); }
 };
 
@@ -262,9 +274,11 @@ SweepPlan load_sweep(const std::string& path) {
     }
     plan.axes.push_back({key, text_list(entry.second, path, "grid." + key)});
   }
-  plan.networks = text_list(map.take("networks"), path, "networks");
+  for (const std::string& network : text_list(map.take("networks"), path, "networks")) {
+    plan.networks.push_back(resolve_beside(network, folder));
+  }
   for (const std::string& policy : text_list(map.take("policies"), path, "policies")) {
-    plan.policies.push_back(resolve_policy(policy, folder));
+    plan.policies.push_back(policy.find(',') != std::string::npos ? policy : resolve_beside(policy, folder));
   }
   if (const YAML::Node engine = map.take_optional("engine")) {
     plan.engine = scalar_text(engine, location_of(engine, path), "engine");
@@ -274,7 +288,10 @@ SweepPlan load_sweep(const std::string& path) {
     }
   }
   map.reject_unknown_keys();
-  std::string identity = identity_of(plan.base_chip) + "|" + plan.engine;
+  // The table's layout, and the base chip by its resolved values (a preset is a file too).
+  std::string identity = "points-v1";
+  for (const Component component : kComponents) identity += std::string(",") + to_string(component);
+  identity += "|" + load_chip(plan.base_chip).fingerprint + "|" + plan.engine;
   for (const SweepAxis& axis : plan.axes) {
     identity += "|" + axis.key;
     for (const std::string& value : axis.values) identity += "," + value;
@@ -312,25 +329,28 @@ std::vector<std::size_t> deal(std::size_t points, std::size_t shard, std::size_t
 
 std::unique_ptr<SweepTeam> solo_team() { return std::make_unique<SoloTeam>(); }
 
-SweepOutcome run_sweep(const SweepPlan& plan, const SweepOptions& options, SweepTeam& team) {
-  if (options.shards == 0 || options.shard >= options.shards) {
-    throw ConfigError("--shard " + std::to_string(options.shard) + "/" + std::to_string(options.shards) +
-                      ": expected K/N with 0 <= K < N");
-  }
-  if (options.shards > 1 && team.size() > 1) {
-    throw ConfigError("--shard splits a sweep between separate processes; the ranks of one MPI job share it already");
-  }
+SweepOutcome run_sweep(const std::string& sweep_file, const SweepOptions& options, SweepTeam& team) {
   const bool root = team.rank() == 0;
-  // Every rank checks the plan; rank 0 also opens the database. All ranks stop on the first error.
+  // Every rank reads the sweep and checks what every point shares; rank 0 also opens the database. All
+  // ranks stop on the first error, which only the rank that found it reports.
+  std::optional<SweepPlan> plan;
   std::optional<PointPricer> pricer;
   std::optional<SweepStore> store;
   std::vector<std::size_t> stored;
   std::exception_ptr failure;
   std::string error;
   try {
-    pricer.emplace(plan, options.cost_cache);
+    if (options.shards == 0 || options.shard >= options.shards) {
+      throw ConfigError("--shard " + std::to_string(options.shard) + "/" + std::to_string(options.shards) +
+                        ": expected K/N with 0 <= K < N");
+    }
+    if (options.shards > 1 && team.size() > 1) {
+      throw ConfigError("--shard splits a sweep between separate processes; the ranks of one MPI job share it already");
+    }
+    plan.emplace(load_sweep(sweep_file));
+    pricer.emplace(*plan, options.cost_cache);
     if (root) {
-      store.emplace(plan, options.database);
+      store.emplace(*plan, options.database);
       stored = store->stored_ids();
       if (!stored.empty() && !options.resume) {
         throw ConfigError(options.database + ": holds points of this sweep already; pass --resume to add the missing ones");
@@ -345,8 +365,9 @@ SweepOutcome run_sweep(const SweepPlan& plan, const SweepOptions& options, Sweep
   if (failed == team.rank()) std::rethrow_exception(failure);
   if (failed < team.size()) throw SweepStopped(message);
   stored = team.share(stored);
+  team.start_pricing();
 
-  const std::vector<SweepPoint> points = expand(plan);
+  const std::vector<SweepPoint> points = expand(*plan);
   const std::set<std::size_t> stored_set(stored.begin(), stored.end());
   const bool sharded = options.shards > 1;
   std::vector<std::size_t> to_price;  // by the whole team
@@ -366,16 +387,26 @@ SweepOutcome run_sweep(const SweepPlan& plan, const SweepOptions& options, Sweep
     if (options.show_progress) progress.update(static_cast<std::int64_t>(outcome.priced + outcome.invalid));
   };
   for (const std::size_t position : slice) {
+    if (root) store->commit_if_due();  // before a point that may take long
     const SweepRow row = pricer->price(points[to_price[position]]);
     if (!root) {
       team.send(row);
       continue;
     }
     record(row);
-    while (const std::optional<SweepRow> received = team.receive(false)) record(*received);
+    while (const std::optional<SweepRow> received = team.receive()) record(*received);
   }
   if (root) {
-    while (const std::optional<SweepRow> received = team.receive(true)) record(*received);
+    for (;;) {
+      if (const std::optional<SweepRow> received = team.receive()) {
+        record(*received);
+      } else if (team.others_done()) {
+        break;
+      } else {
+        store->commit_if_due();
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      }
+    }
     store->commit();
     outcome.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   } else {

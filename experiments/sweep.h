@@ -70,11 +70,20 @@ class SweepTeam {
   virtual std::vector<std::size_t> share(const std::vector<std::size_t>& from_rank_0) = 0;
   virtual void send(const SweepRow& row) = 0;  // ranks > 0
   virtual void send_done() = 0;                // ranks > 0: no more rows will come
-  // Rank 0: the next row another rank sent. Without waiting, nullopt when none has arrived yet; with
-  // waiting, nullopt once every other rank is done.
-  virtual std::optional<SweepRow> receive(bool wait) = 0;
+  // Rank 0: the next row another rank sent, nullopt when none is waiting.
+  virtual std::optional<SweepRow> receive() = 0;
+  // Rank 0: whether every other rank has sent its last row (and receive() has handed them all out).
+  virtual bool others_done() const = 0;
   // Ends every rank's process, for a failure the other ranks cannot learn of (they would wait forever).
   [[noreturn]] virtual void abort(int exit_code) = 0;
+
+  // Set once every rank has checked the sweep and the pricing begins: from then on a failure on one rank
+  // can only be handled by ending them all.
+  bool pricing() const { return pricing_; }
+  void start_pricing() { pricing_ = true; }
+
+ private:
+  bool pricing_ = false;
 };
 
 // A team of one, for a sweep run as a single process.
@@ -110,9 +119,10 @@ struct SweepOutcome {
 // Prices the points of this shard not yet in the database, one row each: every swept key as a column,
 // network, policy, status (ok, or the reason the point is invalid), latency_ns, energy_pj, area_mm2, energy
 // per component and the chip fingerprint. Rows are committed about twice a second, so a killed sweep loses
-// at most the last half second of points and never leaves a partial or duplicate row.
-// With a team of several ranks, call it on every rank; only rank 0's outcome counts.
-SweepOutcome run_sweep(const SweepPlan& plan, const SweepOptions& options, SweepTeam& team);
+// at most the points in flight and the last half second's, and never leaves a partial or duplicate row.
+// With a team of several ranks, call it on every rank: each reads the sweep file and the first error any
+// rank finds is thrown on that rank (SweepStopped on the others). Only rank 0's outcome counts.
+SweepOutcome run_sweep(const std::string& sweep_file, const SweepOptions& options, SweepTeam& team);
 
 // Adds the points of other databases of the same plan (the shards of a job array) to `database`;
 // returns how many rows it added.

@@ -98,22 +98,17 @@ class MpiTeam : public SweepTeam {
     MPI_Send(nullptr, 0, MPI_CHAR, 0, kDoneTag, MPI_COMM_WORLD);
   }
 
-  std::optional<SweepRow> receive(bool wait) override {
+  std::optional<SweepRow> receive() override {
     for (;;) {
       if (!inbox_.empty()) {
         SweepRow row = std::move(inbox_.front());
         inbox_.pop_front();
         return row;
       }
-      if (wait && done_ranks_ + 1 == size_) return std::nullopt;
       MPI_Status status;
-      int arrived = 1;
-      if (wait) {
-        MPI_Probe(MPI_ANY_SOURCE, MPI_ANY_TAG, MPI_COMM_WORLD, &status);
-      } else {
-        MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, MPI_COMM_WORLD, &arrived, &status);
-        if (!arrived) return std::nullopt;
-      }
+      int arrived = 0;
+      MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, MPI_COMM_WORLD, &arrived, &status);
+      if (!arrived) return std::nullopt;
       int length = 0;
       MPI_Get_count(&status, MPI_CHAR, &length);
       std::string text(static_cast<std::size_t>(length), '\0');
@@ -125,6 +120,8 @@ class MpiTeam : public SweepTeam {
       }
     }
   }
+
+  bool others_done() const override { return inbox_.empty() && done_ranks_ + 1 == size_; }
 
   void abort(int exit_code) override {
     MPI_Abort(MPI_COMM_WORLD, exit_code);

@@ -72,8 +72,7 @@ class Stage {
 std::string key_of(const Json& inputs) { return fingerprint_hex(inputs.dump()); }
 
 ModelSpec model_spec(const Recipe& recipe, bool quantized) {
-  const std::string geometry = recipe.data.name == "fashion-mnist" ? "fmnist" : recipe.data.name;
-  ModelSpec spec = spec_for_dataset(recipe.network, geometry);
+  ModelSpec spec = spec_for_dataset(recipe.network, recipe.data.name);
   spec.width = recipe.width;
   if (quantized) spec.quant = {parse_weight_init(recipe.quantizer), parse_activation_init(recipe.quantizer), recipe.per_channel};
   return spec;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <set>
 
 #include "plots/pareto.h"
 #include "sim/errors.h"
@@ -14,6 +15,7 @@ namespace {
 struct Group {
   std::string network;
   std::string policy;
+  std::string tag;  // in file names; unique among the sweep's groups
 };
 
 // "8,8" reads as W8A8; a policy file by its name.
@@ -71,7 +73,7 @@ std::vector<Figure> heatmap(const SweepTable& table, const Group& group, const Q
   for (std::size_t axis = 0; axis < table.axes.size(); ++axis) {
     if (axis != x && axis != y) slice += (slice.empty() ? "" : ", ") + table.axes[axis] + "=" + fixed[axis];
   }
-  Figure figure{quantity.name + std::string("_map_") + slug(group.network) + "_" + slug(policy_label(group.policy)), "", ""};
+  Figure figure{quantity.name + std::string("_map_") + group.tag, "", ""};
   figure.data = "# " + std::string(quantity.label) + " of " + group.network + " at " + policy_label(group.policy) + " over " +
                 table.axes[x] + " (column) and " + table.axes[y] + " (row)" + (slice.empty() ? "" : "; " + slice) +
                 "; NaN: invalid chip\n# x_index y_index value\n";
@@ -113,7 +115,7 @@ std::vector<Figure> scatter(const SweepTable& table, const Group& group) {
   std::vector<std::vector<double>> costs;
   for (const SweepTable::Row* row : valid) costs.push_back({row->latency_ns, row->energy_pj, row->area_mm2});
   const std::vector<std::size_t> pareto = pareto_set(costs);
-  Figure figure{"tradeoff_" + slug(group.network) + "_" + slug(policy_label(group.policy)), "", ""};
+  Figure figure{"tradeoff_" + group.tag, "", ""};
   auto line = [&](const SweepTable::Row& row) {
     std::string chip;
     for (std::size_t axis = 0; axis < table.axes.size(); ++axis) chip += (axis == 0 ? "" : " ") + table.axes[axis] + "=" + row.values[axis];
@@ -175,7 +177,14 @@ std::vector<Figure> sweep_figures(const SweepTable& table, const SweepFigureOpti
   std::vector<Group> groups;
   for (const SweepTable::Row& row : table.rows) {
     const auto same = [&](const Group& group) { return group.network == row.network && group.policy == row.policy; };
-    if (std::none_of(groups.begin(), groups.end(), same)) groups.push_back({row.network, row.policy});
+    if (std::none_of(groups.begin(), groups.end(), same)) groups.push_back({row.network, row.policy, ""});
+  }
+  // Two policy files of one name (each search's best_policy.yaml) must not overwrite each other's figures.
+  std::set<std::string> tags;
+  for (std::size_t i = 0; i < groups.size(); ++i) {
+    groups[i].tag = slug(groups[i].network) + "_" + slug(policy_label(groups[i].policy));
+    if (!tags.insert(groups[i].tag).second) groups[i].tag += "_" + std::to_string(i + 1);
+    tags.insert(groups[i].tag);
   }
   std::vector<std::string> fixed(table.axes.size());
   for (std::size_t axis = 0; axis < table.axes.size(); ++axis) fixed[axis] = table.rows.front().values[axis];

@@ -6,6 +6,7 @@
 #include <map>
 
 #include "sim/atomic_file.h"
+#include "sim/file_lock.h"
 #include "sim/errors.h"
 #include "sim/progress.h"
 
@@ -31,6 +32,7 @@ class SearchRun {
         evaluator_(evaluator),
         settings_(settings),
         directory_(settings.out_dir),
+        lock_((directory_ / "search").string(), settings.out_dir),
         store_((directory_ / "search.sqlite").string()) {
     stored_ = store_.load();
     const std::optional<std::string> key = store_.run_key();
@@ -158,6 +160,7 @@ class SearchRun {
   AccuracyEvaluator& evaluator_;
   const SearchSettings& settings_;
   std::filesystem::path directory_;
+  FileLock lock_;
   SearchStore store_;
   std::vector<EvaluatedPolicy> stored_;
   std::map<std::string, double> accuracies_;

@@ -109,7 +109,11 @@ void CostCache::flush() {
     }
     db_.execute("COMMIT");
   } catch (const DataError&) {
-    db_.execute("ROLLBACK");
+    try {
+      db_.execute("ROLLBACK");
+    } catch (const DataError&) {
+      // SQLite may have rolled back already; the first error is the one to report.
+    }
     throw;
   }
   pending_.clear();

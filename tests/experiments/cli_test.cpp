@@ -535,6 +535,17 @@ TEST(Cli, SweepOnTwoMpiRanksGivesTheTableOfOneProcess) {
   ASSERT_EQ(::pclose(pipe), 0) << out;
   EXPECT_THAT(out, HasSubstr("432 points, 432 priced and 0 invalid by 2 processes, 0 stored before"));
   EXPECT_EQ(read_text(dir.file("two.csv")), read_text(dir.file("one.csv")));
+
+  // Every rank finds the mistake; one reports it.
+  const std::string misspelt = dir.write("bad.yaml", "grid:\n  crossbar.row: [64]\nnetworks: [lenet5-fmnist]\npolicies: [\"8,8\"]\n");
+  pipe = ::popen((mpirun + QXBAR_BINARY + " sweep " + misspelt + " --db " + dir.file("bad.sqlite") + " 2>&1").c_str(), "r");
+  out.clear();
+  while (std::size_t read = std::fread(buffer, 1, sizeof buffer, pipe)) out.append(buffer, read);
+  const int status = ::pclose(pipe);
+  EXPECT_EQ(WEXITSTATUS(status), 2) << out;
+  const std::string error = "qxbar: error: " + misspelt + ":2:3: grid.crossbar.row: not a chip key";
+  ASSERT_NE(out.find(error), std::string::npos) << out;
+  EXPECT_EQ(out.find(error, out.find(error) + 1), std::string::npos) << out;
 }
 #endif
 

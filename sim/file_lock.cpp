@@ -1,0 +1,29 @@
+#include "sim/file_lock.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include "sim/errors.h"
+
+namespace qxbar {
+
+FileLock::FileLock(const std::string& path, const std::string& what) {
+  const std::string lock_path = path + ".lock";
+  const std::filesystem::path folder = std::filesystem::path(lock_path).parent_path();
+  if (!folder.empty()) std::filesystem::create_directories(folder);
+  descriptor_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (descriptor_ < 0) throw DataError(lock_path + ": cannot create lock file: " + std::strerror(errno));
+  if (::flock(descriptor_, LOCK_EX | LOCK_NB) != 0) {
+    ::close(descriptor_);
+    throw ConfigError(what + ": another qxbar process is writing to it; wait for it or choose another");
+  }
+}
+
+FileLock::~FileLock() { ::close(descriptor_); }
+
+}  // namespace qxbar
