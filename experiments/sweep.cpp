@@ -54,9 +54,9 @@ std::string quoted_identifier(const std::string& name) { return "\"" + name + "\
 
 std::string energy_column(Component component) { return std::string("energy_") + to_string(component) + "_pj"; }
 
-// The points table of one plan. Rows are committed together about twice a second: a commit per row
-// cost as much as pricing a point. WAL with normal synchronisation: a commit survives the process being
-// killed (only a power loss may take back the last commits), without a disk flush each time.
+// The points table of one plan, a committed row per point. WAL with normal synchronisation: a commit
+// survives the process being killed (only a power loss may take back the last commits), without a disk
+// flush per point.
 class SweepStore {
  public:
   SweepStore(const SweepPlan& plan, const std::string& path) : lock_(path, path), db_(path) {
@@ -94,22 +94,7 @@ class SweepStore {
     return ids;
   }
 
-  ~SweepStore() {
-    try {
-      commit();
-    } catch (const DataError&) {
-      // The rows not committed are priced again on resume; a destructor must not throw.
-    }
-  }
-  SweepStore(const SweepStore&) = delete;
-  SweepStore& operator=(const SweepStore&) = delete;
-
   void insert(const SweepPoint& point, const SweepRow& row) {
-    if (!in_transaction_) {
-      db_.execute("BEGIN IMMEDIATE");
-      in_transaction_ = true;
-      transaction_start_ = std::chrono::steady_clock::now();
-    }
     SqliteStatement& insert = *insert_;
     int parameter = 1;
     insert.bind(parameter++, static_cast<std::int64_t>(point.index));
@@ -123,17 +108,6 @@ class SweepStore {
       insert.bind(parameter++, row.chip);
     }
     insert.run();
-    commit_if_due();
-  }
-
-  void commit_if_due() {
-    if (in_transaction_ && std::chrono::steady_clock::now() - transaction_start_ > std::chrono::milliseconds(500)) commit();
-  }
-
-  void commit() {
-    if (!in_transaction_) return;
-    db_.execute("COMMIT");
-    in_transaction_ = false;
   }
 
   std::size_t merge_from(const std::string& source, const std::string& plan_fingerprint) {
@@ -173,8 +147,6 @@ class SweepStore {
   FileLock lock_;
   SqliteDb db_;
   std::optional<SqliteStatement> insert_;
-  bool in_transaction_ = false;
-  std::chrono::steady_clock::time_point transaction_start_;
 };
 
 // What every point shares, loaded and checked once: a mistake in the base chip, a network or a policy
@@ -387,7 +359,6 @@ SweepOutcome run_sweep(const std::string& sweep_file, const SweepOptions& option
     if (options.show_progress) progress.update(static_cast<std::int64_t>(outcome.priced + outcome.invalid));
   };
   for (const std::size_t position : slice) {
-    if (root) store->commit_if_due();  // before a point that may take long
     const SweepRow row = pricer->price(points[to_price[position]]);
     if (!root) {
       team.send(row);
@@ -403,11 +374,9 @@ SweepOutcome run_sweep(const std::string& sweep_file, const SweepOptions& option
       } else if (team.others_done()) {
         break;
       } else {
-        store->commit_if_due();
         std::this_thread::sleep_for(std::chrono::milliseconds(2));
       }
     }
-    store->commit();
     outcome.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   } else {
     team.send_done();

@@ -118,8 +118,8 @@ struct SweepOutcome {
 
 // Prices the points of this shard not yet in the database, one row each: every swept key as a column,
 // network, policy, status (ok, or the reason the point is invalid), latency_ns, energy_pj, area_mm2, energy
-// per component and the chip fingerprint. Rows are committed about twice a second, so a killed sweep loses
-// at most the points in flight and the last half second's, and never leaves a partial or duplicate row.
+// per component and the chip fingerprint. Each row is committed as it arrives, so a killed sweep loses
+// at most the points in flight and never leaves a partial or duplicate row.
 // With a team of several ranks, call it on every rank: each reads the sweep file and the first error any
 // rank finds is thrown on that rank (SweepStopped on the others). Only rank 0's outcome counts.
 SweepOutcome run_sweep(const std::string& sweep_file, const SweepOptions& options, SweepTeam& team);
