@@ -8,7 +8,6 @@
 #include <numeric>
 #include <set>
 #include <sstream>
-#include <stdexcept>
 #include <thread>
 
 #include "nn/builtin_workloads.h"
@@ -201,22 +200,6 @@ class PointPricer {
   std::shared_ptr<CostCache> cache_;
 };
 
-class SoloTeam : public SweepTeam {
- public:
-  std::size_t rank() const override { return 0; }
-  std::size_t size() const override { return 1; }
-  std::size_t first_failure(const std::string& error, std::string& message) override {
-    message = error;
-    return error.empty() ? 1 : 0;
-  }
-  std::vector<std::size_t> share(const std::vector<std::size_t>& from_rank_0) override { return from_rank_0; }
-  void send(const SweepRow&) override { throw std::logic_error("a team of one has no one to send to"); }
-  void send_done() override {}
-  std::optional<SweepRow> receive() override { return std::nullopt; }
-  bool others_done() const override { return true; }
-  void abort(int) override { throw std::logic_error("a team of one has no other ranks to stop"); }
-};
-
 std::uint64_t splitmix64(std::uint64_t x) {
   x += 0x9e3779b97f4a7c15ULL;
   x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
@@ -299,8 +282,6 @@ std::vector<std::size_t> deal(std::size_t points, std::size_t shard, std::size_t
   return mine;
 }
 
-std::unique_ptr<SweepTeam> solo_team() { return std::make_unique<SoloTeam>(); }
-
 SweepOutcome run_sweep(const std::string& sweep_file, const SweepOptions& options, SweepTeam& team) {
   const bool root = team.rank() == 0;
   // Every rank reads the sweep and checks what every point shares; rank 0 also opens the database. All
@@ -341,9 +322,8 @@ SweepOutcome run_sweep(const std::string& sweep_file, const SweepOptions& option
 
   const std::vector<SweepPoint> points = expand(*plan);
   const std::set<std::size_t> stored_set(stored.begin(), stored.end());
-  const bool sharded = options.shards > 1;
   std::vector<std::size_t> to_price;  // by the whole team
-  for (const std::size_t index : sharded ? deal(points.size(), options.shard, options.shards) : deal(points.size(), 0, 1)) {
+  for (const std::size_t index : deal(points.size(), options.shard, options.shards)) {
     if (stored_set.count(index) == 0) to_price.push_back(index);
   }
   const std::vector<std::size_t> slice = deal(to_price.size(), team.rank(), team.size());

@@ -1,4 +1,5 @@
 #include <cstdlib>
+#include <stdexcept>
 #include <string>
 
 #include "experiments/sweep.h"
@@ -14,6 +15,22 @@
 
 namespace qxbar {
 namespace {
+
+class SoloTeam : public SweepTeam {
+ public:
+  std::size_t rank() const override { return 0; }
+  std::size_t size() const override { return 1; }
+  std::size_t first_failure(const std::string& error, std::string& message) override {
+    message = error;
+    return error.empty() ? 1 : 0;
+  }
+  std::vector<std::size_t> share(const std::vector<std::size_t>& from_rank_0) override { return from_rank_0; }
+  void send(const SweepRow&) override { throw std::logic_error("a team of one has no one to send to"); }
+  void send_done() override {}
+  std::optional<SweepRow> receive() override { return std::nullopt; }
+  bool others_done() const override { return true; }
+  void abort(int) override { throw std::logic_error("a team of one has no other ranks to stop"); }
+};
 
 // Launchers tell their processes who they are through the environment: Open MPI's mpirun, and the
 // PMI/PMIx interfaces of MPICH's mpiexec and of Slurm's srun.
@@ -155,6 +172,8 @@ class MpiTeam : public SweepTeam {
 #endif
 
 }  // namespace
+
+std::unique_ptr<SweepTeam> solo_team() { return std::make_unique<SoloTeam>(); }
 
 std::unique_ptr<SweepTeam> join_sweep_team() {
   if (!started_by_mpi_launcher()) return solo_team();
