@@ -23,6 +23,7 @@ int run_train(const std::vector<std::string>& args) {
   bool force_first_last = false;
   std::string quantizer = "minmax";
   bool per_channel = false;
+  std::string batch_norm = "folded";
   std::string from;
   TrainOptions train_options;
   double width = 1.0;
@@ -38,6 +39,8 @@ int run_train(const std::vector<std::string>& args) {
       ("quantizer", po::value(&quantizer)->default_value("minmax"),
        "minmax (min-max scale), mse (MSE-optimal weight clip, percentile activations), pact, lsq")
       ("per-channel", po::bool_switch(&per_channel), "one weight step per output channel")
+      ("batch-norm", po::value(&batch_norm)->default_value("folded"),
+       "folded: quantize convolution weights with their batch norm folded in, as deployed; separate: as they are")
       ("from", po::value(&from), "start from this checkpoint's weights (e.g. the FP32 run for INT8 training)")
       ("lr", po::value(&train_options.lr)->default_value(0.05), "initial learning rate (SGD, momentum 0.9, cosine)")
       ("batch-size", po::value(&train_options.batch_size)->default_value(128), "images per step")
@@ -55,8 +58,9 @@ int run_train(const std::vector<std::string>& args) {
 
   const DataSplits data = data_options.load(train_options.seed);
   ModelSpec spec = spec_for_dataset(net, data_options.data);
+  spec.classes = data.train.classes;
   spec.width = width;
-  spec.quant = {parse_weight_init(quantizer), parse_activation_init(quantizer), per_channel};
+  spec.quant = quant_options(quantizer, per_channel, batch_norm);
   torch::manual_seed(train_options.seed);
   Model model(spec);
 
@@ -80,6 +84,7 @@ int run_train(const std::vector<std::string>& args) {
                                                 {"width", width},
                                                 {"quantizer", quantizer},
                                                 {"per_channel", per_channel},
+                                                {"batch_norm", batch_norm},
                                                 {"data", data_options.data},
                                                 {"train_size", data_options.train_size},
                                                 {"val_size", data_options.val_size},

@@ -32,6 +32,7 @@ class RecipeReader {
     positive(map, "width", recipe_.width);
     choice(map, "quantizer", recipe_.quantizer, {"minmax", "mse", "pact", "lsq"});
     boolean(map, "per_channel", recipe_.per_channel);
+    choice(map, "batch_norm", recipe_.batch_norm, {"folded", "separate"});
     unsigned_integer(map, "seed", recipe_.seed);
     if (const YAML::Node node = map.take_optional("data")) {
       StrictMap data(node, file_, "data");
@@ -41,7 +42,7 @@ class RecipeReader {
       integer(data, "val_size", recipe_.data.val_size, 0);
       data.reject_unknown_keys();
     }
-    training(map, "fp32", recipe_.fp32, 1);
+    training(map, "fp32", recipe_.fp32, 1, &recipe_.fp32_from);
     training(map, "int8", recipe_.int8, 1);
     training(map, "finetune", recipe_.finetune, 0);
     if (const YAML::Node node = map.take_optional("search")) read_search(node);
@@ -85,13 +86,14 @@ class RecipeReader {
     search.reject_unknown_keys();
   }
 
-  void training(StrictMap& parent, const std::string& key, StageTraining& stage, int minimum_epochs) {
+  void training(StrictMap& parent, const std::string& key, StageTraining& stage, int minimum_epochs, std::string* from = nullptr) {
     const YAML::Node node = parent.take_optional(key);
     if (!node) return;
     StrictMap map(node, file_, key);
     integer(map, "epochs", stage.epochs, minimum_epochs);
     positive(map, "lr", stage.lr);
     integer(map, "batch_size", stage.batch_size, 1);
+    if (from != nullptr) text(map, "from", *from);
     map.reject_unknown_keys();
   }
 
@@ -206,16 +208,19 @@ std::string recipe_yaml_text(const Recipe& r) {
   out << YAML::Key << "width" << YAML::Value << r.width;
   out << YAML::Key << "quantizer" << YAML::Value << r.quantizer;
   out << YAML::Key << "per_channel" << YAML::Value << r.per_channel;
+  out << YAML::Key << "batch_norm" << YAML::Value << r.batch_norm;
   out << YAML::Key << "seed" << YAML::Value << r.seed;
   out << YAML::Key << "data" << YAML::Value << YAML::Flow << YAML::BeginMap << YAML::Key << "name" << YAML::Value
       << r.data.name << YAML::Key << "dir" << YAML::Value << r.data.dir << YAML::Key << "train_size" << YAML::Value
       << r.data.train_size << YAML::Key << "val_size" << YAML::Value << r.data.val_size << YAML::EndMap;
-  const auto stage = [&](const char* key, const StageTraining& s) {
+  const auto stage = [&](const char* key, const StageTraining& s, const std::string& from = "") {
     out << YAML::Key << key << YAML::Value << YAML::Flow << YAML::BeginMap << YAML::Key << "epochs" << YAML::Value
         << s.epochs << YAML::Key << "lr" << YAML::Value << s.lr << YAML::Key << "batch_size" << YAML::Value
-        << s.batch_size << YAML::EndMap;
+        << s.batch_size;
+    if (!from.empty()) out << YAML::Key << "from" << YAML::Value << from;
+    out << YAML::EndMap;
   };
-  stage("fp32", r.fp32);
+  stage("fp32", r.fp32, r.fp32_from);
   stage("int8", r.int8);
   out << YAML::Key << "search" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "algo" << YAML::Value << r.algorithm.name << YAML::Key << "episodes" << YAML::Value << r.episodes

@@ -27,7 +27,9 @@ struct Recipe {
   std::uint64_t seed = 0;
   std::string quantizer = "pact";
   bool per_channel = false;
+  std::string batch_norm = "folded";  // or "separate": see QuantOptions::fold_batch_norm
   StageTraining fp32{8, 0.05, 128};
+  std::string fp32_from;  // a checkpoint of pretrained weights the FP32 stage starts from (fp32.from)
   StageTraining int8{2, 0.01, 128};
   // The search stage: its own data subsets, fine-tuning per candidate, space, reward and algorithm.
   std::int64_t search_train_size = 10000;

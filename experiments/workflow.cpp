@@ -73,8 +73,9 @@ std::string key_of(const Json& inputs) { return fingerprint_hex(inputs.dump()); 
 
 ModelSpec model_spec(const Recipe& recipe, bool quantized) {
   ModelSpec spec = spec_for_dataset(recipe.network, recipe.data.name);
+  spec.classes = dataset_classes(recipe.data);
   spec.width = recipe.width;
-  if (quantized) spec.quant = {parse_weight_init(recipe.quantizer), parse_activation_init(recipe.quantizer), recipe.per_channel};
+  if (quantized) spec.quant = quant_options(recipe.quantizer, recipe.per_channel, recipe.batch_norm);
   return spec;
 }
 
@@ -165,19 +166,23 @@ RunSummary run_recipe(const Recipe& recipe, const std::string& recipe_path, cons
   };
   const Json data_inputs = {recipe.data.name, recipe.data.dir, recipe.data.train_size, recipe.data.val_size, recipe.seed};
 
+  const std::string pretrained = recipe.fp32_from.empty() ? "" : read_checkpoint_info(recipe.fp32_from).run_key;
   const Stage fp32_stage(run, "fp32", key_of({{"network", recipe.network}, {"width", recipe.width}, {"data", data_inputs},
-                                               {"fp32", {recipe.fp32.epochs, recipe.fp32.lr, recipe.fp32.batch_size}}}));
+                                               {"fp32", {recipe.fp32.epochs, recipe.fp32.lr, recipe.fp32.batch_size}},
+                                               {"from", pretrained}}));
   Json fp32 = fp32_stage.finished().value_or(Json());
   if (fp32.is_null()) {
     spdlog::info("fp32: pretraining {} for {} epochs", recipe.network, recipe.fp32.epochs);
     torch::manual_seed(recipe.seed);
     Model model(model_spec(recipe, false));
     model.set_policy(uniform_policy(model.workload(), {kFloatBits, kFloatBits}));
+    if (!recipe.fp32_from.empty()) load_weights_from(model, recipe.fp32_from);
     fp32 = fp32_stage.finish(train_in(fp32_stage, model, full_data(), train_options(recipe.fp32, recipe.seed), recipe.data.name));
   }
 
   const Stage int8_stage(run, "int8", key_of({{"fp32", fp32_stage.key()}, {"quantizer", recipe.quantizer},
                                                {"per_channel", recipe.per_channel},
+                                               {"batch_norm", recipe.batch_norm},
                                                {"int8", {recipe.int8.epochs, recipe.int8.lr, recipe.int8.batch_size}}}));
   Json int8 = int8_stage.finished().value_or(Json());
   if (int8.is_null()) {

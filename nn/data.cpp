@@ -20,6 +20,7 @@ struct Normalisation {
 const Normalisation kFashionMnist{{0.2860f}, {0.3530f}};
 const Normalisation kMnist{{0.1307f}, {0.3081f}};
 const Normalisation kCifar10{{0.4914f, 0.4822f, 0.4465f}, {0.2470f, 0.2435f, 0.2616f}};
+const Normalisation kImageNet{{0.485f, 0.456f, 0.406f}, {0.229f, 0.224f, 0.225f}};
 
 // The whole file through zlib, which reads gzip'd and plain files alike.
 std::string read_maybe_gzipped(const std::string& path) {
@@ -78,6 +79,16 @@ torch::Tensor normalise(const torch::Tensor& images_uint8, const Normalisation& 
   return (images_uint8.to(torch::kFloat32).div_(255.0f) - mean) / std;
 }
 
+Dataset in_memory(std::string name, torch::Tensor images, torch::Tensor labels, std::int64_t classes, bool augment) {
+  Dataset data;
+  data.name = std::move(name);
+  data.images = std::move(images);
+  data.labels = std::move(labels);
+  data.classes = classes;
+  data.augment = augment;
+  return data;
+}
+
 std::string idx_file(const std::string& dir, const std::string& stem) {
   for (const std::string& candidate : {dir + "/" + stem + ".gz", dir + "/" + stem}) {
     if (std::filesystem::exists(candidate)) return candidate;
@@ -96,7 +107,7 @@ Dataset load_idx_dataset(const std::string& name, const std::string& dir, const 
                     std::to_string(images.size(0)) + " images in " + images_path);
   }
   if (labels.max().item<std::int64_t>() >= 10) throw DataError(labels_path + ": label out of range 0..9");
-  return {name, normalise(images.unsqueeze(1), normalisation), labels, 10, false};
+  return in_memory(name, normalise(images.unsqueeze(1), normalisation), labels, 10, false);
 }
 
 Dataset load_cifar10(const std::string& dir, bool train) {
@@ -107,16 +118,52 @@ Dataset load_cifar10(const std::string& dir, bool train) {
   } else {
     read_cifar10_batch(dir + "/test_batch.bin", images, labels);
   }
-  return {"cifar10", normalise(torch::cat(images), kCifar10), torch::cat(labels), 10, train};
+  return in_memory("cifar10", normalise(torch::cat(images), kCifar10), torch::cat(labels), 10, train);
+}
+
+Dataset load_image_folder(const std::string& dir, const std::string& split, const std::vector<std::string>& classes) {
+  Dataset data;
+  data.name = "imagenet";
+  auto folder = std::make_shared<ImageFolder>(scan_image_folder(dir + "/" + split, classes));
+  data.labels = folder->labels;
+  data.classes = static_cast<std::int64_t>(folder->classes.size());
+  data.augment = split == "train";
+  data.file_indices = torch::arange(data.labels.size(0), torch::kInt64);
+  data.folder = std::move(folder);
+  return data;
 }
 
 }  // namespace
 
 Dataset Dataset::subset(const torch::Tensor& indices) const {
-  return {name, images.index_select(0, indices), labels.index_select(0, indices), classes, augment};
+  Dataset part = *this;
+  part.labels = labels.index_select(0, indices);
+  if (images.defined()) part.images = images.index_select(0, indices);
+  if (file_indices.defined()) part.file_indices = file_indices.index_select(0, indices);
+  return part;
 }
 
-std::vector<std::string> dataset_names() { return {"fashion-mnist", "mnist", "cifar10", "synthetic"}; }
+torch::Tensor Dataset::inputs(const torch::Tensor& indices, torch::Generator* augmentation) const {
+  const bool augmented = augment && augmentation != nullptr;
+  if (folder) {
+    const torch::Tensor pixels =
+        decode_images(*folder, file_indices.index_select(0, indices), {image_size, augmented}, augmentation);
+    return normalise(pixels, kImageNet);
+  }
+  const torch::Tensor batch = images.index_select(0, indices);
+  return augmented ? augment_batch(batch, *augmentation) : batch;
+}
+
+std::vector<std::string> dataset_names() { return {"fashion-mnist", "mnist", "cifar10", "imagenet", "synthetic"}; }
+
+std::int64_t dataset_classes(const DataOptions& options) {
+  if (options.name != "imagenet") return 10;
+  std::int64_t classes = 0;
+  const std::string train = options.dir + "/train";
+  if (!std::filesystem::is_directory(train)) throw DataError(train + ": no such folder (expected one subfolder of images per class)");
+  for (const auto& entry : std::filesystem::directory_iterator(train)) classes += entry.is_directory() ? 1 : 0;
+  return classes;
+}
 
 std::string default_data_dir(const std::string& name) {
   if (name == "fashion-mnist") return "/usr/share/datasets/fashion-mnist";  // Debian's dataset-fashion-mnist
@@ -157,7 +204,7 @@ Dataset synthetic_dataset(std::int64_t size, std::int64_t classes, std::int64_t 
   auto generator = at::make_generator<at::CPUGeneratorImpl>(seed);
   const auto labels = at::randint(classes, {size}, generator);
   const auto images = prototypes.index_select(0, labels) + 0.5 * at::randn({size, channels, image_size, image_size}, generator);
-  return {"synthetic", images, labels, classes, false};
+  return in_memory("synthetic", images, labels, classes, false);
 }
 
 torch::Tensor augment_batch(const torch::Tensor& images, torch::Generator& generator) {
@@ -203,8 +250,11 @@ DataSplits load_data(const DataOptions& options) {
     train = load_cifar10(dir, true);
     test = load_cifar10(dir, false);
     test.augment = false;
+  } else if (options.name == "imagenet") {
+    train = load_image_folder(dir, "train", {});
+    test = load_image_folder(dir, "val", train.folder->classes);
   } else {
-    throw ConfigError("--data " + options.name + ": unknown dataset (choose fashion-mnist, mnist, cifar10, synthetic)");
+    throw ConfigError("--data " + options.name + ": unknown dataset (choose fashion-mnist, mnist, cifar10, imagenet, synthetic)");
   }
 
   const std::int64_t available = train.size();

@@ -3,25 +3,36 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "nn/image_folder.h"
+
 namespace qxbar {
 
-// Images and labels held in memory: images float32 [N, C, H, W] already normalised, labels int64 [N].
+// Labelled images, either held in memory or (ImageNet-style folders, too large for memory) decoded from
+// their files batch by batch.
 struct Dataset {
   std::string name;
-  torch::Tensor images;
-  torch::Tensor labels;
+  torch::Tensor images;  // in memory: float32 [N, C, H, W], normalised; undefined when read from files
+  torch::Tensor labels;  // int64 [N]
   std::int64_t classes = 10;
-  bool augment = false;  // random crop and flip while training (CIFAR)
+  bool augment = false;  // random crops and flips while training
+  // Read from files: the folder, and for each sample the index of its file there.
+  std::shared_ptr<const ImageFolder> folder;
+  torch::Tensor file_indices;
+  std::int64_t image_size = 224;
 
   std::int64_t size() const { return labels.defined() ? labels.size(0) : 0; }
   Dataset subset(const torch::Tensor& indices) const;
+  // The normalised images of the samples at `indices`; augmented, where this set augments, when given a
+  // generator to draw from.
+  torch::Tensor inputs(const torch::Tensor& indices, torch::Generator* augmentation = nullptr) const;
 };
 
 struct DataOptions {
-  std::string name = "fashion-mnist";  // fashion-mnist | mnist | cifar10 | synthetic
+  std::string name = "fashion-mnist";  // fashion-mnist | mnist | cifar10 | imagenet | synthetic
   std::string dir;                     // empty: the dataset's default location
   std::int64_t train_size = 0;         // 0: everything left after the validation split
   std::int64_t val_size = 0;           // images taken out of the training set for validation
@@ -35,10 +46,14 @@ struct DataSplits {
 };
 
 std::vector<std::string> dataset_names();
+// The classes a dataset labels: 10, or the class subfolders of an image folder's training set.
+std::int64_t dataset_classes(const DataOptions& options);
 std::string default_data_dir(const std::string& name);  // empty when the dataset has none
 
 // Loads a dataset and splits its training set: validation first, then the training subset, both from one
-// seeded permutation, so the validation images stay the same whatever --train-size is.
+// seeded permutation, so the validation images stay the same whatever --train-size is. "imagenet" is any
+// ImageNet-style folder (ImageNet, ImageNet-100, ...): DIR/train/<class>/*.JPEG for training and
+// DIR/val/<class>/*.JPEG, the validation images sorted into class folders, for testing.
 DataSplits load_data(const DataOptions& options);
 
 // Readers for the file formats; any truncated or inconsistent file is a DataError naming it.

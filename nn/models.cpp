@@ -312,6 +312,9 @@ std::vector<std::string> architecture_names() {
 }
 
 Model::Model(const ModelSpec& spec) : spec_(spec), network_(build(spec)) {
+  if (spec.quant.fold_batch_norm && !spec.batch_norm_folded) {
+    for (auto& [conv, norm] : network_->batch_norm_pairs()) conv->fold_in_training(norm);
+  }
   std::map<const QuantLayer*, std::string> names;
   for (const auto& item : network_->named_modules()) {
     if (const auto* layer = dynamic_cast<const QuantLayer*>(item.value().get())) names[layer] = item.key();
@@ -374,16 +377,16 @@ Model fold_batch_norm(Model& trained) {
   for (std::size_t i = 0; i < sources.size(); ++i) {
     const auto& [source_conv, norm] = sources[i];
     auto& [target_conv, identity] = targets[i];
-    const double eps = norm->options.eps();
-    const torch::Tensor scale = norm->weight / torch::sqrt(norm->running_var + eps);
-    target_conv->conv->weight.copy_(source_conv->conv->weight * scale.view({-1, 1, 1, 1}));
-    const torch::Tensor bias = source_conv->conv->bias.defined() ? source_conv->conv->bias : torch::zeros_like(scale);
-    target_conv->conv->bias.copy_((bias - norm->running_mean) * scale + norm->bias);
+    const BatchNormFolding folding = batch_norm_folding(norm, source_conv->conv->bias);
+    target_conv->conv->weight.copy_(source_conv->conv->weight * folding.scale.view({-1, 1, 1, 1}));
+    target_conv->conv->bias.copy_(folding.bias);
     identity->weight.fill_(1);
     identity->bias.zero_();
     identity->running_mean.zero_();
-    identity->running_var.fill_(1 - eps);
-    target_conv->weight_quantizer()->recalibrate();
+    identity->running_var.fill_(1 - norm->options.eps());
+    // Steps learned on the folded weights fit them as they are; steps learned on the convolution alone
+    // do not.
+    if (!trained.spec().quant.fold_batch_norm) target_conv->weight_quantizer()->recalibrate();
   }
   folded.network().eval();
   return folded;

@@ -64,8 +64,9 @@ class Model {
 };
 
 // The deployment form of a trained model: every batch norm folded into the convolution before it (weights
-// scaled per channel, a bias added, the batch norm left as the identity), everything else copied, and the
-// weight quantizers calibrated again on the folded weights.
+// scaled per channel, a bias added, the batch norm left as the identity), everything else copied. Weight
+// quantizers trained with the batch norms folded in keep their steps; others are calibrated again on the
+// folded weights.
 Model fold_batch_norm(Model& trained);
 
 // "<architecture>-<dataset>" names a network on a dataset's geometry: fmnist (1x28x28), mnist, cifar10

@@ -3,6 +3,8 @@
 #include <cmath>
 #include <limits>
 
+#include "sim/errors.h"
+
 namespace qxbar {
 namespace {
 
@@ -43,6 +45,13 @@ torch::Tensor exact_integer_product(const torch::Tensor& integer_input, const to
     remaining = torch::floor(remaining / base);
     place *= base;
   }
+}
+
+QuantOptions quant_options(const std::string& quantizer, bool per_channel, const std::string& batch_norm) {
+  if (batch_norm != "folded" && batch_norm != "separate") {
+    throw ConfigError("--batch-norm " + batch_norm + ": choose folded or separate");
+  }
+  return {parse_weight_init(quantizer), parse_activation_init(quantizer), per_channel, batch_norm == "folded"};
 }
 
 void QuantLayer::make_quantizers(torch::nn::Module& owner, std::int64_t out_channels, const QuantOptions& options,
@@ -113,12 +122,35 @@ QuantConv2dImpl::QuantConv2dImpl(const torch::nn::Conv2dOptions& options, const 
   make_quantizers(*this, options.out_channels(), quant, signed_input);
 }
 
+BatchNormFolding batch_norm_folding(const torch::nn::BatchNorm2d& norm, const torch::Tensor& conv_bias) {
+  const torch::Tensor scale = norm->weight / torch::sqrt(norm->running_var + norm->options.eps());
+  const torch::Tensor bias = conv_bias.defined() ? conv_bias : torch::zeros_like(scale);
+  return {scale, (bias - norm->running_mean) * scale + norm->bias};
+}
+
 torch::Tensor QuantConv2dImpl::forward(const torch::Tensor& input) {
   const auto& options = conv->options;
-  const torch::Tensor output = multiply(input, conv->weight, conv->bias, [&](const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b) {
+  const Product product = [&](const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b) {
     return torch::nn::functional::detail::conv2d(x, w, b, options.stride(), c10::get<torch::ExpandingArray<2>>(options.padding()),
                                                  options.dilation(), options.groups());
-  });
+  };
+  torch::Tensor output;
+  if (folded_norm_ && bits().w < kFloatBits) {
+    const BatchNormFolding folding = batch_norm_folding(folded_norm_, conv->bias);
+    const torch::Tensor weight = conv->weight * folding.scale.view({-1, 1, 1, 1});
+    if (is_training()) {
+      output = multiply(input, weight, {}, product);
+    } else {
+      // The batch norm adds the folded bias back; adding it here and taking it away again leaves its int32
+      // rounding in, as the deployed convolution has it.
+      const torch::Tensor bias = folding.bias.view({1, -1, 1, 1});
+      output = multiply(input, weight, folding.bias, product) - bias;
+    }
+    output = output / folding.scale.view({1, -1, 1, 1});
+    if (conv->bias.defined()) output = output + conv->bias.view({1, -1, 1, 1});
+  } else {
+    output = multiply(input, conv->weight, conv->bias, product);
+  }
   // A depthwise or grouped convolution maps block-diagonally: every group's Cin/groups * k * k rows feed
   // only that group's outputs, all groups side by side in one matrix of in_channels * k * k rows.
   const std::int64_t kernel = options.kernel_size()->at(0) * options.kernel_size()->at(1);

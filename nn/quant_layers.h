@@ -17,7 +17,15 @@ struct QuantOptions {
   WeightInit weight_init = WeightInit::MinMax;
   ActivationInit activation_init = ActivationInit::MinMax;
   bool per_channel = false;
+  // Quantize each convolution's weights with its batch norm folded in, as the chip holds them after
+  // deployment, so that quantization-aware training learns the steps of the weights that are deployed.
+  bool fold_batch_norm = true;
 };
+
+// The options the CLI and recipes name: a quantizer (minmax, mse, pact, lsq), per-channel weight steps,
+// and how batch norms train with quantized weights ("folded" or "separate").
+QuantOptions quant_options(const std::string& quantizer, bool per_channel, const std::string& batch_norm);
+
 
 class LayerTracer;
 
@@ -92,12 +100,27 @@ class LayerTracer {
   static LayerTracer* active();
 };
 
+// What folding `norm` into the convolution before it does: multiply the weights by `scale` per output
+// channel (gamma / sqrt(running variance + eps)) and replace the bias (undefined: none) by `bias`.
+struct BatchNormFolding {
+  torch::Tensor scale;
+  torch::Tensor bias;
+};
+BatchNormFolding batch_norm_folding(const torch::nn::BatchNorm2d& norm, const torch::Tensor& conv_bias);
+
 class QuantConv2dImpl : public torch::nn::Module, public QuantLayer {
  public:
   QuantConv2dImpl(const torch::nn::Conv2dOptions& conv, const QuantOptions& quant, bool signed_input = false);
   torch::Tensor forward(const torch::Tensor& input);
   torch::Tensor& weight() override { return conv->weight; }
+  // While the weights are quantized, quantize them as folding `norm` deploys them and divide the product
+  // by the folding scale again: `norm`, which the network applies next, then normalises as usual (batch
+  // statistics in training), and in evaluation the pair computes what the folded convolution computes.
+  void fold_in_training(torch::nn::BatchNorm2d norm) { folded_norm_ = std::move(norm); }
   torch::nn::Conv2d conv{nullptr};
+
+ private:
+  torch::nn::BatchNorm2d folded_norm_{nullptr};
 };
 TORCH_MODULE(QuantConv2d);
 

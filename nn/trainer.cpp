@@ -24,7 +24,8 @@ nlohmann::json spec_json(const ModelSpec& spec) {
           {"width", spec.width},
           {"weight_quantizer", to_string(spec.quant.weight_init)},
           {"activation_quantizer", to_string(spec.quant.activation_init)},
-          {"per_channel", spec.quant.per_channel}};
+          {"per_channel", spec.quant.per_channel},
+          {"fold_batch_norm", spec.quant.fold_batch_norm}};
 }
 
 ModelSpec spec_from_json(const nlohmann::json& json) {
@@ -37,6 +38,8 @@ ModelSpec spec_from_json(const nlohmann::json& json) {
   spec.quant.weight_init = parse_weight_init(json.at("weight_quantizer").get<std::string>());
   spec.quant.activation_init = parse_activation_init(json.at("activation_quantizer").get<std::string>());
   spec.quant.per_channel = json.at("per_channel").get<bool>();
+  // Checkpoints older than folding in training were trained with separate batch norms.
+  spec.quant.fold_batch_norm = json.value("fold_batch_norm", false);
   return spec;
 }
 
@@ -173,14 +176,17 @@ void load_weights_from(Model& model, const std::string& path) {
     }
     target.copy_(stored);
   };
-  // Quantizer state carries over only where the bits are unchanged; elsewhere it is calibrated afresh.
+  // Quantizer state carries over only where the bits are unchanged (and weight steps only where they were
+  // learned on weights folded the same way); elsewhere it is calibrated afresh.
+  const bool same_folding = read_checkpoint_info(path).spec.quant.fold_batch_norm == model.spec().quant.fold_batch_norm;
   std::map<std::string, bool> same_bits;
   for (auto& item : model.network().named_buffers()) {
     const std::string& name = item.key();
     if (name.size() < 5 || name.compare(name.size() - 5, 5, ".bits") != 0) continue;
     torch::Tensor stored;
     const std::string quantizer = name.substr(0, name.size() - 5);
-    same_bits[quantizer] = read_tensor(weights, name, stored, true) && torch::equal(stored, item.value());
+    const bool weights_as_before = same_folding || quantizer.find("weight_quantizer") == std::string::npos;
+    same_bits[quantizer] = weights_as_before && read_tensor(weights, name, stored, true) && torch::equal(stored, item.value());
   }
   const auto quantizer_of = [](const std::string& name) -> std::string {
     const std::size_t marker = name.find("quantizer.");
@@ -201,11 +207,16 @@ double evaluate(Model& model, const Dataset& data, std::int64_t batch_size) {
   const torch::NoGradGuard no_grad;
   const bool was_training = model.network().is_training();
   model.network().eval();
+  // Large images (224 x 224) in batches of hundreds would need gigabytes of activations.
+  constexpr std::int64_t kValuesPerBatch = 64 * 3 * 224 * 224;
+  const std::int64_t values_per_image = data.folder ? 3 * data.image_size * data.image_size : data.images[0].numel();
+  const std::int64_t step = std::clamp<std::int64_t>(kValuesPerBatch / values_per_image, 1, batch_size);
   std::int64_t correct = 0;
-  for (std::int64_t start = 0; start < data.size(); start += batch_size) {
-    const std::int64_t count = std::min(batch_size, data.size() - start);
-    const torch::Tensor logits = model.forward(data.images.narrow(0, start, count));
-    correct += logits.argmax(1).eq(data.labels.narrow(0, start, count)).sum().item<std::int64_t>();
+  for (std::int64_t start = 0; start < data.size(); start += step) {
+    const std::int64_t count = std::min(step, data.size() - start);
+    const torch::Tensor indices = torch::arange(start, start + count, torch::kInt64);
+    const torch::Tensor logits = model.forward(data.inputs(indices));
+    correct += logits.argmax(1).eq(data.labels.index_select(0, indices)).sum().item<std::int64_t>();
   }
   model.network().train(was_training);
   return static_cast<double>(correct) / static_cast<double>(data.size());
@@ -253,8 +264,7 @@ TrainResult train(Model& model, const DataSplits& data, const TrainOptions& opti
     for (std::int64_t batch = 0; batch < batches; ++batch) {
       const std::int64_t start = batch * options.batch_size;
       const torch::Tensor indices = order.narrow(0, start, std::min(options.batch_size, images - start));
-      torch::Tensor inputs = data.train.images.index_select(0, indices);
-      if (data.train.augment) inputs = augment_batch(inputs, generator);
+      const torch::Tensor inputs = data.train.inputs(indices, &generator);
       const torch::Tensor labels = data.train.labels.index_select(0, indices);
       const torch::Tensor logits = model.forward(inputs);
       const torch::Tensor loss = torch::nn::functional::cross_entropy(logits, labels);

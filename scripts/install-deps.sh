@@ -8,7 +8,7 @@ packages=(
   libsystemc-dev libtorch-dev libeigen3-dev libyaml-cpp-dev libboost-program-options-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libgnuplot-iostream-dev libboost-iostreams-dev libboost-filesystem-dev gnuplot-nox
-  libspdlog-dev libfmt-dev nlohmann-json3-dev libsqlite3-dev libopenmpi-dev openmpi-bin zlib1g-dev
+  libspdlog-dev libfmt-dev nlohmann-json3-dev libsqlite3-dev libopenmpi-dev openmpi-bin zlib1g-dev libturbojpeg0-dev libpng-dev
   dataset-fashion-mnist
 )
 
