@@ -371,6 +371,38 @@ TEST(Cli, RunRecipeEndToEndThenOnlyChangedStagesRunAgain) {
   EXPECT_EQ(line_count(run + "/search/history.csv"), 1u + 12u + 4u);
 }
 
+TEST(Cli, ImageNetRecipeRunsOnAnImageFolder) {
+  // CIM-AQ's ResNet-18 recipe, every stage shrunk, on a folder of three classes of small JPEGs.
+  TempDir dir;
+  const std::string run = dir.file("run");
+  std::string arguments = "run " + source_path("experiments/cimaq_resnet18_imagenet.yaml") + " --out " + run +
+                          " --threads 2 --set data.dir=" + source_path("tests/data/image_folder");
+  for (const char* setting : {"data.val_size=3", "fp32.epochs=1", "fp32.batch_size=9", "int8.epochs=1", "int8.batch_size=9",
+                              "search.episodes=2", "search.train_size=6", "search.val_size=3", "search.finetune_epochs=0",
+                              "search.ddpg.warmup=1", "finetune.epochs=1", "finetune.batch_size=9"}) {
+    arguments += std::string(" --set ") + setting;
+  }
+  const ProcessResult result = qxbar(arguments);
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  const auto summary = nlohmann::json::parse(read_text(run + "/summary.json"));
+  const std::string policy = summary["policy"];
+  // ResNet-18's 21 layers, the first and last pinned at 8/8 as CIM-AQ's force_first_last does.
+  EXPECT_EQ(std::count(policy.begin(), policy.end(), ';'), 20) << policy;
+  EXPECT_EQ(policy.substr(0, 4), "8/8;");
+  EXPECT_EQ(policy.substr(policy.size() - 4), ";8/8");
+  // Six validation images in three classes: accuracy is a multiple of 1/6.
+  const double accuracy = summary["final_accuracy"];
+  EXPECT_NEAR(accuracy * 6, std::round(accuracy * 6), 1e-9);
+  // `qxbar eval` reads the same folder's validation images into the same accuracies.
+  const ProcessResult eval = qxbar("eval --ckpt " + run + "/final/model.pt --integer --data imagenet --data-dir " +
+                                   source_path("tests/data/image_folder") + " --json " + dir.file("eval.json"));
+  ASSERT_EQ(eval.exit_code, 0) << eval.err;
+  EXPECT_THAT(eval.out, HasSubstr("6 images"));
+  const auto evaluated = nlohmann::json::parse(read_text(dir.file("eval.json")));
+  EXPECT_EQ(evaluated["test_accuracy"], summary["final_accuracy"]);
+  EXPECT_EQ(evaluated["integer_test_accuracy"], summary["integer_accuracy"]);
+}
+
 TEST(Cli, BadRecipesNameFileLineAndKey) {
   TempDir dir;
   const std::string recipe = dir.write("bad.yaml", "network: lenet5\nsearch:\n  episodez: 4\n");
