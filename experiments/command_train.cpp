@@ -44,6 +44,8 @@ int run_train(const std::vector<std::string>& args) {
       ("from", po::value(&from), "start from this checkpoint's weights (e.g. the FP32 run for INT8 training)")
       ("lr", po::value(&train_options.lr)->default_value(0.05), "initial learning rate (SGD, momentum 0.9, cosine)")
       ("batch-size", po::value(&train_options.batch_size)->default_value(128), "images per step")
+      ("checkpoint-minutes", po::value(&train_options.checkpoint_minutes)->default_value(10),
+       "also save a checkpoint within an epoch this often (0: after every batch); a rerun resumes there")
       ("width", po::value(&width)->default_value(1.0), "width multiplier (mobilenetv2)")
       ("seed", po::value(&train_options.seed)->default_value(0), "seed of initialisation, order and split");
   data_options.add_to(options, "fashion-mnist");
@@ -54,6 +56,7 @@ int run_train(const std::vector<std::string>& args) {
   }
   if (epochs < 1) throw ConfigError("--epochs " + std::to_string(epochs) + ": must be at least 1");
   if (train_options.batch_size < 1) throw ConfigError("--batch-size: must be at least 1");
+  if (train_options.checkpoint_minutes < 0) throw ConfigError("--checkpoint-minutes: must be at least 0");
   train_options.epochs = epochs;
 
   const DataSplits data = data_options.load(train_options.seed);
@@ -97,7 +100,12 @@ int run_train(const std::vector<std::string>& args) {
   spdlog::info("training {} on {} ({} images, {} for validation) with policy {}", net, data_options.data,
                data.train.size(), data.val.size(), policy_summary(policy));
   const TrainResult result = train(model, data, train_options, info, out + "/model.pt");
-  if (result.resumed) spdlog::info("resumed from {}/model.pt", out);
+  if (result.resumed && result.resumed_from.epoch >= 0) {
+    spdlog::info("resumed from {}/model.pt in epoch {} after batch {}", out, result.resumed_from.epoch + 1,
+                 result.resumed_from.batches);
+  } else if (result.resumed) {
+    spdlog::info("resumed from {}/model.pt", out);
+  }
   write_file_atomically(out + "/policy.yaml", policy_yaml_text(model.workload(), model.policy()));
   write_file_atomically(out + "/policy.npy", policy_npy_bytes(model.policy()));
   write_file_atomically(out + "/metrics.json", metrics_json(result, model, data_options.data));

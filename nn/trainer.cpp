@@ -91,7 +91,13 @@ std::string checkpoint_info_json(const CheckpointInfo& info) {
                         {"dataset", info.dataset},
                         {"run_key", info.run_key},
                         {"epochs_planned", info.epochs_planned},
-                        {"history", history_json(info.history)}}
+                        {"history", history_json(info.history)},
+                        {"partial_epoch",
+                         {{"epoch", info.partial.epoch},
+                          {"batches", info.partial.batches},
+                          {"loss_sum", info.partial.loss_sum},
+                          {"correct", info.partial.correct},
+                          {"seconds", info.partial.seconds}}}}
       .dump();
 }
 
@@ -121,6 +127,11 @@ CheckpointInfo read_checkpoint_info(const std::string& path) {
       info.history.push_back({record.at("epoch").get<int>(), record.at("loss").get<double>(),
                               record.at("train_accuracy").get<double>(), record.at("val_accuracy").get<double>(),
                               record.at("seconds").get<double>(), record.at("images_per_second").get<double>()});
+    }
+    if (const auto partial = json.find("partial_epoch"); partial != json.end()) {
+      info.partial = {partial->at("epoch").get<int>(), partial->at("batches").get<std::int64_t>(),
+                      partial->at("loss_sum").get<double>(), partial->at("correct").get<std::int64_t>(),
+                      partial->at("seconds").get<double>()};
     }
     return info;
   } catch (const nlohmann::json::exception& error) {
@@ -236,7 +247,9 @@ TrainResult train(Model& model, const DataSplits& data, const TrainOptions& opti
     }
     model = load_checkpoint(checkpoint_path);
     info.history = saved.history;
-    result.resumed = !saved.history.empty();
+    info.partial = saved.partial;
+    result.resumed = !saved.history.empty() || saved.partial.epoch >= 0;
+    result.resumed_from = saved.partial;
   }
   torch::optim::SGD optimizer(model.network().parameters(), torch::optim::SGDOptions(options.lr)
                                                                 .momentum(options.momentum)
@@ -250,18 +263,21 @@ TrainResult train(Model& model, const DataSplits& data, const TrainOptions& opti
   const std::int64_t images = data.train.size();
   const std::int64_t batches = (images + options.batch_size - 1) / options.batch_size;
   for (int epoch = static_cast<int>(info.history.size()); epoch < options.epochs; ++epoch) {
-    // Every epoch draws from its own seed, so a resumed run repeats exactly what the lost epochs would do.
     const std::uint64_t epoch_seed = options.seed * 1000003ULL + static_cast<std::uint64_t>(epoch);
-    torch::manual_seed(epoch_seed);
-    auto generator = at::make_generator<at::CPUGeneratorImpl>(epoch_seed);
     set_learning_rate(optimizer, 0.5 * options.lr * (1 + std::cos(M_PI * epoch / options.epochs)));
     const torch::Tensor order = torch::tensor(seeded_permutation(images, epoch_seed), torch::kInt64);
     model.network().train();
     Progress progress("epoch " + std::to_string(epoch + 1) + "/" + std::to_string(options.epochs), images, "img");
-    const auto started = Clock::now();
-    double loss_sum = 0;
-    std::int64_t correct = 0;
-    for (std::int64_t batch = 0; batch < batches; ++batch) {
+    EpochProgress so_far;
+    if (info.partial.epoch == epoch) so_far = info.partial;
+    so_far.epoch = epoch;
+    const auto started = Clock::now() - std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(so_far.seconds));
+    auto saved = Clock::now();
+    for (std::int64_t batch = so_far.batches; batch < batches; ++batch) {
+      // Every batch draws from its own seed, so a resumed run repeats exactly what the lost batches would do.
+      const std::uint64_t batch_seed = epoch_seed * 1000003ULL + static_cast<std::uint64_t>(batch);
+      torch::manual_seed(batch_seed);
+      auto generator = at::make_generator<at::CPUGeneratorImpl>(batch_seed);
       const std::int64_t start = batch * options.batch_size;
       const torch::Tensor indices = order.narrow(0, start, std::min(options.batch_size, images - start));
       const torch::Tensor inputs = data.train.inputs(indices, &generator);
@@ -271,14 +287,25 @@ TrainResult train(Model& model, const DataSplits& data, const TrainOptions& opti
       optimizer.zero_grad();
       loss.backward();
       optimizer.step();
-      loss_sum += loss.item<double>() * static_cast<double>(indices.size(0));
-      correct += logits.argmax(1).eq(labels).sum().item<std::int64_t>();
+      so_far.loss_sum += loss.item<double>() * static_cast<double>(indices.size(0));
+      so_far.correct += logits.argmax(1).eq(labels).sum().item<std::int64_t>();
+      so_far.batches = batch + 1;
+      const std::int64_t seen = start + indices.size(0);
       if (options.show_progress) {
-        progress.update(start + indices.size(0), "loss " + std::to_string(loss_sum / static_cast<double>(start + indices.size(0))).substr(0, 6));
+        progress.update(seen, "loss " + std::to_string(so_far.loss_sum / static_cast<double>(seen)).substr(0, 6));
+      }
+      const auto now = Clock::now();
+      if (!checkpoint_path.empty() && so_far.batches < batches &&
+          std::chrono::duration<double>(now - saved).count() >= 60 * options.checkpoint_minutes) {
+        so_far.seconds = std::chrono::duration<double>(now - started).count();
+        info.partial = so_far;
+        save_checkpoint(model, info, checkpoint_path, &optimizer);
+        saved = Clock::now();
       }
     }
     const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
-    EpochRecord record{epoch + 1, loss_sum / static_cast<double>(images), static_cast<double>(correct) / static_cast<double>(images),
+    EpochRecord record{epoch + 1, so_far.loss_sum / static_cast<double>(images),
+                       static_cast<double>(so_far.correct) / static_cast<double>(images),
                        evaluate(model, data.val, 512), seconds, static_cast<double>(images) / seconds};
     if (options.show_progress) {
       char status[128];
@@ -288,6 +315,7 @@ TrainResult train(Model& model, const DataSplits& data, const TrainOptions& opti
       progress.finish(line);
     }
     info.history.push_back(record);
+    info.partial = EpochProgress{};
     if (!checkpoint_path.empty()) save_checkpoint(model, info, checkpoint_path, &optimizer);
   }
   result.history = info.history;

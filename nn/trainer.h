@@ -19,6 +19,8 @@ struct TrainOptions {
   std::int64_t batch_size = 128;
   std::uint64_t seed = 0;
   bool show_progress = true;
+  // Also checkpoint within an epoch this often (an ImageNet epoch takes hours); 0: after every batch.
+  double checkpoint_minutes = 10;
 };
 
 struct EpochRecord {
@@ -30,6 +32,15 @@ struct EpochRecord {
   double images_per_second = 0;
 };
 
+// How far an epoch had come when a checkpoint was saved within it.
+struct EpochProgress {
+  int epoch = -1;  // 0-based; -1: the checkpoint ends an epoch
+  std::int64_t batches = 0;
+  double loss_sum = 0;
+  std::int64_t correct = 0;
+  double seconds = 0;
+};
+
 // What a checkpoint records besides the tensors: enough to rebuild the model and to tell whether a run
 // in the same folder is the same run.
 struct CheckpointInfo {
@@ -38,6 +49,7 @@ struct CheckpointInfo {
   std::string run_key;  // everything that shapes the result except the epoch count
   int epochs_planned = 0;
   std::vector<EpochRecord> history;
+  EpochProgress partial;
 };
 
 struct TrainResult {
@@ -45,14 +57,16 @@ struct TrainResult {
   double val_accuracy = -1;
   double test_accuracy = 0;
   bool resumed = false;
+  EpochProgress resumed_from;  // where a resumed run picked up (epoch -1: at an epoch's start)
 };
 
 // Fraction of correctly classified images, in evaluation mode, without gradients.
 double evaluate(Model& model, const Dataset& data, std::int64_t batch_size);
 
 // Trains `model` and writes `checkpoint_path` (model, optimizer, quantizer state and policy) after every
-// epoch, atomically. When the checkpoint already holds the same run with fewer epochs, training resumes
-// from it and ends with the same weights as an uninterrupted run; a different run there is a ConfigError.
+// epoch and every `checkpoint_minutes` within one, atomically. When the checkpoint already holds the same
+// run with fewer epochs, training resumes from it, at the batch where it stopped, and ends with the same
+// weights as an uninterrupted run; a different run there is a ConfigError.
 // An empty `checkpoint_path` trains without checkpoints (short fine-tunes); an empty test set is not tested.
 TrainResult train(Model& model, const DataSplits& data, const TrainOptions& options, const CheckpointInfo& info,
                   const std::string& checkpoint_path);

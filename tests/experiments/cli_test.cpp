@@ -256,6 +256,27 @@ bool kill_when(const std::string& arguments, const std::function<bool()>& ready)
   return false;
 }
 
+TEST(Cli, TrainingKilledWithinAnEpochResumesThereToTheSameResult) {
+  TempDir dir;
+  const std::string arguments = "train --net lenet5 --data synthetic --epochs 1 --batch-size 2 --train-size 400 --val-size 200 "
+                                "--bits 4,4 --threads 1 --out ";
+  ASSERT_EQ(qxbar("-q " + arguments + dir.file("whole")).exit_code, 0);
+  // A checkpoint after every batch; killed once the first is written, long before the epoch's 200 batches.
+  const std::string killed = dir.file("killed");
+  const std::string killed_arguments = arguments + killed + " --checkpoint-minutes 0";
+  ASSERT_TRUE(kill_when(killed_arguments, [&] { return std::filesystem::exists(killed + "/model.pt"); }))
+      << "the training ended before it could be killed";
+  EXPECT_FALSE(std::filesystem::exists(killed + "/metrics.json"));
+  const ProcessResult resumed = qxbar(killed_arguments);
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  EXPECT_THAT(resumed.err, ::testing::ContainsRegex("resumed from .* in epoch 1 after batch [1-9]"));
+  const auto expected = nlohmann::json::parse(read_text(dir.file("whole/metrics.json")));
+  const auto actual = nlohmann::json::parse(read_text(killed + "/metrics.json"));
+  EXPECT_EQ(actual["test_accuracy"], expected["test_accuracy"]);
+  EXPECT_EQ(actual["history"][0]["loss"], expected["history"][0]["loss"]);
+  EXPECT_EQ(actual["history"][0]["train_accuracy"], expected["history"][0]["train_accuracy"]);
+}
+
 TEST(Cli, SearchWritesHistoryAndBestPolicyAndSurvivesSigkill) {
   TempDir dir;
   const std::string int8 = dir.file("int8");
