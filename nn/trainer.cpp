@@ -267,10 +267,11 @@ TrainResult train(Model& model, const DataSplits& data, const TrainOptions& opti
     set_learning_rate(optimizer, 0.5 * options.lr * (1 + std::cos(M_PI * epoch / options.epochs)));
     const torch::Tensor order = torch::tensor(seeded_permutation(images, epoch_seed), torch::kInt64);
     model.network().train();
-    Progress progress("epoch " + std::to_string(epoch + 1) + "/" + std::to_string(options.epochs), images, "img");
     EpochProgress so_far;
     if (info.partial.epoch == epoch) so_far = info.partial;
     so_far.epoch = epoch;
+    Progress progress("epoch " + std::to_string(epoch + 1) + "/" + std::to_string(options.epochs), images, "img",
+                      std::min(images, so_far.batches * options.batch_size));
     const auto started = Clock::now() - std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(so_far.seconds));
     auto saved = Clock::now();
     for (std::int64_t batch = so_far.batches; batch < batches; ++batch) {

@@ -25,8 +25,8 @@ bool Progress::silenced_ = false;
 
 void Progress::silence() { silenced_ = true; }
 
-Progress::Progress(std::string label, std::int64_t total, std::string unit)
-    : label_(std::move(label)), total_(total), unit_(std::move(unit)), terminal_(::isatty(STDERR_FILENO) != 0),
+Progress::Progress(std::string label, std::int64_t total, std::string unit, std::int64_t resumed_at)
+    : label_(std::move(label)), total_(total), unit_(std::move(unit)), resumed_at_(resumed_at), terminal_(::isatty(STDERR_FILENO) != 0),
       start_(std::chrono::steady_clock::now()), last_draw_(start_) {}
 
 void Progress::update(std::int64_t done, const std::string& status) {
@@ -42,7 +42,7 @@ void Progress::finish(const std::string& status) { draw(total_, status, true); }
 void Progress::draw(std::int64_t done, const std::string& status, bool final) {
   if (silenced_) return;
   const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-  const double rate = elapsed > 0 ? static_cast<double>(done) / elapsed : 0.0;
+  const double rate = elapsed > 0 ? static_cast<double>(done - resumed_at_) / elapsed : 0.0;
   const double left = rate > 0 ? static_cast<double>(total_ - done) / rate : NAN;
   const double fraction = total_ > 0 ? static_cast<double>(done) / static_cast<double>(total_) : 1.0;
   char line[512];

@@ -11,7 +11,8 @@ namespace qxbar {
 // (at most one every few seconds) when stderr is a file or pipe, so logs stay readable.
 class Progress {
  public:
-  Progress(std::string label, std::int64_t total, std::string unit);
+  // `resumed_at` units were done before this process started: they count towards the total, not the rate.
+  Progress(std::string label, std::int64_t total, std::string unit, std::int64_t resumed_at = 0);
   void update(std::int64_t done, const std::string& status = "");
   void finish(const std::string& status = "");
 
@@ -23,6 +24,7 @@ class Progress {
   std::string label_;
   std::int64_t total_;
   std::string unit_;
+  std::int64_t resumed_at_;
   bool terminal_;
   std::chrono::steady_clock::time_point start_;
   std::chrono::steady_clock::time_point last_draw_;
