@@ -1,3 +1,5 @@
+#include <spdlog/fmt/fmt.h>
+
 #include <cstdio>
 
 #include "experiments/cli.h"
@@ -35,20 +37,16 @@ int run_search(const std::vector<std::string>& args) {
       ("batch-size", po::value(&request.finetune.batch_size)->default_value(128), "fine-tuning images per step")
       ("seed", po::value(&request.algorithm.seed)->default_value(0), "seed of the agent, the data split and fine-tuning")
       ("resume", po::bool_switch(&settings.resume), "continue the search stored in --out")
-      ("engine", po::value(&request.engine)->default_value("systemc"), "cost engine: systemc | analytical")
-      ("warmup", po::value(&ddpg.warmup)->default_value(ddpg.warmup), "DDPG: episodes of random actions first")
-      ("hidden", po::value(&ddpg.hidden)->default_value(ddpg.hidden), "DDPG: units per hidden layer")
-      ("lr-actor", po::value(&ddpg.lr_actor)->default_value(ddpg.lr_actor), "DDPG: actor learning rate (Adam)")
-      ("lr-critic", po::value(&ddpg.lr_critic)->default_value(ddpg.lr_critic), "DDPG: critic learning rate (Adam)")
-      ("discount", po::value(&ddpg.discount)->default_value(ddpg.discount), "DDPG: discount of the next step's value")
-      ("ddpg-batch-size", po::value(&ddpg.batch_size)->default_value(ddpg.batch_size), "DDPG: transitions per update")
-      ("rmsize", po::value(&ddpg.memory_per_step)->default_value(ddpg.memory_per_step),
-       "DDPG: replay memory per decision of an episode")
-      ("tau", po::value(&ddpg.tau)->default_value(ddpg.tau), "DDPG: soft update rate of the target networks")
-      ("init-delta", po::value(&ddpg.init_delta)->default_value(ddpg.init_delta), "DDPG: initial exploration noise")
-      ("delta-decay", po::value(&ddpg.delta_decay)->default_value(ddpg.delta_decay), "DDPG: noise decay per episode")
-      ("moving-alpha", po::value(&ddpg.moving_alpha)->default_value(ddpg.moving_alpha),
-       "DDPG: rate of the moving-average reward baseline");
+      ("engine", po::value(&request.engine)->default_value("systemc"), "cost engine: systemc | analytical");
+  for (const DdpgParameter& parameter : ddpg_parameters()) {
+    const std::string meaning = std::string("DDPG: ") + parameter.meaning;
+    std::visit([&](auto field) {
+      // fmt prints the shortest text that reads back exactly (0.99, where a stream prints 0.98999999999999999).
+      const std::string shown = fmt::format("{}", ddpg.*field);
+      options.add_options()(parameter.option, po::value(&(ddpg.*field))->default_value(ddpg.*field, shown),
+                            meaning.c_str());
+    }, parameter.field);
+  }
   cache_options.add_to(options);
   data_options.add_to(options, "", 10000, 5000);
   po::variables_map values;

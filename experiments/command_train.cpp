@@ -42,7 +42,7 @@ int run_train(const std::vector<std::string>& args) {
       ("batch-norm", po::value(&batch_norm)->default_value("folded"),
        "folded: quantize convolution weights with their batch norm folded in, as deployed; separate: as they are")
       ("from", po::value(&from), "start from this checkpoint's weights (e.g. the FP32 run for INT8 training)")
-      ("lr", po::value(&train_options.lr)->default_value(0.05), "initial learning rate (SGD, momentum 0.9, cosine)")
+      ("lr", po::value(&train_options.lr)->default_value(0.05, "0.05"), "initial learning rate (SGD, momentum 0.9, cosine)")
       ("batch-size", po::value(&train_options.batch_size)->default_value(128), "images per step")
       ("checkpoint-minutes", po::value(&train_options.checkpoint_minutes)->default_value(10),
        "also save a checkpoint within an epoch this often (0: after every batch); a rerun resumes there")

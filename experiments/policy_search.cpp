@@ -20,6 +20,14 @@ nlohmann::ordered_json row_json(const EvaluatedPolicy& row) {
 
 }  // namespace
 
+nlohmann::json ddpg_fingerprint(const DdpgOptions& options) {
+  nlohmann::json values = nlohmann::json::array();
+  for (const DdpgParameter& parameter : ddpg_parameters()) {
+    std::visit([&](auto field) { values.push_back(options.*field); }, parameter.field);
+  }
+  return values;
+}
+
 SearchResult search_policy(PolicySearchRequest request) {
   const CheckpointInfo checkpoint = read_checkpoint_info(request.checkpoint);
   if (!request.network.empty() && request.network != checkpoint.spec.architecture) {
@@ -38,7 +46,6 @@ SearchResult search_policy(PolicySearchRequest request) {
   const PolicySpace space(model.workload(), model.geometry(), request.space);
   const std::unique_ptr<SearchAlgorithm> algorithm = make_search_algorithm(request.algorithm, space);
 
-  const DdpgOptions& ddpg = request.algorithm.ddpg;
   const TrainOptions& finetune = request.finetune;
   SearchSettings& settings = request.settings;
   // The thread count shapes float reductions in fine-tuning and in the agent's updates, so a resume with
@@ -51,10 +58,7 @@ SearchResult search_policy(PolicySearchRequest request) {
                                                     {"finetune", {finetune.epochs, finetune.lr, finetune.batch_size}},
                                                     {"seed", request.algorithm.seed},
                                                     {"algo", request.algorithm.name},
-                                                    {"ddpg",
-                                                     {ddpg.hidden, ddpg.lr_critic, ddpg.lr_actor, ddpg.warmup,
-                                                      ddpg.discount, ddpg.batch_size, ddpg.memory_per_step, ddpg.tau,
-                                                      ddpg.init_delta, ddpg.delta_decay, ddpg.moving_alpha}},
+                                                    {"ddpg", ddpg_fingerprint(request.algorithm.ddpg)},
                                                     {"space",
                                                      {request.space.min_bits, request.space.max_bits,
                                                       request.space.cell_bits, request.space.force_first_last}},

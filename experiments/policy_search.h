@@ -1,5 +1,7 @@
 #pragma once
 
+#include <nlohmann/json_fwd.hpp>
+
 #include <memory>
 #include <string>
 
@@ -26,6 +28,9 @@ struct PolicySearchRequest {
   TrainOptions finetune;  // per candidate; its seed is the algorithm's
   SearchSettings settings;  // run_key is derived here
 };
+
+// The DDPG settings as run fingerprints hold them: one value per parameter, in the table's order.
+nlohmann::json ddpg_fingerprint(const DdpgOptions& options);
 
 // Runs (or resumes) the search in settings.out_dir and writes search.json beside its history.
 SearchResult search_policy(PolicySearchRequest request);

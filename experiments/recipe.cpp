@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <limits>
 #include <sstream>
+#include <type_traits>
+#include <variant>
 
 #include "nn/data.h"
 #include "nn/models.h"
@@ -69,18 +71,17 @@ class RecipeReader {
     choice(search, "engine", recipe_.engine, cost_engine_names());
     if (const YAML::Node ddpg_node = search.take_optional("ddpg")) {
       StrictMap ddpg(ddpg_node, file_, "search.ddpg");
-      DdpgOptions& o = recipe_.algorithm.ddpg;
-      integer(ddpg, "warmup", o.warmup, 0);
-      integer(ddpg, "hidden", o.hidden, 1);
-      positive(ddpg, "lr_actor", o.lr_actor);
-      positive(ddpg, "lr_critic", o.lr_critic);
-      real(ddpg, "discount", o.discount, 0.0, 1.0);
-      integer(ddpg, "batch_size", o.batch_size, 1);
-      integer(ddpg, "rmsize", o.memory_per_step, 1);
-      positive(ddpg, "tau", o.tau, 1.0);
-      positive(ddpg, "init_delta", o.init_delta);
-      positive(ddpg, "delta_decay", o.delta_decay, 1.0);
-      positive(ddpg, "moving_alpha", o.moving_alpha, 1.0);
+      DdpgOptions& options = recipe_.algorithm.ddpg;
+      for (const DdpgParameter& parameter : ddpg_parameters()) {
+        std::visit([&](auto field) {
+          auto& target = options.*field;
+          if constexpr (std::is_same_v<std::decay_t<decltype(target)>, int>) {
+            integer(ddpg, parameter.key, target, static_cast<std::int64_t>(parameter.minimum));
+          } else {
+            read_real(ddpg, parameter.key, target, parameter.minimum, parameter.maximum, parameter.above_minimum);
+          }
+        }, parameter.field);
+      }
       ddpg.reject_unknown_keys();
     }
     search.reject_unknown_keys();
@@ -232,14 +233,12 @@ std::string recipe_yaml_text(const Recipe& r) {
       << "val_size" << YAML::Value << r.search_val_size << YAML::Key << "finetune_epochs" << YAML::Value
       << r.search_finetune.epochs << YAML::Key << "finetune_lr" << YAML::Value << r.search_finetune.lr << YAML::Key
       << "engine" << YAML::Value << r.engine;
-  const DdpgOptions& d = r.algorithm.ddpg;
-  out << YAML::Key << "ddpg" << YAML::Value << YAML::Flow << YAML::BeginMap << YAML::Key << "warmup" << YAML::Value
-      << d.warmup << YAML::Key << "hidden" << YAML::Value << d.hidden << YAML::Key << "lr_actor" << YAML::Value
-      << d.lr_actor << YAML::Key << "lr_critic" << YAML::Value << d.lr_critic << YAML::Key << "discount" << YAML::Value
-      << d.discount << YAML::Key << "batch_size" << YAML::Value << d.batch_size << YAML::Key << "rmsize" << YAML::Value
-      << d.memory_per_step << YAML::Key << "tau" << YAML::Value << d.tau << YAML::Key << "init_delta" << YAML::Value
-      << d.init_delta << YAML::Key << "delta_decay" << YAML::Value << d.delta_decay << YAML::Key << "moving_alpha"
-      << YAML::Value << d.moving_alpha << YAML::EndMap;
+  out << YAML::Key << "ddpg" << YAML::Value << YAML::Flow << YAML::BeginMap;
+  for (const DdpgParameter& parameter : ddpg_parameters()) {
+    out << YAML::Key << parameter.key << YAML::Value;
+    std::visit([&](auto field) { out << r.algorithm.ddpg.*field; }, parameter.field);
+  }
+  out << YAML::EndMap;
   out << YAML::EndMap;
   stage("finetune", r.finetune);
   out << YAML::EndMap;

@@ -209,7 +209,6 @@ RunSummary run_recipe(const Recipe& recipe, const std::string& recipe_path, cons
   request.settings.max_accuracy_drop = recipe.max_accuracy_drop;
   request.settings.cost_budget = recipe.cost_budget;
   request.settings.resume = true;
-  const DdpgOptions& ddpg = recipe.algorithm.ddpg;
   const Stage search_stage(
       run, "search",
       key_of({{"int8", int8_stage.key()},
@@ -219,8 +218,7 @@ RunSummary run_recipe(const Recipe& recipe, const std::string& recipe_path, cons
               {"finetune", {recipe.search_finetune.epochs, recipe.search_finetune.lr, recipe.search_finetune.batch_size}},
               {"space", {recipe.space.min_bits, recipe.space.max_bits, recipe.cell_resolution, recipe.space.force_first_last}},
               {"algorithm", recipe.algorithm.name},
-              {"ddpg", {ddpg.hidden, ddpg.lr_critic, ddpg.lr_actor, ddpg.warmup, ddpg.discount, ddpg.batch_size,
-                        ddpg.memory_per_step, ddpg.tau, ddpg.init_delta, ddpg.delta_decay, ddpg.moving_alpha}},
+              {"ddpg", ddpg_fingerprint(recipe.algorithm.ddpg)},
               {"reward", {recipe.reward, recipe.max_accuracy_drop, recipe.cost_budget}}}),
       std::to_string(recipe.episodes));
   request.settings.out_dir = search_stage.directory();

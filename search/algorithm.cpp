@@ -1,6 +1,8 @@
 #include "search/algorithm.h"
 
+#include <cmath>
 #include <random>
+#include <sstream>
 
 #include "search/ddpg.h"
 #include "sim/errors.h"
@@ -25,23 +27,50 @@ class RandomSearch : public SearchAlgorithm {
   const PolicySpace& space_;
 };
 
-void check(const DdpgOptions& o) {
-  const auto require = [](bool valid, const std::string& option, const std::string& rule) {
-    if (!valid) throw ConfigError(option + ": " + rule);
-  };
-  require(o.hidden >= 1, "--hidden", "must be at least 1");
-  require(o.lr_critic > 0 && o.lr_actor > 0, "--lr-critic/--lr-actor", "must be positive");
-  require(o.warmup >= 0, "--warmup", "must be >= 0");
-  require(o.discount >= 0 && o.discount <= 1, "--discount", "must be in [0, 1]");
-  require(o.batch_size >= 1, "--ddpg-batch-size", "must be at least 1");
-  require(o.memory_per_step >= 1, "--rmsize", "must be at least 1");
-  require(o.tau > 0 && o.tau <= 1, "--tau", "must be in (0, 1]");
-  require(o.init_delta > 0, "--init-delta", "must be positive");
-  require(o.delta_decay > 0 && o.delta_decay <= 1, "--delta-decay", "must be in (0, 1]");
-  require(o.moving_alpha > 0 && o.moving_alpha <= 1, "--moving-alpha", "must be in (0, 1]");
+double value_of(const DdpgOptions& options, const DdpgParameter& parameter) {
+  return std::visit([&](auto field) { return static_cast<double>(options.*field); }, parameter.field);
+}
+
+void check(const DdpgOptions& options) {
+  for (const DdpgParameter& parameter : ddpg_parameters()) {
+    const double value = value_of(options, parameter);
+    const bool above = parameter.above_minimum ? value > parameter.minimum : value >= parameter.minimum;
+    if (!above || value > parameter.maximum) {
+      throw ConfigError(std::string("--") + parameter.option + ": must be in " + range_text(parameter));
+    }
+  }
 }
 
 }  // namespace
+
+const std::vector<DdpgParameter>& ddpg_parameters() {
+  using O = DdpgOptions;
+  constexpr double kNoMaximum = std::numeric_limits<double>::infinity();
+  static const std::vector<DdpgParameter> parameters = {
+      {"hidden", "hidden", "units per hidden layer", &O::hidden, 1},
+      {"lr_critic", "lr-critic", "critic learning rate (Adam)", &O::lr_critic, 0, kNoMaximum, true},
+      {"lr_actor", "lr-actor", "actor learning rate (Adam)", &O::lr_actor, 0, kNoMaximum, true},
+      {"warmup", "warmup", "episodes of random actions first", &O::warmup, 0},
+      {"discount", "discount", "discount of the next step's value", &O::discount, 0, 1},
+      {"batch_size", "ddpg-batch-size", "transitions per update", &O::batch_size, 1},
+      {"rmsize", "rmsize", "replay memory per decision of an episode", &O::memory_per_step, 1},
+      {"tau", "tau", "soft update rate of the target networks", &O::tau, 0, 1, true},
+      {"init_delta", "init-delta", "initial exploration noise", &O::init_delta, 0, kNoMaximum, true},
+      {"delta_decay", "delta-decay", "noise decay per episode", &O::delta_decay, 0, 1, true},
+      {"moving_alpha", "moving-alpha", "rate of the moving-average reward baseline", &O::moving_alpha, 0, 1, true},
+  };
+  return parameters;
+}
+
+std::string range_text(const DdpgParameter& parameter) {
+  const auto number = [](double value) {
+    std::ostringstream text;
+    text << value;
+    return text.str();
+  };
+  return (parameter.above_minimum ? "(" : "[") + number(parameter.minimum) + ", " +
+         (std::isinf(parameter.maximum) ? std::string("inf)") : number(parameter.maximum) + "]");
+}
 
 const char* to_string(EvaluationStatus status) {
   switch (status) {

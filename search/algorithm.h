@@ -1,8 +1,10 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "search/space.h"
@@ -52,6 +54,25 @@ struct DdpgOptions {
   double delta_decay = 0.99;  // ...multiplied by this each episode after the warm-up
   double moving_alpha = 0.5;  // rate of the moving-average reward baseline
 };
+
+// A DDPG hyper-parameter as every front end sees it: its key under a recipe's search.ddpg, its option of
+// `qxbar search`, what it means and the range it must lie in. The command line, the recipe reader and writer,
+// the validation and the run fingerprints all walk one table of these, so a parameter is added in one place.
+struct DdpgParameter {
+  const char* key;
+  const char* option;
+  const char* meaning;
+  std::variant<int DdpgOptions::*, double DdpgOptions::*> field;
+  double minimum;
+  double maximum = std::numeric_limits<double>::infinity();
+  bool above_minimum = false;  // the minimum itself is out of range
+};
+
+// In DdpgOptions' order, which fingerprints of stored runs depend on.
+const std::vector<DdpgParameter>& ddpg_parameters();
+
+// "[1, inf)", "(0, 1]": the parameter's range as errors print it.
+std::string range_text(const DdpgParameter& parameter);
 
 struct AlgorithmOptions {
   std::string name = "ddpg";  // ddpg | random

@@ -2,9 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <numeric>
+#include <variant>
 
 #include "search/ddpg_networks.h"
+#include "sim/errors.h"
+#include "tests/test_support.h"
 
 namespace qxbar {
 namespace {
@@ -90,6 +94,30 @@ TEST(Ddpg, LearnsToPreferWhatIsRewarded) {
   };
   // Random warm-up actions average 5 bits per decision; the learned actor should go well below.
   EXPECT_LT(mean_bits(60, 70), mean_bits(0, 10) - 10.0);
+}
+
+AlgorithmOptions with_parameter(const DdpgParameter& parameter, double value) {
+  AlgorithmOptions options;
+  std::visit([&](auto field) { options.ddpg.*field = static_cast<std::decay_t<decltype(options.ddpg.*field)>>(value); },
+             parameter.field);
+  return options;
+}
+
+TEST(Ddpg, EveryParameterIsCheckedAtItsRangeByItsOptionName) {
+  const PolicySpace space(four_layers(), {}, {});
+  for (const DdpgParameter& parameter : ddpg_parameters()) {
+    SCOPED_TRACE(parameter.key);
+    const double smallest_valid = parameter.above_minimum ? parameter.minimum + 1e-3 : parameter.minimum;
+    EXPECT_NO_THROW(make_search_algorithm(with_parameter(parameter, smallest_valid), space));
+    // Just outside the range: below an inclusive minimum, at an exclusive one.
+    const double below = parameter.above_minimum ? parameter.minimum : parameter.minimum - 1;
+    EXPECT_EQ(testing::error_message<ConfigError>([&] { make_search_algorithm(with_parameter(parameter, below), space); }),
+              std::string("--") + parameter.option + ": must be in " + range_text(parameter));
+    if (!std::isinf(parameter.maximum)) {
+      EXPECT_NO_THROW(make_search_algorithm(with_parameter(parameter, parameter.maximum), space));
+      EXPECT_THROW(make_search_algorithm(with_parameter(parameter, parameter.maximum * 2), space), ConfigError);
+    }
+  }
 }
 
 }  // namespace
