@@ -50,7 +50,7 @@ const std::vector<DdpgParameter>& ddpg_parameters() {
       {"hidden", "hidden", "units per hidden layer", &O::hidden, 1},
       {"lr_critic", "lr-critic", "critic learning rate (Adam)", &O::lr_critic, 0, kNoMaximum, true},
       {"lr_actor", "lr-actor", "actor learning rate (Adam)", &O::lr_actor, 0, kNoMaximum, true},
-      {"warmup", "warmup", "episodes of random actions first", &O::warmup, 0},
+      {"warmup", "warmup", "last episode of random actions, counted from 0 as in HAQ", &O::warmup, 0},
       {"discount", "discount", "discount of the next step's value", &O::discount, 0, 1},
       {"batch_size", "ddpg-batch-size", "transitions per update", &O::batch_size, 1},
       {"rmsize", "rmsize", "replay memory per decision of an episode", &O::memory_per_step, 1},

@@ -45,7 +45,7 @@ struct DdpgOptions {
   int hidden = 300;
   double lr_critic = 1e-3;
   double lr_actor = 1e-4;
-  int warmup = 20;          // episodes of uniformly random actions before the actor takes over
+  int warmup = 20;          // the actor takes over after episode `warmup`; episodes 0..warmup act at random
   double discount = 1.0;
   int batch_size = 64;
   int memory_per_step = 128;  // replay memory size per decision of an episode

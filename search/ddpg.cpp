@@ -126,7 +126,7 @@ class DdpgSearch : public SearchAlgorithm {
       const bool last = step + 1 == states_.size();
       memory_.push({states_[step], static_cast<float>(actions_[step]), static_cast<float>(evaluation.reward),
                     last ? states_[step] : states_[step + 1], last});
-      if (episode_ >= options_.warmup) update();
+      if (episode_ > options_.warmup) update();
     }
     states_.clear();
     ++episode_;
@@ -134,7 +134,8 @@ class DdpgSearch : public SearchAlgorithm {
 
  private:
   double select_action(const std::vector<float>& state) {
-    if (episode_ < options_.warmup) return std::uniform_real_distribution<double>(0.0, 1.0)(rng_);
+    // As HAQ counts: episodes 0 to warmup act at random, so the noise has decayed once when the actor starts.
+    if (episode_ <= options_.warmup) return std::uniform_real_distribution<double>(0.0, 1.0)(rng_);
     double mean = 0;
     {
       const torch::NoGradGuard no_grad;

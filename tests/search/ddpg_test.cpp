@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <numeric>
 #include <variant>
@@ -48,8 +49,9 @@ TEST(Ddpg, ReplayMemoryKeepsTheMostRecentAndSamplesOnlyThem) {
   EXPECT_TRUE(torch::equal(batch.not_terminal.eq(0), batch.actions.eq(4)));
 }
 
-// Proposals of `episodes` episodes told a reward that grows as bits shrink.
-std::vector<std::string> proposals(std::uint64_t seed, int episodes, const DdpgOptions& options) {
+// Proposals of `episodes` episodes told a reward that grows as bits shrink (or, with bits_rewarded, grow).
+std::vector<std::string> proposals(std::uint64_t seed, int episodes, const DdpgOptions& options,
+                                   bool bits_rewarded = false) {
   const PolicySpace space(four_layers(), {}, {});
   const std::unique_ptr<SearchAlgorithm> agent = make_ddpg_search(options, seed, space);
   std::vector<std::string> policies;
@@ -58,7 +60,7 @@ std::vector<std::string> proposals(std::uint64_t seed, int episodes, const DdpgO
     double bits = 0;
     for (const Bits& b : policy.layers) bits += b.w + b.a;
     Evaluation evaluation;
-    evaluation.reward = -bits;
+    evaluation.reward = bits_rewarded ? bits : -bits;
     agent->tell(evaluation);
     policies.push_back(policy_summary(policy));
   }
@@ -77,6 +79,18 @@ TEST(Ddpg, SameSeedSameProposalsAfterWarmup) {
   const std::vector<std::string> first = proposals(7, 15, quick_options());
   EXPECT_EQ(first, proposals(7, 15, quick_options()));
   EXPECT_NE(first, proposals(8, 15, quick_options()));
+}
+
+TEST(Ddpg, WarmupCountsEpisodesAsHaqDoes) {
+  // HAQ acts at random in episodes 0..warmup and learns from the end of episode warmup + 1 on, so rewards
+  // first shape the proposal of episode warmup + 2. A fast actor makes that one round of updates visible.
+  DdpgOptions options = quick_options();
+  options.lr_actor = 0.05;
+  const std::vector<std::string> prefer_few = proposals(5, 20, options);
+  const std::vector<std::string> prefer_many = proposals(5, 20, options, true);
+  const auto after_learning = static_cast<std::ptrdiff_t>(options.warmup) + 2;
+  EXPECT_TRUE(std::equal(prefer_few.begin(), prefer_few.begin() + after_learning, prefer_many.begin()));
+  EXPECT_NE(prefer_few[after_learning], prefer_many[after_learning]);
 }
 
 TEST(Ddpg, LearnsToPreferWhatIsRewarded) {
