@@ -1,5 +1,7 @@
 #include "experiments/recipe.h"
 
+#include <spdlog/fmt/fmt.h>
+
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
@@ -200,6 +202,15 @@ Recipe load_recipe(const std::string& path, const std::vector<std::string>& over
   return recipe;
 }
 
+// The shortest text that reads back as `value` (0.99, where the emitter's 17 digits print 0.98999999999999999),
+// so the resolved recipe shows the numbers as they were written.
+namespace {
+template <typename Number>
+std::string shortest_text(Number value) {
+  return fmt::format("{}", value);
+}
+}  // namespace
+
 std::string recipe_yaml_text(const Recipe& r) {
   YAML::Emitter out;
   out << YAML::BeginMap;
@@ -216,27 +227,32 @@ std::string recipe_yaml_text(const Recipe& r) {
       << r.data.train_size << YAML::Key << "val_size" << YAML::Value << r.data.val_size << YAML::EndMap;
   const auto stage = [&](const char* key, const StageTraining& s, const std::string& from = "") {
     out << YAML::Key << key << YAML::Value << YAML::Flow << YAML::BeginMap << YAML::Key << "epochs" << YAML::Value
-        << s.epochs << YAML::Key << "lr" << YAML::Value << s.lr << YAML::Key << "batch_size" << YAML::Value
-        << s.batch_size;
+        << s.epochs << YAML::Key << "lr" << YAML::Value << shortest_text(s.lr) << YAML::Key << "batch_size"
+        << YAML::Value << s.batch_size;
     if (!from.empty()) out << YAML::Key << "from" << YAML::Value << from;
     out << YAML::EndMap;
   };
   stage("fp32", r.fp32, r.fp32_from);
   stage("int8", r.int8);
   out << YAML::Key << "search" << YAML::Value << YAML::BeginMap;
-  out << YAML::Key << "algo" << YAML::Value << r.algorithm.name << YAML::Key << "episodes" << YAML::Value << r.episodes
-      << YAML::Key << "reward" << YAML::Value << r.reward << YAML::Key << "max_acc_drop" << YAML::Value
-      << r.max_accuracy_drop << YAML::Key << "cost_budget" << YAML::Value << r.cost_budget << YAML::Key << "min_bit"
-      << YAML::Value << r.space.min_bits << YAML::Key << "max_bit" << YAML::Value << r.space.max_bits << YAML::Key
-      << "cell_resolution" << YAML::Value << r.cell_resolution << YAML::Key << "force_first_last" << YAML::Value
-      << r.space.force_first_last << YAML::Key << "train_size" << YAML::Value << r.search_train_size << YAML::Key
-      << "val_size" << YAML::Value << r.search_val_size << YAML::Key << "finetune_epochs" << YAML::Value
-      << r.search_finetune.epochs << YAML::Key << "finetune_lr" << YAML::Value << r.search_finetune.lr << YAML::Key
-      << "engine" << YAML::Value << r.engine;
+  const auto entry = [&](const char* key, const auto& value) { out << YAML::Key << key << YAML::Value << value; };
+  entry("algo", r.algorithm.name);
+  entry("episodes", r.episodes);
+  entry("reward", r.reward);
+  entry("max_acc_drop", shortest_text(r.max_accuracy_drop));
+  entry("cost_budget", shortest_text(r.cost_budget));
+  entry("min_bit", r.space.min_bits);
+  entry("max_bit", r.space.max_bits);
+  entry("cell_resolution", r.cell_resolution);
+  entry("force_first_last", r.space.force_first_last);
+  entry("train_size", r.search_train_size);
+  entry("val_size", r.search_val_size);
+  entry("finetune_epochs", r.search_finetune.epochs);
+  entry("finetune_lr", shortest_text(r.search_finetune.lr));
+  entry("engine", r.engine);
   out << YAML::Key << "ddpg" << YAML::Value << YAML::Flow << YAML::BeginMap;
   for (const DdpgParameter& parameter : ddpg_parameters()) {
-    out << YAML::Key << parameter.key << YAML::Value;
-    std::visit([&](auto field) { out << r.algorithm.ddpg.*field; }, parameter.field);
+    std::visit([&](auto field) { entry(parameter.key, shortest_text(r.algorithm.ddpg.*field)); }, parameter.field);
   }
   out << YAML::EndMap;
   out << YAML::EndMap;

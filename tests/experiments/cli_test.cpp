@@ -374,6 +374,7 @@ TEST(Cli, RunRecipeEndToEndThenOnlyChangedStagesRunAgain) {
   EXPECT_THAT(read_text(run + "/search/history.csv"), HasSubstr(policy));
   EXPECT_EQ(read_text(run + "/figures/pareto_latency.png").substr(1, 3), "PNG");
   EXPECT_THAT(read_text(run + "/recipe.yaml"), HasSubstr("episodes: 3"));
+  EXPECT_THAT(read_text(run + "/recipe.yaml"), HasSubstr("delta_decay: 0.99,"));
 
   // Nothing changed: every stage is done; a changed final fine-tune reruns that stage alone.
   const ProcessResult again = qxbar("run " + recipe + " --out " + run + " --threads 1");
