@@ -94,6 +94,23 @@ TEST(ImageFolder, RandomCropsFollowTheGeneratorAndFlip) {
   EXPECT_GT(falling, 0);
 }
 
+TEST(ImageFolder, BatchesAreTheSameOnOneThreadAndOnSeveral) {
+  TempDir dir;
+  write_jpeg(make_class(dir, "train", "ramp") + "/1.jpg", ramp(120, 90));
+  const ImageFolder images = scan_image_folder(dir.file("train"));
+  const torch::Tensor same_image = torch::zeros({32}, torch::kInt64);
+  const int threads = torch::get_num_threads();
+  const auto decode_on = [&](int thread_count) {
+    torch::set_num_threads(thread_count);
+    auto generator = at::make_generator<at::CPUGeneratorImpl>(3);
+    return decode_images(images, same_image, {32, true}, &generator);
+  };
+  const torch::Tensor one = decode_on(1);
+  const torch::Tensor several = decode_on(4);
+  torch::set_num_threads(threads);
+  EXPECT_TRUE(torch::equal(one, several));
+}
+
 void write_png(const std::string& path, const torch::Tensor& rgb) {
   const torch::Tensor pixels = rgb.permute({1, 2, 0}).contiguous();
   png_image image{};
