@@ -9,8 +9,9 @@
 namespace qxbar {
 
 // The image files of an ImageNet-style folder: one subfolder per class, named after it, holding that
-// class's images (*.jpg, *.jpeg or *.png, any case; JPEG or PNG inside, whatever the name says). Classes are numbered in the sorted order of their names, as
-// torchvision's ImageFolder numbers them, so labels agree with models trained there.
+// class's images (*.jpg, *.jpeg or *.png, any case; JPEG or PNG inside, whatever the name says). Classes
+// are numbered in the sorted order of their names, as torchvision's ImageFolder numbers them, so labels
+// agree with models trained there.
 struct ImageFolder {
   std::vector<std::string> classes;
   std::vector<std::string> paths;

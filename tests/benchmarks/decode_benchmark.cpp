@@ -24,8 +24,8 @@ using Clock = std::chrono::steady_clock;
 torch::Tensor synthetic_photo(torch::Generator& generator) {
   const torch::Tensor low = torch::rand({1, 3, 6, 8}, generator);
   namespace F = torch::nn::functional;
-  const torch::Tensor smooth = F::interpolate(
-      low, F::InterpolateFuncOptions().size(std::vector<std::int64_t>{375, 500}).mode(torch::kBilinear).align_corners(false));
+  auto photo_size = F::InterpolateFuncOptions().size(std::vector<std::int64_t>{375, 500});
+  const torch::Tensor smooth = F::interpolate(low, photo_size.mode(torch::kBilinear).align_corners(false));
   const torch::Tensor texture = torch::rand({1, 3, 375, 500}, generator) * 0.1 - 0.05;
   return ((smooth + texture).clamp(0, 1) * 255).squeeze(0).to(torch::kUInt8);
 }
