@@ -1,5 +1,6 @@
 #include "search/search_run.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -63,7 +64,10 @@ class SearchRun {
     }
     if (settings_.show_progress) baseline_progress.finish();
 
-    Progress progress("search", settings_.episodes, "episodes");
+    const auto replayed = std::count_if(stored_.begin(), stored_.end(), [](const EvaluatedPolicy& row) {
+      return row.kind == EvaluatedPolicy::Kind::Search;
+    });
+    Progress progress("search", settings_.episodes, "episodes", replayed);
     for (int episode = 1; episode <= settings_.episodes; ++episode) {
       const EvaluatedPolicy& row = next(EvaluatedPolicy::Kind::Search, episode, "", algorithm.ask());
       algorithm.tell(row.evaluation);

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 
 namespace qxbar {
@@ -42,7 +43,8 @@ void Progress::finish(const std::string& status) { draw(total_, status, true); }
 void Progress::draw(std::int64_t done, const std::string& status, bool final) {
   if (silenced_) return;
   const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-  const double rate = elapsed > 0 ? static_cast<double>(done - resumed_at_) / elapsed : 0.0;
+  // Units replayed from a previous process take no time; until new ones are done there is no rate.
+  const double rate = elapsed > 0 ? std::max(0.0, static_cast<double>(done - resumed_at_) / elapsed) : 0.0;
   const double left = rate > 0 ? static_cast<double>(total_ - done) / rate : NAN;
   const double fraction = total_ > 0 ? static_cast<double>(done) / static_cast<double>(total_) : 1.0;
   char line[512];
