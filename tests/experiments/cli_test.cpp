@@ -32,13 +32,21 @@ struct ProcessResult {
   std::string err;
 };
 
+// Each test process gets its own cost cache, so no run sees another's entries, and removes it when it ends.
+const std::filesystem::path& cache_home() {
+  struct CacheHome {
+    std::filesystem::path path = std::filesystem::temp_directory_path() / ("qxbar-cli-cache-" + std::to_string(::getpid()));
+    ~CacheHome() { std::filesystem::remove_all(path); }
+  };
+  static const CacheHome home;
+  return home.path;
+}
+
 // Runs the qxbar binary as a user would, capturing both streams.
 ProcessResult qxbar(const std::string& arguments) {
   const std::string err_file = std::filesystem::temp_directory_path() / ("qxbar-cli-err-" + std::to_string(::getpid()));
-  // Each test process gets its own cost cache, so no run sees another's entries.
-  const std::string cache_home = std::filesystem::temp_directory_path() / ("qxbar-cli-cache-" + std::to_string(::getpid()));
   const std::string command =
-      "XDG_CACHE_HOME=" + cache_home + " " + std::string(QXBAR_BINARY) + " " + arguments + " 2>" + err_file;
+      "XDG_CACHE_HOME=" + cache_home().string() + " " + std::string(QXBAR_BINARY) + " " + arguments + " 2>" + err_file;
   std::FILE* pipe = ::popen(command.c_str(), "r");
   std::string out;
   char buffer[4096];
