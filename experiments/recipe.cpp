@@ -202,45 +202,49 @@ Recipe load_recipe(const std::string& path, const std::vector<std::string>& over
   return recipe;
 }
 
-// The shortest text that reads back as `value` (0.99, where the emitter's 17 digits print 0.98999999999999999),
-// so the resolved recipe shows the numbers as they were written.
-namespace {
-template <typename Number>
-std::string shortest_text(Number value) {
-  return fmt::format("{}", value);
-}
-}  // namespace
-
 std::string recipe_yaml_text(const Recipe& r) {
   YAML::Emitter out;
-  out << YAML::BeginMap;
-  out << YAML::Key << "chip" << YAML::Value << r.chip;
-  out << YAML::Key << "chip_set" << YAML::Value << YAML::Flow << r.chip_set;
-  out << YAML::Key << "network" << YAML::Value << r.network;
-  out << YAML::Key << "width" << YAML::Value << r.width;
-  out << YAML::Key << "quantizer" << YAML::Value << r.quantizer;
-  out << YAML::Key << "per_channel" << YAML::Value << r.per_channel;
-  out << YAML::Key << "batch_norm" << YAML::Value << r.batch_norm;
-  out << YAML::Key << "seed" << YAML::Value << r.seed;
-  out << YAML::Key << "data" << YAML::Value << YAML::Flow << YAML::BeginMap << YAML::Key << "name" << YAML::Value
-      << r.data.name << YAML::Key << "dir" << YAML::Value << r.data.dir << YAML::Key << "train_size" << YAML::Value
-      << r.data.train_size << YAML::Key << "val_size" << YAML::Value << r.data.val_size << YAML::EndMap;
+  const auto entry = [&](const char* key, const auto& value) {
+    out << YAML::Key << key << YAML::Value;
+    // The shortest text that reads back as the number (0.99, where the emitter's 17 digits print
+    // 0.98999999999999999), so the resolved recipe shows numbers as they were written.
+    if constexpr (std::is_floating_point_v<std::decay_t<decltype(value)>>) {
+      out << fmt::format("{}", value);
+    } else {
+      out << value;
+    }
+  };
   const auto stage = [&](const char* key, const StageTraining& s, const std::string& from = "") {
-    out << YAML::Key << key << YAML::Value << YAML::Flow << YAML::BeginMap << YAML::Key << "epochs" << YAML::Value
-        << s.epochs << YAML::Key << "lr" << YAML::Value << shortest_text(s.lr) << YAML::Key << "batch_size"
-        << YAML::Value << s.batch_size;
-    if (!from.empty()) out << YAML::Key << "from" << YAML::Value << from;
+    out << YAML::Key << key << YAML::Value << YAML::Flow << YAML::BeginMap;
+    entry("epochs", s.epochs);
+    entry("lr", s.lr);
+    entry("batch_size", s.batch_size);
+    if (!from.empty()) entry("from", from);
     out << YAML::EndMap;
   };
+  out << YAML::BeginMap;
+  entry("chip", r.chip);
+  out << YAML::Key << "chip_set" << YAML::Value << YAML::Flow << r.chip_set;
+  entry("network", r.network);
+  entry("width", r.width);
+  entry("quantizer", r.quantizer);
+  entry("per_channel", r.per_channel);
+  entry("batch_norm", r.batch_norm);
+  entry("seed", r.seed);
+  out << YAML::Key << "data" << YAML::Value << YAML::Flow << YAML::BeginMap;
+  entry("name", r.data.name);
+  entry("dir", r.data.dir);
+  entry("train_size", r.data.train_size);
+  entry("val_size", r.data.val_size);
+  out << YAML::EndMap;
   stage("fp32", r.fp32, r.fp32_from);
   stage("int8", r.int8);
   out << YAML::Key << "search" << YAML::Value << YAML::BeginMap;
-  const auto entry = [&](const char* key, const auto& value) { out << YAML::Key << key << YAML::Value << value; };
   entry("algo", r.algorithm.name);
   entry("episodes", r.episodes);
   entry("reward", r.reward);
-  entry("max_acc_drop", shortest_text(r.max_accuracy_drop));
-  entry("cost_budget", shortest_text(r.cost_budget));
+  entry("max_acc_drop", r.max_accuracy_drop);
+  entry("cost_budget", r.cost_budget);
   entry("min_bit", r.space.min_bits);
   entry("max_bit", r.space.max_bits);
   entry("cell_resolution", r.cell_resolution);
@@ -248,11 +252,11 @@ std::string recipe_yaml_text(const Recipe& r) {
   entry("train_size", r.search_train_size);
   entry("val_size", r.search_val_size);
   entry("finetune_epochs", r.search_finetune.epochs);
-  entry("finetune_lr", shortest_text(r.search_finetune.lr));
+  entry("finetune_lr", r.search_finetune.lr);
   entry("engine", r.engine);
   out << YAML::Key << "ddpg" << YAML::Value << YAML::Flow << YAML::BeginMap;
   for (const DdpgParameter& parameter : ddpg_parameters()) {
-    std::visit([&](auto field) { entry(parameter.key, shortest_text(r.algorithm.ddpg.*field)); }, parameter.field);
+    std::visit([&](auto field) { entry(parameter.key, r.algorithm.ddpg.*field); }, parameter.field);
   }
   out << YAML::EndMap;
   out << YAML::EndMap;
