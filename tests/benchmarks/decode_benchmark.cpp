@@ -5,6 +5,7 @@
 // Usage: qxbar_decode_benchmark [IMAGES=512]
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
