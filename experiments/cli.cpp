@@ -8,8 +8,8 @@
 #include <iostream>
 #include <thread>
 
-#include "sim/errors.h"
-#include "sim/progress.h"
+#include "sim/core/errors.h"
+#include "sim/core/progress.h"
 
 namespace qxbar::cli {
 namespace {

@@ -6,10 +6,11 @@
 
 #include "experiments/cli.h"
 #include "nn/builtin_workloads.h"
-#include "sim/atomic_file.h"
+#include "sim/core/atomic_file.h"
+#include "sim/core/npy.h"
 #include "sim/cost_engine.h"
-#include "sim/npy.h"
-#include "sim/systemc_engine.h"
+#include "sim/engines.h"
+#include "sim/systemc/systemc_engine.h"
 
 namespace qxbar::cli {
 namespace {
@@ -156,6 +157,7 @@ int run_sim(const std::vector<std::string>& args) {
 
   const int policy_sources = static_cast<int>(values.count("bits")) + static_cast<int>(values.count("policy")) + (table ? 1 : 0);
   if (policy_sources > 1) throw ConfigError("sim: give at most one of --bits, --policy and --table");
+  cost_engines().at(engine_name, "--engine");
   if (!npy_path.empty() && !table) throw ConfigError("--npy " + npy_path + ": the lookup table needs --table");
   if ((pipeline || !trace_path.empty()) && (table || engine_name != "systemc")) {
     throw ConfigError("--pipeline and --trace price one policy with --engine systemc, not a --table");

@@ -2,7 +2,7 @@
 
 #include "experiments/cli.h"
 #include "experiments/sweep.h"
-#include "sim/atomic_file.h"
+#include "sim/core/atomic_file.h"
 
 namespace qxbar::cli {
 namespace {

@@ -7,8 +7,8 @@
 #include "experiments/cli.h"
 #include "nn/builtin_workloads.h"
 #include "nn/trainer.h"
-#include "sim/atomic_file.h"
-#include "sim/fingerprint.h"
+#include "sim/core/atomic_file.h"
+#include "sim/core/fingerprint.h"
 
 namespace qxbar::cli {
 

@@ -1,6 +1,6 @@
 #include "experiments/fine_tune_evaluator.h"
 
-#include "sim/errors.h"
+#include "sim/core/errors.h"
 
 namespace qxbar {
 

@@ -5,8 +5,9 @@
 #include <torch/torch.h>
 
 #include "experiments/fine_tune_evaluator.h"
-#include "sim/atomic_file.h"
-#include "sim/fingerprint.h"
+#include "sim/core/atomic_file.h"
+#include "sim/core/fingerprint.h"
+#include "sim/engines.h"
 
 namespace qxbar {
 namespace {

@@ -12,8 +12,9 @@
 
 #include "nn/data.h"
 #include "nn/models.h"
+#include "sim/core/yaml_reading.h"
 #include "sim/cost_engine.h"
-#include "sim/yaml_reading.h"
+#include "sim/engines.h"
 
 namespace qxbar {
 namespace {

@@ -12,14 +12,15 @@
 
 #include "nn/builtin_workloads.h"
 #include "sim/chip_schema.h"
+#include "sim/core/file_lock.h"
+#include "sim/core/fingerprint.h"
+#include "sim/core/progress.h"
+#include "sim/core/sqlite_db.h"
+#include "sim/core/yaml_reading.h"
 #include "sim/cost_cache.h"
 #include "sim/cost_engine.h"
 #include "sim/energy.h"
-#include "sim/file_lock.h"
-#include "sim/fingerprint.h"
-#include "sim/progress.h"
-#include "sim/sqlite_db.h"
-#include "sim/yaml_reading.h"
+#include "sim/engines.h"
 
 namespace qxbar {
 namespace {

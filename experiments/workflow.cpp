@@ -10,8 +10,9 @@
 #include "nn/trainer.h"
 #include "plots/breakdown.h"
 #include "plots/search_figures.h"
-#include "sim/atomic_file.h"
-#include "sim/fingerprint.h"
+#include "sim/core/atomic_file.h"
+#include "sim/core/fingerprint.h"
+#include "sim/engines.h"
 
 namespace qxbar {
 namespace {

@@ -3,7 +3,7 @@
 #include <filesystem>
 
 #include "nn/models.h"
-#include "sim/errors.h"
+#include "sim/core/errors.h"
 
 namespace qxbar {
 

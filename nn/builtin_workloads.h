@@ -2,7 +2,7 @@
 
 #include <string>
 
-#include "sim/workload.h"
+#include "sim/core/workload.h"
 
 namespace qxbar {
 

@@ -6,7 +6,7 @@
 #include <filesystem>
 #include <random>
 
-#include "sim/errors.h"
+#include "sim/core/errors.h"
 
 namespace qxbar {
 namespace {

@@ -14,8 +14,8 @@
 #include <memory>
 #include <random>
 
-#include "sim/atomic_file.h"
-#include "sim/errors.h"
+#include "sim/core/atomic_file.h"
+#include "sim/core/errors.h"
 
 namespace qxbar {
 namespace {

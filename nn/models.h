@@ -7,8 +7,8 @@
 #include <vector>
 
 #include "nn/quant_layers.h"
-#include "sim/policy.h"
-#include "sim/workload.h"
+#include "sim/core/policy.h"
+#include "sim/core/workload.h"
 
 namespace qxbar {
 

@@ -3,7 +3,7 @@
 #include <cmath>
 #include <limits>
 
-#include "sim/errors.h"
+#include "sim/core/errors.h"
 
 namespace qxbar {
 namespace {

@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "sim/errors.h"
+#include "sim/core/errors.h"
 
 namespace qxbar {
 namespace {

@@ -7,8 +7,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "sim/atomic_file.h"
-#include "sim/errors.h"
+#include "sim/core/atomic_file.h"
+#include "sim/core/errors.h"
 
 namespace qxbar {
 namespace {

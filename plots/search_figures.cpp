@@ -4,7 +4,7 @@
 #include <filesystem>
 
 #include "plots/pareto.h"
-#include "sim/errors.h"
+#include "sim/core/errors.h"
 
 namespace qxbar {
 namespace {

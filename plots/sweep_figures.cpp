@@ -6,8 +6,8 @@
 #include <set>
 
 #include "plots/pareto.h"
-#include "sim/errors.h"
-#include "sim/sqlite_db.h"
+#include "sim/core/errors.h"
+#include "sim/core/sqlite_db.h"
 
 namespace qxbar {
 namespace {

@@ -5,7 +5,7 @@
 #include <sstream>
 
 #include "search/ddpg.h"
-#include "sim/errors.h"
+#include "sim/core/errors.h"
 
 namespace qxbar {
 namespace {

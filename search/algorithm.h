@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "search/space.h"
-#include "sim/policy.h"
+#include "sim/core/policy.h"
 
 namespace qxbar {
 

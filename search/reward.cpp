@@ -4,7 +4,7 @@
 #include <cmath>
 #include <vector>
 
-#include "sim/errors.h"
+#include "sim/core/errors.h"
 
 namespace qxbar {
 

@@ -6,10 +6,10 @@
 #include <filesystem>
 #include <map>
 
-#include "sim/atomic_file.h"
-#include "sim/file_lock.h"
-#include "sim/errors.h"
-#include "sim/progress.h"
+#include "sim/core/atomic_file.h"
+#include "sim/core/errors.h"
+#include "sim/core/file_lock.h"
+#include "sim/core/progress.h"
 
 namespace qxbar {
 namespace {

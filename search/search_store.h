@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "search/algorithm.h"
-#include "sim/sqlite_db.h"
+#include "sim/core/sqlite_db.h"
 
 namespace qxbar {
 

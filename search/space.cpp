@@ -4,7 +4,7 @@
 #include <cassert>
 
 #include "search/reward.h"
-#include "sim/errors.h"
+#include "sim/core/errors.h"
 
 namespace qxbar {
 namespace {

@@ -4,8 +4,8 @@
 #include <string>
 #include <vector>
 
-#include "sim/policy.h"
-#include "sim/workload.h"
+#include "sim/core/policy.h"
+#include "sim/core/workload.h"
 
 namespace qxbar {
 

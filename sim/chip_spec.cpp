@@ -6,8 +6,8 @@
 #include <sstream>
 
 #include "sim/chip_schema.h"
-#include "sim/fingerprint.h"
-#include "sim/yaml_reading.h"
+#include "sim/core/fingerprint.h"
+#include "sim/core/yaml_reading.h"
 
 namespace qxbar {
 namespace {

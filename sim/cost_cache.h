@@ -6,8 +6,8 @@
 #include <optional>
 #include <string>
 
+#include "sim/core/sqlite_db.h"
 #include "sim/cost_engine.h"
-#include "sim/sqlite_db.h"
 
 namespace qxbar {
 

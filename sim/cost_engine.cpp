@@ -1,26 +1,6 @@
 #include "sim/cost_engine.h"
 
-#include "sim/analytical_engine.h"
-#include "sim/cost_cache.h"
-#include "sim/systemc_engine.h"
-
 namespace qxbar {
-
-std::vector<std::string> cost_engine_names() { return {"analytical", "systemc"}; }
-
-std::unique_ptr<CostEngine> make_cost_engine(const std::string& name, const ChipSpec& chip,
-                                             std::shared_ptr<CostCache> cache) {
-  std::unique_ptr<CostEngine> engine;
-  if (name == "analytical") {
-    engine = std::make_unique<AnalyticalEngine>(chip);
-  } else if (name == "systemc") {
-    engine = std::make_unique<SystemcEngine>(chip);
-  } else {
-    throw ConfigError("--engine " + name + ": unknown engine (choose analytical or systemc)");
-  }
-  if (cache) return std::make_unique<CachedEngine>(std::move(engine), std::move(cache));
-  return engine;
-}
 
 NetworkCost price_network(const CostEngine& engine, const Workload& workload, const Policy& policy) {
   if (policy.layers.size() != workload.layers.size()) {

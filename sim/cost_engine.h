@@ -5,10 +5,10 @@
 #include <vector>
 
 #include "sim/chip_spec.h"
+#include "sim/core/policy.h"
+#include "sim/core/workload.h"
 #include "sim/energy.h"
 #include "sim/mapper.h"
-#include "sim/policy.h"
-#include "sim/workload.h"
 
 namespace qxbar {
 
@@ -38,13 +38,6 @@ class CostEngine {
   // stale costs. Bump the version whenever the engine's numbers change.
   virtual std::string identity() const = 0;
 };
-
-class CostCache;
-
-// The engines `--engine` can name; with a cache, priced layers are looked up before they are computed.
-std::vector<std::string> cost_engine_names();
-std::unique_ptr<CostEngine> make_cost_engine(const std::string& name, const ChipSpec& chip,
-                                             std::shared_ptr<CostCache> cache = nullptr);
 
 // Layer after layer: the network's latency and energy are the sums over its layers.
 NetworkCost price_network(const CostEngine& engine, const Workload& workload, const Policy& policy);

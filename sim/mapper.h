@@ -3,8 +3,8 @@
 #include <cstdint>
 
 #include "sim/chip_spec.h"
-#include "sim/policy.h"
-#include "sim/workload.h"
+#include "sim/core/policy.h"
+#include "sim/core/workload.h"
 
 namespace qxbar {
 

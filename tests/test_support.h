@@ -6,7 +6,7 @@
 #include <fstream>
 #include <string>
 
-#include "sim/errors.h"
+#include "sim/core/errors.h"
 
 namespace qxbar::testing {
 

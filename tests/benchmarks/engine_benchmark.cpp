@@ -12,8 +12,8 @@
 
 #include "nn/builtin_workloads.h"
 #include "sim/analytical_engine.h"
-#include "sim/simulation_context.h"
-#include "sim/systemc_engine.h"
+#include "sim/systemc/simulation_context.h"
+#include "sim/systemc/systemc_engine.h"
 
 namespace {
 

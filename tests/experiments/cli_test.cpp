@@ -12,9 +12,9 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "sim/npy.h"
-#include "sim/workload.h"
-#include "sim/policy.h"
+#include "sim/core/npy.h"
+#include "sim/core/policy.h"
+#include "sim/core/workload.h"
 #include "tests/test_support.h"
 
 namespace qxbar {
@@ -85,7 +85,7 @@ TEST(Cli, UsageMistakesExitWithTwo) {
   expect_one_line_error(qxbar("sim --npy t.npy"), "--npy t.npy: the lookup table needs --table");
   expect_one_line_error(qxbar("sim --bits 4,4 --table"), "sim: give at most one of --bits, --policy and --table");
   expect_one_line_error(qxbar("sim --bits 4"), "--bits: expected W,A such as 4,8, got '4'");
-  expect_one_line_error(qxbar("sim --engine spice"), "--engine spice: unknown engine (choose analytical or systemc)");
+  expect_one_line_error(qxbar("sim --engine spice"), "--engine: unknown cost engine 'spice' (choose analytical or systemc)");
   expect_one_line_error(qxbar("sim --table --pipeline"),
                         "--pipeline and --trace price one policy with --engine systemc, not a --table");
 }

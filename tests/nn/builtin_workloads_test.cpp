@@ -2,7 +2,7 @@
 
 #include <gmock/gmock.h>
 
-#include "sim/errors.h"
+#include "sim/core/errors.h"
 #include "tests/test_support.h"
 
 namespace qxbar {

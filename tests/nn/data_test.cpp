@@ -5,7 +5,7 @@
 
 #include <filesystem>
 
-#include "sim/errors.h"
+#include "sim/core/errors.h"
 #include "tests/test_support.h"
 
 namespace qxbar {

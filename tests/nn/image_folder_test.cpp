@@ -6,7 +6,7 @@
 #include <filesystem>
 
 #include "nn/data.h"
-#include "sim/errors.h"
+#include "sim/core/errors.h"
 #include "tests/test_support.h"
 
 namespace qxbar {

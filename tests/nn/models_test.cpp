@@ -4,7 +4,7 @@
 
 #include <set>
 
-#include "sim/errors.h"
+#include "sim/core/errors.h"
 
 namespace qxbar {
 namespace {

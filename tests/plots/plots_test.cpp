@@ -8,9 +8,10 @@
 #include "plots/pareto.h"
 #include "plots/search_figures.h"
 #include "plots/sweep_figures.h"
+#include "sim/analytical_engine.h"
 #include "sim/chip_spec.h"
+#include "sim/core/sqlite_db.h"
 #include "sim/cost_engine.h"
-#include "sim/sqlite_db.h"
 #include "tests/test_support.h"
 
 namespace qxbar {
@@ -124,7 +125,7 @@ TEST(Breakdown, RowsAddUpToEachLayersEnergyAndLatency) {
   const Workload workload{"small",
                           {{"conv1", LayerKind::Conv, 9, 16, 784, 1}, {"fc", LayerKind::Dense, 1568, 10, 1, 1}}};
   const ChipSpec chip = load_chip("cimaq_default", {});
-  const NetworkCost cost = price_network(*make_cost_engine("analytical", chip), workload, {{{8, 4}, {4, 8}}});
+  const NetworkCost cost = price_network(AnalyticalEngine(chip), workload, {{{8, 4}, {4, 8}}});
   const std::vector<Figure> figures = breakdown_figures(workload, cost, "small");
   ASSERT_EQ(figures.size(), 2u);
   const std::vector<std::string> energy_rows = block(figures[0].data, 0);

@@ -8,7 +8,7 @@
 #include <variant>
 
 #include "search/ddpg_networks.h"
-#include "sim/errors.h"
+#include "sim/core/errors.h"
 #include "tests/test_support.h"
 
 namespace qxbar {

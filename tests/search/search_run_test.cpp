@@ -4,6 +4,7 @@
 
 #include <set>
 
+#include "sim/analytical_engine.h"
 #include "sim/chip_spec.h"
 #include "tests/test_support.h"
 
@@ -43,7 +44,7 @@ class FakeEvaluator : public AccuracyEvaluator {
 struct Fixture {
   explicit Fixture(SpaceOptions options = {}) : space(small_network(), {}, options) {}
   ChipSpec chip = load_chip("cimaq_default", {});
-  std::unique_ptr<CostEngine> engine = make_cost_engine("analytical", chip);
+  std::unique_ptr<CostEngine> engine = std::make_unique<AnalyticalEngine>(chip);
   PolicySpace space;
 
   SearchResult run(const std::string& dir, AccuracyEvaluator& evaluator, int episodes, bool resume = false,

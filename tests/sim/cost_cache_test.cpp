@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "sim/analytical_engine.h"
-#include "sim/systemc_engine.h"
+#include "sim/systemc/systemc_engine.h"
 #include "tests/test_support.h"
 
 namespace qxbar {

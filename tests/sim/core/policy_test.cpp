@@ -1,8 +1,8 @@
-#include "sim/policy.h"
+#include "sim/core/policy.h"
 
 #include <gmock/gmock.h>
 
-#include "sim/atomic_file.h"
+#include "sim/core/atomic_file.h"
 #include "tests/test_support.h"
 
 namespace qxbar {

@@ -1,4 +1,4 @@
-#include "sim/progress.h"
+#include "sim/core/progress.h"
 
 #include <unistd.h>
 

@@ -1,11 +1,11 @@
-#include "sim/sqlite_db.h"
+#include "sim/core/sqlite_db.h"
 
 #include <sqlite3.h>
 
 #include <charconv>
 #include <filesystem>
 
-#include "sim/errors.h"
+#include "sim/core/errors.h"
 
 namespace qxbar {
 

@@ -1,4 +1,4 @@
-#include "sim/npy.h"
+#include "sim/core/npy.h"
 
 #include <cstring>
 #include <fstream>
@@ -6,7 +6,7 @@
 #include <numeric>
 #include <regex>
 
-#include "sim/errors.h"
+#include "sim/core/errors.h"
 
 namespace qxbar {
 namespace {

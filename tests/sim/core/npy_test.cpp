@@ -1,9 +1,9 @@
-#include "sim/npy.h"
+#include "sim/core/npy.h"
 
 #include <gmock/gmock.h>
 
-#include "sim/atomic_file.h"
-#include "sim/errors.h"
+#include "sim/core/atomic_file.h"
+#include "sim/core/errors.h"
 #include "tests/test_support.h"
 
 namespace qxbar {

@@ -1,4 +1,4 @@
-#include "sim/blocks.h"
+#include "sim/systemc/blocks.h"
 
 #include <algorithm>
 #include <ostream>

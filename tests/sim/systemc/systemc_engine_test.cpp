@@ -1,12 +1,12 @@
-#include "sim/systemc_engine.h"
+#include "sim/systemc/systemc_engine.h"
 
 #include <gtest/gtest.h>
 
 #include <systemc>
 
 #include "sim/analytical_engine.h"
-#include "sim/blocks.h"
-#include "sim/simulation_context.h"
+#include "sim/systemc/blocks.h"
+#include "sim/systemc/simulation_context.h"
 #include "tests/test_support.h"
 
 namespace qxbar {

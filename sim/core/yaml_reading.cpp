@@ -1,4 +1,4 @@
-#include "sim/yaml_reading.h"
+#include "sim/core/yaml_reading.h"
 
 #include <charconv>
 #include <cmath>

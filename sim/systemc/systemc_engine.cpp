@@ -1,12 +1,12 @@
-#include "sim/systemc_engine.h"
+#include "sim/systemc/systemc_engine.h"
 
 #include <algorithm>
 #include <map>
 #include <memory>
 #include <sstream>
 
-#include "sim/blocks.h"
-#include "sim/simulation_context.h"
+#include "sim/systemc/blocks.h"
+#include "sim/systemc/simulation_context.h"
 
 namespace qxbar {
 namespace {

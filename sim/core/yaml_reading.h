@@ -6,7 +6,7 @@
 #include <set>
 #include <string>
 
-#include "sim/errors.h"
+#include "sim/core/errors.h"
 
 namespace qxbar {
 

@@ -1,10 +1,10 @@
-#include "sim/file_lock.h"
+#include "sim/core/file_lock.h"
 
 #include <gtest/gtest.h>
 
 #include <optional>
 
-#include "sim/errors.h"
+#include "sim/core/errors.h"
 #include "tests/test_support.h"
 
 namespace qxbar {

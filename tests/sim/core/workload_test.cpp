@@ -1,8 +1,8 @@
-#include "sim/workload.h"
+#include "sim/core/workload.h"
 
 #include <gmock/gmock.h>
 
-#include "sim/atomic_file.h"
+#include "sim/core/atomic_file.h"
 #include "tests/test_support.h"
 
 namespace qxbar {

@@ -1,10 +1,10 @@
-#include "sim/workload.h"
+#include "sim/core/workload.h"
 
 #include <filesystem>
 #include <limits>
 #include <sstream>
 
-#include "sim/yaml_reading.h"
+#include "sim/core/yaml_reading.h"
 
 namespace qxbar {
 namespace {

@@ -1,11 +1,11 @@
-#include "sim/policy.h"
+#include "sim/core/policy.h"
 
 #include <cmath>
 #include <filesystem>
 #include <sstream>
 
-#include "sim/npy.h"
-#include "sim/yaml_reading.h"
+#include "sim/core/npy.h"
+#include "sim/core/yaml_reading.h"
 
 namespace qxbar {
 namespace {

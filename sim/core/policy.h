@@ -3,7 +3,7 @@
 #include <string>
 #include <vector>
 
-#include "sim/workload.h"
+#include "sim/core/workload.h"
 
 namespace qxbar {
 

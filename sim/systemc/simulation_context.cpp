@@ -1,4 +1,4 @@
-#include "sim/simulation_context.h"
+#include "sim/systemc/simulation_context.h"
 
 #include <systemc>
 

@@ -1,0 +1,128 @@
+#include "sim/core/options.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <type_traits>
+
+#include "sim/core/registry.h"
+
+namespace qxbar {
+namespace {
+
+std::string number_text(double value) {
+  char digits[32];
+  const auto end = std::to_chars(digits, digits + sizeof digits, value).ptr;
+  return std::string(digits, end);
+}
+
+template <class... Ts>
+struct Overloaded : Ts... {
+  using Ts::operator()...;
+};
+template <class... Ts>
+Overloaded(Ts...) -> Overloaded<Ts...>;
+
+}  // namespace
+
+bool Bounds::contains(double value) const {
+  if (std::isnan(value)) return false;
+  return (above_minimum ? value > minimum : value >= minimum) && value <= maximum;
+}
+
+std::string range_text(const Bounds& bounds) {
+  const std::string low = std::isinf(bounds.minimum) ? "(-inf" : (bounds.above_minimum ? "(" : "[") + number_text(bounds.minimum);
+  const std::string high = std::isinf(bounds.maximum) ? "inf)" : number_text(bounds.maximum) + "]";
+  return low + ", " + high;
+}
+
+BoundOption& option_named(OptionSet& options, const std::string& key) {
+  for (BoundOption& option : options) {
+    if (key == option.key) return option;
+  }
+  throw std::logic_error("no option '" + key + "'");
+}
+
+std::string value_text(const BoundOption& option) {
+  return std::visit(Overloaded{[](const double* value) { return number_text(*value); },
+                               [](const bool* value) { return std::string(*value ? "true" : "false"); },
+                               [](const std::string* value) { return *value; },
+                               [](const auto* value) { return std::to_string(*value); }},
+                    option.target);
+}
+
+std::string violation(const BoundOption& option) {
+  return std::visit(Overloaded{[&](const bool*) { return std::string(); },
+                               [&](const std::string* value) {
+                                 if (option.choices == nullptr) return std::string();
+                                 const std::vector<std::string> names = option.choices();
+                                 if (std::find(names.begin(), names.end(), *value) != names.end()) return std::string();
+                                 return "unknown value '" + *value + "' (choose " + choices_text(names) + ")";
+                               },
+                               [&](const auto* value) {
+                                 const double number = static_cast<double>(*value);
+                                 if (option.bounds.contains(number)) return std::string();
+                                 return "must be in " + range_text(option.bounds) + ", got " + value_text(option);
+                               }},
+                    option.target);
+}
+
+void read_options(StrictMap& map, const OptionSet& options) {
+  for (const BoundOption& option : options) {
+    const YAML::Node node = map.take_optional(option.key);
+    if (!node) continue;
+    const SourceLocation where = location_of(node, map.file());
+    const std::string key = map.key_path(option.key);
+    // Integers are range-checked before they are narrowed, so 2^40 epochs is an error, not a wrapped count.
+    const auto integer = [&](auto* target) {
+      using Integer = std::remove_pointer_t<decltype(target)>;
+      const std::int64_t value = scalar_integer(node, where, key);
+      const bool fits = value >= 0 || std::is_signed_v<Integer>;
+      if (!fits || value < static_cast<std::int64_t>(std::numeric_limits<Integer>::min()) ||
+          static_cast<std::uint64_t>(value) > static_cast<std::uint64_t>(std::numeric_limits<Integer>::max()) ||
+          !option.bounds.contains(static_cast<double>(value))) {
+        throw ConfigError(located_message(where, key, "must be in " + range_text(option.bounds) + ", got " +
+                                                          std::to_string(value)));
+      }
+      *target = static_cast<Integer>(value);
+    };
+    std::visit(Overloaded{[&](double* target) { *target = scalar_real(node, where, key); },
+                          [&](bool* target) { *target = scalar_bool(node, where, key); },
+                          [&](std::string* target) { *target = scalar_text(node, where, key); },
+                          [&](auto* target) { integer(target); }},
+               option.target);
+    if (const std::string reason = violation(option); !reason.empty()) {
+      throw ConfigError(located_message(where, key, reason));
+    }
+  }
+}
+
+void write_options(YAML::Emitter& out, const OptionSet& options) {
+  for (const BoundOption& option : options) {
+    out << YAML::Key << option.key << YAML::Value;
+    std::visit(Overloaded{[&](const double*) { out << value_text(option); },
+                          [&](const auto* value) { out << *value; }},
+               option.target);
+  }
+}
+
+nlohmann::json run_key_json(const OptionSet& options) {
+  nlohmann::json values = nlohmann::json::object();
+  for (const BoundOption& option : options) {
+    if (!option.in_run_key) continue;
+    std::visit([&](const auto* value) { values[option.key] = *value; }, option.target);
+  }
+  return values;
+}
+
+void check_flags(const OptionSet& options) {
+  for (const BoundOption& option : options) {
+    if (const std::string reason = violation(option); !reason.empty()) {
+      throw ConfigError(std::string("--") + option.flag + " " + value_text(option) + ": " + reason);
+    }
+  }
+}
+
+}  // namespace qxbar
