@@ -7,9 +7,12 @@
 #include <algorithm>
 #include <iostream>
 #include <thread>
+#include <type_traits>
+#include <variant>
 
 #include "sim/core/errors.h"
 #include "sim/core/progress.h"
+#include "sim/core/registry.h"
 
 namespace qxbar::cli {
 namespace {
@@ -85,25 +88,57 @@ std::shared_ptr<CostCache> CacheOptions::open() const {
   return std::make_shared<CostCache>(path);
 }
 
-void DataCommandOptions::add_to(po::options_description& options, const std::string& default_data,
-                                std::int64_t default_train_size, std::int64_t default_val_size) {
-  options.add_options()
-      ("data", po::value(&data)->default_value(default_data), "dataset: fashion-mnist, mnist, cifar10, synthetic")
-      ("data-dir", po::value(&data_dir), "folder with the dataset's files (fashion-mnist: Debian's package by default)")
-      ("train-size", po::value(&train_size)->default_value(default_train_size), "training images used (0: all not held out)")
-      ("val-size", po::value(&val_size)->default_value(default_val_size), "training images held out for validation")
-      ("threads", po::value(&threads)->default_value(static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))),
-       "intra-op threads for LibTorch (default: all cores)");
+void add_options(po::options_description& options, const OptionSet& set) {
+  for (const BoundOption& option : set) {
+    std::string meaning = option.meaning;
+    if (option.choices != nullptr) meaning += " (" + choices_text(option.choices()) + ")";
+    const std::string shown = value_text(option);
+    std::visit([&](auto* target) {
+      using Value = std::remove_pointer_t<decltype(target)>;
+      if constexpr (std::is_same_v<Value, bool>) {
+        if (!*target) {
+          options.add_options()(option.flag, po::bool_switch(target), meaning.c_str());
+          return;
+        }
+      }
+      options.add_options()(option.flag, po::value(target)->default_value(*target, shown), meaning.c_str());
+    }, option.target);
+  }
 }
 
-DataOptions DataCommandOptions::options() const {
+int ThreadOptions::default_threads() { return static_cast<int>(std::max(1u, std::thread::hardware_concurrency())); }
+
+void ThreadOptions::add_to(po::options_description& options) {
+  options.add_options()("threads", po::value(&threads)->default_value(threads),
+                        "intra-op threads for LibTorch (default: all cores)");
+}
+
+void ThreadOptions::apply() const {
   if (threads < 1) throw ConfigError("--threads " + std::to_string(threads) + ": must be at least 1");
   torch::set_num_threads(threads);
-  return {data, data_dir, train_size, val_size, 0};
 }
 
-DataSplits DataCommandOptions::load(std::uint64_t seed) const {
-  DataOptions chosen = options();
+void DataCommandOptions::add_to(po::options_description& options, bool with_sizes) {
+  flags_ = data_options(data);
+  if (!with_sizes) {
+    flags_.erase(std::remove_if(flags_.begin(), flags_.end(),
+                                [](const BoundOption& option) {
+                                  return std::string(option.key) == "train_size" || std::string(option.key) == "val_size";
+                                }),
+                 flags_.end());
+  }
+  add_options(options, flags_);
+  threads.add_to(options);
+}
+
+void DataCommandOptions::check_and_apply() {
+  check_flags(flags_);
+  threads.apply();
+}
+
+DataSplits DataCommandOptions::load(std::uint64_t seed) {
+  check_and_apply();
+  DataOptions chosen = data;
   chosen.seed = seed;
   return load_data(chosen);
 }

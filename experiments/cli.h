@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "nn/data.h"
+#include "sim/core/options.h"
 #include "sim/chip_spec.h"
 #include "sim/cost_cache.h"
 
@@ -46,17 +47,29 @@ struct CacheOptions {
   std::shared_ptr<CostCache> open() const;  // nullptr when disabled
 };
 
-// --data, --data-dir, --train-size, --val-size and --threads, shared by every command that reads a dataset.
+// Registers every option of a table as a flag, its default the value it holds now; call check_flags() on
+// the same set after parsing.
+void add_options(po::options_description& options, const OptionSet& set);
+
+// The intra-op threads of LibTorch (--threads), shared by every command that trains or evaluates.
+struct ThreadOptions {
+  int threads = default_threads();
+  static int default_threads();  // all cores
+  void add_to(po::options_description& options);
+  void apply() const;  // sets LibTorch's thread count
+};
+
+// The data table's flags (--data, --data-dir, --train-size, --val-size) and --threads, shared by every
+// command that reads a dataset; `with_sizes` false leaves the sizes to the command's own options.
 struct DataCommandOptions {
-  std::string data;
-  std::string data_dir;
-  std::int64_t train_size = 0;
-  std::int64_t val_size = 0;
-  int threads = 0;
-  void add_to(po::options_description& options, const std::string& default_data, std::int64_t default_train_size = 0,
-              std::int64_t default_val_size = 0);
-  DataSplits load(std::uint64_t seed) const;  // also sets LibTorch's thread count
-  DataOptions options() const;                // the same, loaded later; also sets the thread count
+  DataOptions data;
+  ThreadOptions threads;
+  void add_to(po::options_description& options, bool with_sizes = true);
+  DataSplits load(std::uint64_t seed);  // also sets LibTorch's thread count
+  void check_and_apply();               // checks the flags and sets the thread count, for data loaded later
+
+ private:
+  OptionSet flags_;
 };
 
 int run_sim(const std::vector<std::string>& args);

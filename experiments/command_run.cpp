@@ -12,25 +12,24 @@ int run_run(const std::vector<std::string>& args) {
   std::string recipe_path;
   std::string out;
   std::vector<std::string> overrides;
-  int threads = 0;
+  bool resume = false;
+  ThreadOptions threads;
   po::options_description options("run options");
   options.add_options()
       ("recipe", po::value(&recipe_path)->required(), "recipe file (positional), e.g. experiments/quickstart.yaml")
       ("out", po::value(&out), "run folder (default: runs/<recipe name>)")
       ("set", po::value(&overrides)->composing(), "override one recipe key, e.g. --set search.episodes=40 (repeatable)")
-      ("resume", po::bool_switch(), "continue an interrupted run (what every run does: finished stages are kept)")
-      ("threads", po::value(&threads)->default_value(static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))),
-       "intra-op threads for LibTorch (default: all cores)");
+      ("resume", po::bool_switch(&resume), "continue the run in --out: finished stages are kept, an interrupted one goes on");
+  threads.add_to(options);
   po::positional_options_description positional;
   positional.add("recipe", 1);
   po::variables_map values;
   if (!parse_command_line("run", args, options, values, positional)) return 0;
-  if (threads < 1) throw ConfigError("--threads " + std::to_string(threads) + ": must be at least 1");
-  torch::set_num_threads(threads);
+  threads.apply();
   const Recipe recipe = load_recipe(recipe_path, overrides);
   if (out.empty()) out = "runs/" + std::filesystem::path(recipe_path).stem().string();
-  const RunSummary summary = run_recipe(recipe, recipe_path, out);
-  std::printf("\n%s: %s on %s\n", out.c_str(), recipe.network.c_str(), recipe.chip.c_str());
+  const RunSummary summary = run_recipe(recipe, recipe_path, out, resume);
+  std::printf("\n%s: %s on %s\n", out.c_str(), recipe.network.architecture.c_str(), recipe.chip.c_str());
   std::printf("  accuracy  FP32 %.4f, INT8 %.4f, chosen policy %.4f (integer arithmetic %.4f)\n", summary.fp32_accuracy,
               summary.int8_accuracy, summary.final_accuracy, summary.integer_accuracy);
   std::printf("  latency   %.1f us = %.3fx of W8A8 (%.1f us)\n", summary.latency_ns / 1e3,

@@ -1,5 +1,3 @@
-#include <spdlog/fmt/fmt.h>
-
 #include <cstdio>
 
 #include "experiments/cli.h"
@@ -11,49 +9,35 @@ int run_search(const std::vector<std::string>& args) {
   ChipOptions chip_options;
   CacheOptions cache_options;
   DataCommandOptions data_options;
-  std::string reward_name;
   PolicySearchRequest request;
   SearchSettings& settings = request.settings;
-  DdpgOptions& ddpg = request.algorithm.ddpg;
+  const OptionSet search_flags = search_request_options(request);
   po::options_description options("search options");
   chip_options.add_to(options);
   options.add_options()
       ("net", po::value(&request.network), "network; must be the checkpoint's (default: the checkpoint's)")
       ("from", po::value(&request.checkpoint)->required(), "quantized (INT8) checkpoint every candidate is fine-tuned from")
       ("out", po::value(&settings.out_dir)->required(), "run folder: search.sqlite, history.csv, best_policy.yaml/.npy, search.json")
-      ("algo", po::value(&request.algorithm.name)->default_value("ddpg"), "search algorithm: ddpg | random")
-      ("episodes", po::value(&settings.episodes)->default_value(100), "policies the algorithm proposes")
-      ("max-acc-drop", po::value(&settings.max_accuracy_drop)->default_value(1.0),
-       "accuracy points below the W8A8 policy's that still meet the target")
-      ("reward", po::value(&reward_name)->default_value("latency"), "cost to minimise: latency | energy | edp")
-      ("cost-budget", po::value(&settings.cost_budget)->default_value(0.0),
-       "accuracy-constrained search: cost budget as a fraction of W8A8's (0: CIM-AQ's reward instead)")
-      ("min-bit", po::value(&request.space.min_bits)->default_value(2), "fewest bits of a layer")
-      ("max-bit", po::value(&request.space.max_bits)->default_value(8), "most bits of a layer")
-      ("cell-resolution", po::bool_switch(&request.cell_resolution), "weight bits only in multiples of the chip's cell bits")
-      ("force-first-last", po::bool_switch(&request.space.force_first_last), "keep the first and last layer at 8/8 bits")
-      ("finetune-epochs", po::value(&request.finetune.epochs)->default_value(1), "fine-tuning epochs per candidate (0: none)")
-      ("finetune-lr", po::value(&request.finetune.lr)->default_value(0.01), "fine-tuning learning rate (SGD, cosine)")
-      ("batch-size", po::value(&request.finetune.batch_size)->default_value(128), "fine-tuning images per step")
-      ("seed", po::value(&request.algorithm.seed)->default_value(0), "seed of the agent, the data split and fine-tuning")
-      ("resume", po::bool_switch(&settings.resume), "continue the search stored in --out")
-      ("engine", po::value(&request.engine)->default_value("systemc"), "cost engine: systemc | analytical");
-  for (const DdpgParameter& parameter : ddpg_parameters()) {
-    const std::string meaning = std::string("DDPG: ") + parameter.meaning;
-    std::visit([&](auto field) {
-      // fmt prints the shortest text that reads back exactly (0.99, where a stream prints 0.98999999999999999).
-      const std::string shown = fmt::format("{}", ddpg.*field);
-      options.add_options()(parameter.option, po::value(&(ddpg.*field))->default_value(ddpg.*field, shown),
-                            meaning.c_str());
-    }, parameter.field);
+      ("seed", po::value(&request.algorithm.seed)->default_value(request.algorithm.seed),
+       "seed of the algorithm, the data split and fine-tuning")
+      ("resume", po::bool_switch(&settings.resume), "continue the search stored in --out");
+  add_options(options, search_flags);
+  std::vector<OptionSet> algorithm_flags;
+  for (const SearchAlgorithmEntry& entry : search_algorithms().entries()) {
+    algorithm_flags.push_back(request.algorithm.parameters(entry.name).options());
+    add_options(options, algorithm_flags.back());
   }
   cache_options.add_to(options);
-  data_options.add_to(options, "", 10000, 5000);
+  data_options.add_to(options, false);
   po::variables_map values;
   if (!parse_command_line("search", args, options, values)) return 0;
-  settings.metric = parse_cost_metric(reward_name);
+  check_flags(search_flags);
+  for (const OptionSet& flags : algorithm_flags) check_flags(flags);
+  data_options.check_and_apply();
+  // Unless asked otherwise, candidates are fine-tuned on the data the checkpoint was trained on.
+  request.data = data_options.data;
+  if (values["data"].defaulted()) request.data.name.clear();
 
-  request.data = data_options.options();
   request.chip = chip_options.load();
   request.cache = cache_options.open();
   const SearchResult result = search_policy(request);

@@ -14,56 +14,41 @@ namespace qxbar::cli {
 
 int run_train(const std::vector<std::string>& args) {
   DataCommandOptions data_options;
-  std::string net;
+  NetworkOptions network;
+  TrainOptions train_options;
   std::string out;
-  int epochs = 10;
   std::string bits_text;
   std::string policy_path;
   bool fp32 = false;
   bool force_first_last = false;
-  std::string quantizer = "minmax";
-  bool per_channel = false;
-  std::string batch_norm = "folded";
   std::string from;
-  TrainOptions train_options;
-  double width = 1.0;
+  const OptionSet network_flags = network_options(network);
+  const OptionSet training_flags = training_options(train_options);
   po::options_description options("train options");
+  add_options(options, network_flags);
   options.add_options()
-      ("net", po::value(&net)->required(), "network: lenet5, vgg-small, resnet20, resnet18, vgg16, mobilenetv2")
       ("out", po::value(&out)->required(), "run folder: model.pt, metrics.json, policy.yaml/.npy; rerun to resume")
-      ("epochs", po::value(&epochs)->default_value(10), "training epochs")
       ("bits", po::value(&bits_text), "uniform policy W,A, e.g. 8,8")
       ("policy", po::value(&policy_path), "per-layer policy: qxbar YAML or CIM-AQ .npy [layers, 2]")
       ("fp32", po::bool_switch(&fp32), "no quantization (the default when no policy is given)")
       ("force-first-last", po::bool_switch(&force_first_last), "keep the first and last layer at 8/8 bits")
-      ("quantizer", po::value(&quantizer)->default_value("minmax"),
-       "minmax (min-max scale), mse (MSE-optimal weight clip, percentile activations), pact, lsq")
-      ("per-channel", po::bool_switch(&per_channel), "one weight step per output channel")
-      ("batch-norm", po::value(&batch_norm)->default_value("folded"),
-       "folded: quantize convolution weights with their batch norm folded in, as deployed; separate: as they are")
-      ("from", po::value(&from), "start from this checkpoint's weights (e.g. the FP32 run for INT8 training)")
-      ("lr", po::value(&train_options.lr)->default_value(0.05, "0.05"), "initial learning rate (SGD, momentum 0.9, cosine)")
-      ("batch-size", po::value(&train_options.batch_size)->default_value(128), "images per step")
-      ("checkpoint-minutes", po::value(&train_options.checkpoint_minutes)->default_value(10),
-       "also save a checkpoint within an epoch this often (0: after every batch); a rerun resumes there")
-      ("width", po::value(&width)->default_value(1.0), "width multiplier (mobilenetv2)")
-      ("seed", po::value(&train_options.seed)->default_value(0), "seed of initialisation, order and split");
-  data_options.add_to(options, "fashion-mnist");
+      ("from", po::value(&from), "start from this checkpoint's weights (e.g. the FP32 run for INT8 training)");
+  add_options(options, training_flags);
+  data_options.add_to(options);
   po::variables_map values;
   if (!parse_command_line("train", args, options, values)) return 0;
   if (static_cast<int>(values.count("bits")) + static_cast<int>(values.count("policy")) + (fp32 ? 1 : 0) > 1) {
     throw ConfigError("train: give at most one of --bits, --policy and --fp32");
   }
-  if (epochs < 1) throw ConfigError("--epochs " + std::to_string(epochs) + ": must be at least 1");
-  if (train_options.batch_size < 1) throw ConfigError("--batch-size: must be at least 1");
-  if (train_options.checkpoint_minutes < 0) throw ConfigError("--checkpoint-minutes: must be at least 0");
-  train_options.epochs = epochs;
+  check_flags(network_flags);
+  check_flags(training_flags);
 
   const DataSplits data = data_options.load(train_options.seed);
-  ModelSpec spec = spec_for_dataset(net, data_options.data);
+  const std::string& dataset = data_options.data.name;
+  ModelSpec spec = spec_for_dataset(network.architecture, dataset);
   spec.classes = data.train.classes;
-  spec.width = width;
-  spec.quant = quant_options(quantizer, per_channel, batch_norm);
+  spec.width = network.width;
+  spec.quant = quant_options(network.quantizer, network.per_channel, network.batch_norm);
   torch::manual_seed(train_options.seed);
   Model model(spec);
 
@@ -82,22 +67,14 @@ int run_train(const std::vector<std::string>& args) {
 
   CheckpointInfo info;
   info.spec = spec;
-  info.dataset = data_options.data;
-  info.run_key = fingerprint_hex(nlohmann::json{{"spec", net},
-                                                {"width", width},
-                                                {"quantizer", quantizer},
-                                                {"per_channel", per_channel},
-                                                {"batch_norm", batch_norm},
-                                                {"data", data_options.data},
-                                                {"train_size", data_options.train_size},
-                                                {"val_size", data_options.val_size},
-                                                {"seed", train_options.seed},
-                                                {"lr", train_options.lr},
-                                                {"batch_size", train_options.batch_size},
+  info.dataset = dataset;
+  info.run_key = fingerprint_hex(nlohmann::json{{"network", run_key_json(network_flags)},
+                                                {"data", run_key_json(qxbar::data_options(data_options.data))},
+                                                {"training", run_key_json(training_flags)},
                                                 {"policy", policy_summary(policy)},
                                                 {"from", from_key}}
                                      .dump());
-  spdlog::info("training {} on {} ({} images, {} for validation) with policy {}", net, data_options.data,
+  spdlog::info("training {} on {} ({} images, {} for validation) with policy {}", network.architecture, dataset,
                data.train.size(), data.val.size(), policy_summary(policy));
   const TrainResult result = train(model, data, train_options, info, out + "/model.pt");
   if (result.resumed && result.resumed_from.epoch >= 0) {
@@ -108,7 +85,7 @@ int run_train(const std::vector<std::string>& args) {
   }
   write_file_atomically(out + "/policy.yaml", policy_yaml_text(model.workload(), model.policy()));
   write_file_atomically(out + "/policy.npy", policy_npy_bytes(model.policy()));
-  write_file_atomically(out + "/metrics.json", metrics_json(result, model, data_options.data));
+  write_file_atomically(out + "/metrics.json", metrics_json(result, model, dataset));
   std::printf("%s: test accuracy %.4f, validation accuracy %.4f after %zu epochs (%s)\n", out.c_str(),
               result.test_accuracy, result.val_accuracy, result.history.size(), policy_summary(model.policy()).c_str());
   return 0;
@@ -139,7 +116,7 @@ int run_eval(const std::vector<std::string>& args) {
   const double accuracy = evaluate(model, data.test, batch_size);
   if (json_path.empty()) json_path = (std::filesystem::path(checkpoint).parent_path() / "eval.json").string();
   nlohmann::ordered_json result = {{"checkpoint", checkpoint},
-                                   {"dataset", data_options.data},
+                                   {"dataset", data_options.data.name},
                                    {"policy", policy_summary(model.policy())},
                                    {"test_accuracy", accuracy}};
   std::printf("test accuracy %.4f (%s, %lld images)\n", accuracy, policy_summary(model.policy()).c_str(),

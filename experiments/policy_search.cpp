@@ -21,57 +21,70 @@ nlohmann::ordered_json row_json(const EvaluatedPolicy& row) {
 
 }  // namespace
 
-nlohmann::json ddpg_fingerprint(const DdpgOptions& options) {
-  nlohmann::json values = nlohmann::json::array();
-  for (const DdpgParameter& parameter : ddpg_parameters()) {
-    std::visit([&](auto field) { values.push_back(options.*field); }, parameter.field);
+OptionSet search_request_options(PolicySearchRequest& request) {
+  using C = CandidateOptions;
+  static const std::vector<Option<CandidateOptions>> candidate_table = {
+      {"engine", "engine", "cost engine", &C::engine, {}, cost_engine_names},
+      {"cell_resolution", "cell-resolution", "weight bits only in multiples of the chip's cell bits", &C::cell_resolution},
+      {"train_size", "train-size", "training images each candidate is fine-tuned on (0: all not held out)",
+       &C::train_size, {0}},
+      {"val_size", "val-size", "training images held out to validate each candidate", &C::val_size, {1}},
+      {"finetune_epochs", "finetune-epochs", "fine-tuning epochs per candidate (0: none)", &C::finetune_epochs, {0}},
+      {"finetune_lr", "finetune-lr", "fine-tuning learning rate (SGD, cosine)", &C::finetune_lr, {0, 1e3, true}},
+      {"batch_size", "batch-size", "fine-tuning images per step", &C::batch_size, {1}},
+  };
+  OptionSet options = algorithm_choice_options(request.algorithm);
+  for (OptionSet group : {search_settings_options(request.settings), space_options(request.space),
+                          bind_options(candidate_table, request.candidates)}) {
+    options.insert(options.end(), group.begin(), group.end());
   }
-  return values;
+  return options;
+}
+
+nlohmann::json search_options_key(PolicySearchRequest request) {
+  return {{"options", run_key_json(search_request_options(request))},
+          {"algorithm", request.algorithm.run_key()},
+          {"chip", request.chip.fingerprint}};
 }
 
 SearchResult search_policy(PolicySearchRequest request) {
   const CheckpointInfo checkpoint = read_checkpoint_info(request.checkpoint);
   if (!request.network.empty() && request.network != checkpoint.spec.architecture) {
-    throw ConfigError("--net " + request.network + ": the checkpoint " + request.checkpoint + " holds " + checkpoint.spec.architecture);
+    throw ConfigError(request.checkpoint + ": holds " + checkpoint.spec.architecture + ", not " + request.network);
   }
   if (request.data.name.empty()) request.data.name = checkpoint.dataset;
-  if (request.cell_resolution) request.space.cell_bits = request.chip.crossbar.cell_bits;
-  if (request.finetune.epochs < 0) throw ConfigError("--finetune-epochs " + std::to_string(request.finetune.epochs) + ": must be >= 0");
-  if (request.finetune.batch_size < 1) throw ConfigError("--batch-size: must be at least 1");
-  const std::unique_ptr<CostEngine> engine = make_cost_engine(request.engine, request.chip, request.cache);
+  check_values(search_request_options(request), "search");
+  if (request.candidates.cell_resolution) request.space.cell_bits = request.chip.crossbar.cell_bits;
+  const std::unique_ptr<CostEngine> engine = make_cost_engine(request.candidates.engine, request.chip, request.cache);
 
-  request.finetune.seed = request.algorithm.seed;
+  const CandidateOptions& candidates = request.candidates;
+  request.data.train_size = candidates.train_size;
+  request.data.val_size = candidates.val_size;
   request.data.seed = request.algorithm.seed;
-  FineTuneEvaluator evaluator(request.checkpoint, load_data(request.data), request.finetune);
+  TrainOptions finetune;
+  finetune.epochs = candidates.finetune_epochs;
+  finetune.lr = candidates.finetune_lr;
+  finetune.batch_size = candidates.batch_size;
+  finetune.seed = request.algorithm.seed;
+  FineTuneEvaluator evaluator(request.checkpoint, load_data(request.data), finetune);
   const Model model(checkpoint.spec);
   const PolicySpace space(model.workload(), model.geometry(), request.space);
-  const std::unique_ptr<SearchAlgorithm> algorithm = make_search_algorithm(request.algorithm, space);
+  const std::unique_ptr<SearchAlgorithm> algorithm =
+      make_search_algorithm(request.algorithm, {space, request.algorithm.seed, engine.get(), &evaluator});
 
-  const TrainOptions& finetune = request.finetune;
   SearchSettings& settings = request.settings;
   // The thread count shapes float reductions in fine-tuning and in the agent's updates, so a resume with
   // another count could diverge; the checkpoint's epochs tell a continued checkpoint from its earlier self.
   settings.run_key = fingerprint_hex(nlohmann::json{{"checkpoint", {checkpoint.run_key, checkpoint.history.size()}},
                                                     {"threads", torch::get_num_threads()},
                                                     {"data", request.data.name},
-                                                    {"train_size", request.data.train_size},
-                                                    {"val_size", request.data.val_size},
-                                                    {"finetune", {finetune.epochs, finetune.lr, finetune.batch_size}},
                                                     {"seed", request.algorithm.seed},
-                                                    {"algo", request.algorithm.name},
-                                                    {"ddpg", ddpg_fingerprint(request.algorithm.ddpg)},
-                                                    {"space",
-                                                     {request.space.min_bits, request.space.max_bits,
-                                                      request.space.cell_bits, request.space.force_first_last}},
-                                                    {"reward", to_string(settings.metric)},
-                                                    {"max_acc_drop", settings.max_accuracy_drop},
-                                                    {"cost_budget", settings.cost_budget},
-                                                    {"chip", request.chip.fingerprint},
+                                                    {"search", search_options_key(request)},
                                                     {"engine", engine->identity()}}
                                          .dump());
   spdlog::info("searching {} policies of {} ({} decisions) on {} with {}: {} training images, {} for validation",
                settings.episodes, checkpoint.spec.architecture, space.decisions().size(), request.chip.name,
-               request.algorithm.name, request.data.train_size, request.data.val_size);
+               request.algorithm.name, candidates.train_size, candidates.val_size);
   const SearchResult result = run_search(*algorithm, space, *engine, evaluator, settings);
   if (request.cache) request.cache->flush();
   if (result.resumed_rows > 0) {
@@ -82,7 +95,7 @@ SearchResult search_policy(PolicySearchRequest request) {
                                     {"chip", request.chip.name},
                                     {"algorithm", request.algorithm.name},
                                     {"episodes", settings.episodes},
-                                    {"reward", to_string(settings.metric)},
+                                    {"reward", settings.reward},
                                     {"reference", row_json(result.history[result.reference])},
                                     {"trainings", result.trainings},
                                     {"train_seconds", result.train_seconds},

@@ -8,8 +8,7 @@
 #include <fstream>
 
 #include "nn/trainer.h"
-#include "plots/breakdown.h"
-#include "plots/search_figures.h"
+#include "experiments/report.h"
 #include "sim/core/atomic_file.h"
 #include "sim/core/fingerprint.h"
 #include "sim/engines.h"
@@ -73,21 +72,21 @@ class Stage {
 std::string key_of(const Json& inputs) { return fingerprint_hex(inputs.dump()); }
 
 ModelSpec model_spec(const Recipe& recipe, bool quantized) {
-  ModelSpec spec = spec_for_dataset(recipe.network, recipe.data.name);
+  const NetworkOptions& network = recipe.network;
+  ModelSpec spec = spec_for_dataset(network.architecture, recipe.data.name);
   spec.classes = dataset_classes(recipe.data);
-  spec.width = recipe.width;
-  if (quantized) spec.quant = quant_options(recipe.quantizer, recipe.per_channel, recipe.batch_norm);
+  spec.width = network.width;
+  if (quantized) spec.quant = quant_options(network.quantizer, network.per_channel, network.batch_norm);
   return spec;
 }
 
-TrainOptions train_options(const StageTraining& stage, std::uint64_t seed) {
-  TrainOptions options;
-  options.epochs = stage.epochs;
-  options.lr = stage.lr;
-  options.batch_size = stage.batch_size;
-  options.seed = seed;
-  return options;
+TrainOptions train_options(TrainOptions stage, std::uint64_t seed) {
+  stage.seed = seed;
+  return stage;
 }
+
+// A stage's training options as its key holds them.
+Json stage_key(TrainOptions stage) { return run_key_json(training_options(stage)); }
 
 // Trains `model` in the stage folder (resuming its checkpoint) and returns validation and test accuracy.
 Json train_in(const Stage& stage, Model& model, const DataSplits& data, const TrainOptions& options, const std::string& dataset) {
@@ -100,54 +99,14 @@ Json train_in(const Stage& stage, Model& model, const DataSplits& data, const Tr
   return {{"val_accuracy", result.val_accuracy}, {"test_accuracy", result.test_accuracy}};
 }
 
-std::string percent(double fraction) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.2f%%", 100 * fraction);
-  return text;
-}
-
-std::string fixed(double value, int decimals) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.*f", decimals, value);
-  return text;
-}
-
-std::string ratio(double value) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.3fx", value);
-  return text;
-}
-
-std::string report_markdown(const Recipe& recipe, const std::string& recipe_path, const RunSummary& s,
-                            const Workload& workload, const Policy& policy, const Json& search) {
-  std::string md = "# " + recipe.network + " on " + recipe.data.name + ", chip " + recipe.chip + "\n\n";
-  md += "Recipe `" + recipe_path + "` (resolved in `recipe.yaml`), seed " + std::to_string(recipe.seed) + ".\n\n";
-  md += "| model | test accuracy | latency [us] | energy [uJ] |\n|---|---|---|---|\n";
-  md += "| FP32 | " + percent(s.fp32_accuracy) + " | | |\n";
-  md += "| INT8 (W8A8) | " + percent(s.int8_accuracy) + " | " + fixed(s.latency_w8a8_ns / 1e3, 1) + " | " +
-        fixed(s.energy_w8a8_pj / 1e6, 4) + " |\n";
-  md += "| chosen policy, fine-tuned | " + percent(s.final_accuracy) + " (integer arithmetic: " + percent(s.integer_accuracy) +
-        ") | " + fixed(s.latency_ns / 1e3, 1) + " (" + ratio(s.latency_ns / s.latency_w8a8_ns) + ") | " +
-        fixed(s.energy_pj / 1e6, 4) + " (" + ratio(s.energy_pj / s.energy_w8a8_pj) + ") |\n\n";
-  md += "Chosen policy `" + s.policy + "`:\n\n| layer | kind | weight bits | activation bits |\n|---|---|---|---|\n";
-  for (std::size_t i = 0; i < policy.layers.size(); ++i) {
-    md += "| " + workload.layers[i].name + " | " + to_string(workload.layers[i].kind) + " | " +
-          std::to_string(policy.layers[i].w) + " | " + std::to_string(policy.layers[i].a) + " |\n";
-  }
-  md += "\nSearch (" + recipe.algorithm.name + ", " + std::to_string(recipe.episodes) + " episodes, reward " + recipe.reward +
-        "): " + std::to_string(search.at("trainings").get<int>()) + " policies trained in " +
-        fixed(search.at("train_seconds").get<double>(), 0) + " s; pricing took " +
-        fixed(search.at("price_seconds").get<double>(), 3) + " s. Every evaluated policy is in `search/history.csv`.\n\n";
-  for (const char* figure : {"pareto_latency", "pareto_energy", "bits", "latency_breakdown", "energy_breakdown", "progress"}) {
-    md += std::string("![") + figure + "](figures/" + figure + ".png)\n\n";
-  }
-  return md;
-}
-
 }  // namespace
 
-RunSummary run_recipe(const Recipe& recipe, const std::string& recipe_path, const std::string& directory) {
+RunSummary run_recipe(const Recipe& recipe, const std::string& recipe_path, const std::string& directory, bool resume) {
   const fs::path run(directory);
+  if (!resume && fs::exists(run / "recipe.yaml")) {
+    throw ConfigError(directory + ": holds a run already; pass --resume to continue it (finished stages are kept), "
+                      "or choose another --out");
+  }
   fs::create_directories(run);
   write_file_atomically((run / "recipe.yaml").string(), recipe_yaml_text(recipe));
   const ChipSpec chip = load_chip(recipe.chip, recipe.chip_set);
@@ -165,15 +124,18 @@ RunSummary run_recipe(const Recipe& recipe, const std::string& recipe_path, cons
     if (!loaded) loaded = load_data(full);
     return *loaded;
   };
-  const Json data_inputs = {recipe.data.name, recipe.data.dir, recipe.data.train_size, recipe.data.val_size, recipe.seed};
+  Recipe options = recipe;  // the option tables bind to mutable groups; the recipe itself stays as read
+  const Json data_inputs = {{"data", run_key_json(data_options(options.data))}, {"seed", recipe.seed}};
+  const Json network_inputs = run_key_json(network_options(options.network));
 
   const std::string pretrained = recipe.fp32_from.empty() ? "" : read_checkpoint_info(recipe.fp32_from).run_key;
-  const Stage fp32_stage(run, "fp32", key_of({{"network", recipe.network}, {"width", recipe.width}, {"data", data_inputs},
-                                               {"fp32", {recipe.fp32.epochs, recipe.fp32.lr, recipe.fp32.batch_size}},
+  const Stage fp32_stage(run, "fp32", key_of({{"network", {network_inputs.at("network"), network_inputs.at("width")}},
+                                               {"data", data_inputs},
+                                               {"fp32", stage_key(recipe.fp32)},
                                                {"from", pretrained}}));
   Json fp32 = fp32_stage.finished().value_or(Json());
   if (fp32.is_null()) {
-    spdlog::info("fp32: pretraining {} for {} epochs", recipe.network, recipe.fp32.epochs);
+    spdlog::info("fp32: pretraining {} for {} epochs", recipe.network.architecture, recipe.fp32.epochs);
     torch::manual_seed(recipe.seed);
     Model model(model_spec(recipe, false));
     model.set_policy(uniform_policy(model.workload(), {kFloatBits, kFloatBits}));
@@ -181,10 +143,8 @@ RunSummary run_recipe(const Recipe& recipe, const std::string& recipe_path, cons
     fp32 = fp32_stage.finish(train_in(fp32_stage, model, full_data(), train_options(recipe.fp32, recipe.seed), recipe.data.name));
   }
 
-  const Stage int8_stage(run, "int8", key_of({{"fp32", fp32_stage.key()}, {"quantizer", recipe.quantizer},
-                                               {"per_channel", recipe.per_channel},
-                                               {"batch_norm", recipe.batch_norm},
-                                               {"int8", {recipe.int8.epochs, recipe.int8.lr, recipe.int8.batch_size}}}));
+  const Stage int8_stage(run, "int8", key_of({{"fp32", fp32_stage.key()}, {"network", network_inputs},
+                                               {"int8", stage_key(recipe.int8)}}));
   Json int8 = int8_stage.finished().value_or(Json());
   if (int8.is_null()) {
     spdlog::info("int8: quantization-aware training at W8A8 for {} epochs", recipe.int8.epochs);
@@ -194,38 +154,20 @@ RunSummary run_recipe(const Recipe& recipe, const std::string& recipe_path, cons
     int8 = int8_stage.finish(train_in(int8_stage, model, full_data(), train_options(recipe.int8, recipe.seed), recipe.data.name));
   }
 
-  PolicySearchRequest request;
+  PolicySearchRequest request = recipe.search;
   request.checkpoint = int8_stage.path("model.pt");
-  request.data = {recipe.data.name, recipe.data.dir, recipe.search_train_size, recipe.search_val_size, recipe.seed};
+  request.data = {recipe.data.name, recipe.data.dir, 0, 0, recipe.seed};
   request.chip = chip;
-  request.engine = recipe.engine;
   request.cache = std::make_shared<CostCache>(CostCache::default_path());
-  request.space = recipe.space;
-  request.cell_resolution = recipe.cell_resolution;
-  request.algorithm = recipe.algorithm;
   request.algorithm.seed = recipe.seed;
-  request.finetune = train_options(recipe.search_finetune, recipe.seed);
-  request.settings.episodes = recipe.episodes;
-  request.settings.metric = parse_cost_metric(recipe.reward);
-  request.settings.max_accuracy_drop = recipe.max_accuracy_drop;
-  request.settings.cost_budget = recipe.cost_budget;
   request.settings.resume = true;
-  const Stage search_stage(
-      run, "search",
-      key_of({{"int8", int8_stage.key()},
-              {"chip", chip.fingerprint},
-              {"engine", recipe.engine},
-              {"data", {recipe.search_train_size, recipe.search_val_size}},
-              {"finetune", {recipe.search_finetune.epochs, recipe.search_finetune.lr, recipe.search_finetune.batch_size}},
-              {"space", {recipe.space.min_bits, recipe.space.max_bits, recipe.cell_resolution, recipe.space.force_first_last}},
-              {"algorithm", recipe.algorithm.name},
-              {"ddpg", ddpg_fingerprint(recipe.algorithm.ddpg)},
-              {"reward", {recipe.reward, recipe.max_accuracy_drop, recipe.cost_budget}}}),
-      std::to_string(recipe.episodes));
+  const int episodes = request.settings.episodes;
+  const Stage search_stage(run, "search", key_of({{"int8", int8_stage.key()}, {"search", search_options_key(request)}}),
+                           std::to_string(episodes));
   request.settings.out_dir = search_stage.directory();
   Json search = search_stage.finished().value_or(Json());
   if (search.is_null()) {
-    if (recipe.episodes < 1) throw ConfigError(recipe_path + ": search.episodes: a run needs at least one episode");
+    if (episodes < 1) throw ConfigError(recipe_path + ": search.episodes: a run needs at least one episode");
     const SearchResult result = search_policy(request);
     const EvaluatedPolicy& best = result.history[result.best];
     const EvaluatedPolicy& reference = result.history[result.reference];
@@ -240,8 +182,7 @@ RunSummary run_recipe(const Recipe& recipe, const std::string& recipe_path, cons
   }
   const Policy policy = parse_policy_summary(search.at("policy").get<std::string>(), search_stage.path("stage.json"));
 
-  const Stage final_stage(run, "final", key_of({{"search", search_stage.key()},
-                                                 {"finetune", {recipe.finetune.epochs, recipe.finetune.lr, recipe.finetune.batch_size}}}));
+  const Stage final_stage(run, "final", key_of({{"search", search_stage.key()}, {"finetune", stage_key(recipe.finetune)}}));
   Json final_result = final_stage.finished().value_or(Json());
   Model final_model(model_spec(recipe, true));
   final_model.set_policy(policy);
@@ -267,6 +208,9 @@ RunSummary run_recipe(const Recipe& recipe, const std::string& recipe_path, cons
   summary.energy_pj = search.at("energy_pj").get<double>();
   summary.energy_w8a8_pj = search.at("energy_w8a8_pj").get<double>();
   summary.policy = search.at("policy").get<std::string>();
+  summary.trainings = search.at("trainings").get<int>();
+  summary.train_seconds = search.at("train_seconds").get<double>();
+  summary.price_seconds = search.at("price_seconds").get<double>();
   const Json summary_json = {{"fp32_accuracy", summary.fp32_accuracy},
                              {"int8_accuracy", summary.int8_accuracy},
                              {"final_accuracy", summary.final_accuracy},
@@ -282,15 +226,9 @@ RunSummary run_recipe(const Recipe& recipe, const std::string& recipe_path, cons
   write_file_atomically((run / "best_policy.yaml").string(), policy_yaml_text(final_model.workload(), policy));
   write_file_atomically((run / "best_policy.npy").string(), policy_npy_bytes(policy));
 
-  std::vector<Figure> figures = search_figures({read_search_run(request.settings.out_dir)});
-  const std::unique_ptr<CostEngine> engine = make_cost_engine(recipe.engine, chip, request.cache);
-  for (Figure& figure : breakdown_figures(final_model.workload(), price_network(*engine, final_model.workload(), policy),
-                                          recipe.network + " " + summary.policy + " on " + chip.name)) {
-    figures.push_back(std::move(figure));
-  }
-  for (const Figure& figure : figures) render(figure, (run / "figures").string(), {"png", "svg"});
-  summary.report_path = (run / "report.md").string();
-  write_file_atomically(summary.report_path, report_markdown(recipe, recipe_path, summary, final_model.workload(), policy, search));
+  const std::unique_ptr<CostEngine> engine = make_cost_engine(request.candidates.engine, chip, request.cache);
+  summary.report_path = write_report(recipe, recipe_path, summary, chip, *engine, final_model.workload(), policy,
+                                     request.settings.out_dir, directory);
   return summary;
 }
 

@@ -17,6 +17,9 @@ struct RunSummary {
   double energy_pj = 0;
   double energy_w8a8_pj = 0;
   std::string policy;
+  int trainings = 0;  // of the search: policies fine-tuned, the time that took, and pricing time
+  double train_seconds = 0;
+  double price_seconds = 0;
   std::string report_path;
 };
 
@@ -24,7 +27,8 @@ struct RunSummary {
 // final/ (the chosen policy fine-tuned from the INT8 model on the full training set and tested, also
 // with integer arithmetic), then summary.json, report.md and figures/. A stage whose inputs are unchanged
 // is not run again; an interrupted stage resumes where it stopped (training epochs, search episodes);
-// a stage whose inputs changed starts over, and so does everything after it.
-RunSummary run_recipe(const Recipe& recipe, const std::string& recipe_path, const std::string& directory);
+// a stage whose inputs changed starts over, and so does everything after it. A folder holding a run is
+// continued only with `resume`.
+RunSummary run_recipe(const Recipe& recipe, const std::string& recipe_path, const std::string& directory, bool resume);
 
 }  // namespace qxbar

@@ -156,6 +156,18 @@ torch::Tensor Dataset::inputs(const torch::Tensor& indices, torch::Generator* au
 
 std::vector<std::string> dataset_names() { return {"fashion-mnist", "mnist", "cifar10", "imagenet", "synthetic"}; }
 
+OptionSet data_options(DataOptions& options) {
+  using D = DataOptions;
+  static const std::vector<Option<DataOptions>> table = {
+      {"name", "data", "dataset", &D::name, {}, dataset_names},
+      {"dir", "data-dir", "folder with the dataset's files (fashion-mnist: Debian's package by default)", &D::dir, {},
+       nullptr, false},
+      {"train_size", "train-size", "training images used (0: all not held out)", &D::train_size, {0}},
+      {"val_size", "val-size", "training images held out for validation", &D::val_size, {0}},
+  };
+  return bind_options(table, options);
+}
+
 std::int64_t dataset_classes(const DataOptions& options) {
   if (options.name != "imagenet") return 10;
   std::int64_t classes = 0;

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "nn/image_folder.h"
+#include "sim/core/options.h"
 
 namespace qxbar {
 
@@ -38,6 +39,9 @@ struct DataOptions {
   std::int64_t val_size = 0;           // images taken out of the training set for validation
   std::uint64_t seed = 0;              // chooses the validation split
 };
+
+// Which data and how much of it, as recipes (data.<key>) and command-line flags name them.
+OptionSet data_options(DataOptions& options);
 
 struct DataSplits {
   Dataset train;

@@ -311,6 +311,22 @@ std::vector<std::string> architecture_names() {
   return {"lenet5", "vgg-small", "resnet20", "resnet18", "vgg16", "mobilenetv2"};
 }
 
+OptionSet network_options(NetworkOptions& options) {
+  using N = NetworkOptions;
+  static const std::vector<Option<NetworkOptions>> table = {
+      {"network", "net", "network", &N::architecture, {}, architecture_names},
+      {"width", "width", "width multiplier (mobilenetv2)", &N::width, {0, std::numeric_limits<double>::infinity(), true}},
+      {"quantizer", "quantizer",
+       "minmax (min-max scale), mse (MSE-optimal weight clip, percentile activations), pact, lsq", &N::quantizer, {},
+       quantizer_names},
+      {"per_channel", "per-channel", "one weight step per output channel", &N::per_channel},
+      {"batch_norm", "batch-norm",
+       "folded: quantize convolution weights with their batch norm folded in, as deployed; separate: as they are",
+       &N::batch_norm, {}, batch_norm_modes},
+  };
+  return bind_options(table, options);
+}
+
 Model::Model(const ModelSpec& spec) : spec_(spec), network_(build(spec)) {
   if (spec.quant.fold_batch_norm && !spec.batch_norm_folded) {
     for (auto& [conv, norm] : network_->batch_norm_pairs()) conv->fold_in_training(norm);

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "nn/quant_layers.h"
+#include "sim/core/options.h"
 #include "sim/core/policy.h"
 #include "sim/core/workload.h"
 
@@ -23,6 +24,16 @@ struct ModelSpec {
 };
 
 std::vector<std::string> architecture_names();
+
+// The network a run trains and how it is quantized, as recipes and `qxbar train` flags name them.
+struct NetworkOptions {
+  std::string architecture = "lenet5";
+  double width = 1.0;  // MobileNetV2's width multiplier
+  std::string quantizer = "minmax";
+  bool per_channel = false;
+  std::string batch_norm = "folded";
+};
+OptionSet network_options(NetworkOptions& options);
 
 // Every network qxbar trains: a module whose convolutions and dense layers are QuantConv2d / QuantLinear.
 class NetworkImpl : public torch::nn::Module {

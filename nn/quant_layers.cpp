@@ -47,9 +47,13 @@ torch::Tensor exact_integer_product(const torch::Tensor& integer_input, const to
   }
 }
 
+std::vector<std::string> quantizer_names() { return {"minmax", "mse", "pact", "lsq"}; }
+
+std::vector<std::string> batch_norm_modes() { return {"folded", "separate"}; }
+
 QuantOptions quant_options(const std::string& quantizer, bool per_channel, const std::string& batch_norm) {
   if (batch_norm != "folded" && batch_norm != "separate") {
-    throw ConfigError("--batch-norm " + batch_norm + ": choose folded or separate");
+    throw ConfigError("unknown batch norm mode '" + batch_norm + "' (choose folded or separate)");
   }
   return {parse_weight_init(quantizer), parse_activation_init(quantizer), per_channel, batch_norm == "folded"};
 }

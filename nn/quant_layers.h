@@ -25,6 +25,8 @@ struct QuantOptions {
 // The options the CLI and recipes name: a quantizer (minmax, mse, pact, lsq), per-channel weight steps,
 // and how batch norms train with quantized weights ("folded" or "separate").
 QuantOptions quant_options(const std::string& quantizer, bool per_channel, const std::string& batch_norm);
+std::vector<std::string> quantizer_names();
+std::vector<std::string> batch_norm_modes();
 
 
 class LayerTracer;

@@ -233,6 +233,20 @@ double evaluate(Model& model, const Dataset& data, std::int64_t batch_size) {
   return static_cast<double>(correct) / static_cast<double>(data.size());
 }
 
+OptionSet training_options(TrainOptions& options) {
+  using T = TrainOptions;
+  static const std::vector<Option<TrainOptions>> table = {
+      {"epochs", "epochs", "training epochs", &T::epochs, {1}},
+      {"lr", "lr", "initial learning rate (SGD, momentum 0.9, cosine)", &T::lr, {0, 1e3, true}},
+      {"batch_size", "batch-size", "images per step", &T::batch_size, {1}},
+      {"checkpoint_minutes", "checkpoint-minutes",
+       "also save a checkpoint within an epoch this often (0: after every batch); a rerun resumes there",
+       &T::checkpoint_minutes, {0}, nullptr, false},
+      {"seed", "seed", "seed of initialisation, order and split", &T::seed, {0}},
+  };
+  return bind_options(table, options);
+}
+
 TrainResult train(Model& model, const DataSplits& data, const TrainOptions& options, const CheckpointInfo& info_in,
                   const std::string& checkpoint_path) {
   CheckpointInfo info = info_in;
@@ -285,10 +299,16 @@ TrainResult train(Model& model, const DataSplits& data, const TrainOptions& opti
       const torch::Tensor labels = data.train.labels.index_select(0, indices);
       const torch::Tensor logits = model.forward(inputs);
       const torch::Tensor loss = torch::nn::functional::cross_entropy(logits, labels);
+      const double batch_loss = loss.item<double>();
+      if (!std::isfinite(batch_loss)) {
+        throw DivergedError("training diverged in epoch " + std::to_string(epoch + 1) + ", batch " +
+                            std::to_string(batch + 1) + " (loss " + std::to_string(batch_loss) +
+                            "); lower the learning rate");
+      }
       optimizer.zero_grad();
       loss.backward();
       optimizer.step();
-      so_far.loss_sum += loss.item<double>() * static_cast<double>(indices.size(0));
+      so_far.loss_sum += batch_loss * static_cast<double>(indices.size(0));
       so_far.correct += logits.argmax(1).eq(labels).sum().item<std::int64_t>();
       so_far.batches = batch + 1;
       const std::int64_t seen = start + indices.size(0);

@@ -23,6 +23,10 @@ struct TrainOptions {
   double checkpoint_minutes = 10;
 };
 
+// The training options a command line or a recipe stage sets (recipes: <stage>.<key>; the seed is the
+// recipe's own).
+OptionSet training_options(TrainOptions& options);
+
 struct EpochRecord {
   int epoch = 0;  // 1-based
   double loss = 0;

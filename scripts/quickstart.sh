@@ -5,4 +5,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/build.sh
-./build/experiments/qxbar run experiments/quickstart.yaml --out out/quickstart "$@"
+./build/experiments/qxbar run experiments/quickstart.yaml --out out/quickstart --resume "$@"

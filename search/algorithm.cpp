@@ -1,100 +1,78 @@
 #include "search/algorithm.h"
 
-#include <cmath>
-#include <random>
-#include <sstream>
+#include <nlohmann/json.hpp>
 
 #include "search/ddpg.h"
+#include "search/random_search.h"
 #include "sim/core/errors.h"
 
 namespace qxbar {
-namespace {
-
-// Uniformly random actions at every step: the yardstick every learning algorithm must beat.
-class RandomSearch : public SearchAlgorithm {
- public:
-  RandomSearch(std::uint64_t seed, const PolicySpace& space) : rng_(seed), space_(space) {}
-
-  Policy ask() override {
-    std::vector<double> actions(space_.decisions().size());
-    for (double& action : actions) action = std::uniform_real_distribution<double>(0.0, 1.0)(rng_);
-    return space_.policy_for(actions);
-  }
-  void tell(const Evaluation&) override {}
-
- private:
-  std::mt19937_64 rng_;
-  const PolicySpace& space_;
-};
-
-double value_of(const DdpgOptions& options, const DdpgParameter& parameter) {
-  return std::visit([&](auto field) { return static_cast<double>(options.*field); }, parameter.field);
-}
-
-void check(const DdpgOptions& options) {
-  for (const DdpgParameter& parameter : ddpg_parameters()) {
-    const double value = value_of(options, parameter);
-    const bool above = parameter.above_minimum ? value > parameter.minimum : value >= parameter.minimum;
-    if (!above || value > parameter.maximum) {
-      throw ConfigError(std::string("--") + parameter.option + ": must be in " + range_text(parameter));
-    }
-  }
-}
-
-}  // namespace
-
-const std::vector<DdpgParameter>& ddpg_parameters() {
-  using O = DdpgOptions;
-  constexpr double kNoMaximum = std::numeric_limits<double>::infinity();
-  static const std::vector<DdpgParameter> parameters = {
-      {"hidden", "hidden", "units per hidden layer", &O::hidden, 1},
-      {"lr_critic", "lr-critic", "critic learning rate (Adam)", &O::lr_critic, 0, kNoMaximum, true},
-      {"lr_actor", "lr-actor", "actor learning rate (Adam)", &O::lr_actor, 0, kNoMaximum, true},
-      {"warmup", "warmup", "last episode of random actions, counted from 0 as in HAQ", &O::warmup, 0},
-      {"discount", "discount", "discount of the next step's value", &O::discount, 0, 1},
-      {"batch_size", "ddpg-batch-size", "transitions per update", &O::batch_size, 1},
-      {"rmsize", "rmsize", "replay memory per decision of an episode", &O::memory_per_step, 1},
-      {"tau", "tau", "soft update rate of the target networks", &O::tau, 0, 1, true},
-      {"init_delta", "init-delta", "initial exploration noise", &O::init_delta, 0, kNoMaximum, true},
-      {"delta_decay", "delta-decay", "noise decay per episode", &O::delta_decay, 0, 1, true},
-      {"moving_alpha", "moving-alpha", "rate of the moving-average reward baseline", &O::moving_alpha, 0, 1, true},
-  };
-  return parameters;
-}
-
-std::string range_text(const DdpgParameter& parameter) {
-  const auto number = [](double value) {
-    std::ostringstream text;
-    text << value;
-    return text.str();
-  };
-  return (parameter.above_minimum ? "(" : "[") + number(parameter.minimum) + ", " +
-         (std::isinf(parameter.maximum) ? std::string("inf)") : number(parameter.maximum) + "]");
-}
 
 const char* to_string(EvaluationStatus status) {
   switch (status) {
     case EvaluationStatus::Ok: return "ok";
     case EvaluationStatus::OverBudget: return "over_budget";
+    case EvaluationStatus::Diverged: return "diverged";
+    case EvaluationStatus::Invalid: return "invalid";
   }
   return "?";
 }
 
 EvaluationStatus parse_evaluation_status(const std::string& text) {
-  if (text == "ok") return EvaluationStatus::Ok;
-  if (text == "over_budget") return EvaluationStatus::OverBudget;
+  for (const EvaluationStatus status :
+       {EvaluationStatus::Ok, EvaluationStatus::OverBudget, EvaluationStatus::Diverged, EvaluationStatus::Invalid}) {
+    if (text == to_string(status)) return status;
+  }
   throw DataError("unknown evaluation status '" + text + "'");
 }
 
-std::vector<std::string> algorithm_names() { return {"ddpg", "random"}; }
+const Registry<SearchAlgorithmEntry>& search_algorithms() {
+  static const Registry<SearchAlgorithmEntry> registry("search algorithm", {ddpg_algorithm(), random_search_algorithm()});
+  return registry;
+}
 
-std::unique_ptr<SearchAlgorithm> make_search_algorithm(const AlgorithmOptions& options, const PolicySpace& space) {
-  if (options.name == "ddpg") {
-    check(options.ddpg);
-    return make_ddpg_search(options.ddpg, options.seed, space);
-  }
-  if (options.name == "random") return std::make_unique<RandomSearch>(options.seed, space);
-  throw ConfigError("--algo " + options.name + ": unknown search algorithm (choose ddpg or random)");
+std::vector<std::string> search_algorithm_names() { return search_algorithms().names(); }
+
+AlgorithmOptions::AlgorithmOptions() {
+  for (const SearchAlgorithmEntry& entry : search_algorithms().entries()) parameters_[entry.name] = entry.defaults();
+}
+
+AlgorithmOptions::AlgorithmOptions(const AlgorithmOptions& other) : name(other.name), seed(other.seed) {
+  for (const auto& [algorithm, parameters] : other.parameters_) parameters_[algorithm] = parameters->clone();
+}
+
+AlgorithmOptions& AlgorithmOptions::operator=(const AlgorithmOptions& other) {
+  if (this != &other) *this = AlgorithmOptions(other);
+  return *this;
+}
+
+AlgorithmParameters& AlgorithmOptions::parameters(const std::string& algorithm) {
+  search_algorithms().at(algorithm);
+  return *parameters_.at(algorithm);
+}
+
+const AlgorithmParameters& AlgorithmOptions::parameters(const std::string& algorithm) const {
+  search_algorithms().at(algorithm);
+  return *parameters_.at(algorithm);
+}
+
+nlohmann::json AlgorithmOptions::run_key() const {
+  return {{"algo", name}, {"parameters", run_key_json(parameters(name).clone()->options())}};
+}
+
+OptionSet algorithm_choice_options(AlgorithmOptions& options) {
+  static const std::vector<Option<AlgorithmOptions>> table = {
+      {"algo", "algo", "search algorithm", &AlgorithmOptions::name, {}, search_algorithm_names},
+  };
+  return bind_options(table, options);
+}
+
+std::unique_ptr<SearchAlgorithm> make_search_algorithm(const AlgorithmOptions& options, const SearchContext& context) {
+  const SearchAlgorithmEntry& entry = search_algorithms().at(options.name);
+  const std::unique_ptr<AlgorithmParameters> parameters = options.parameters(options.name).clone();
+  // Front ends check what they read with its file and line or flag; this guards values set in code.
+  check_values(parameters->options(), std::string("search.") + entry.name);
+  return entry.make(*parameters, context);
 }
 
 }  // namespace qxbar

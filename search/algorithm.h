@@ -1,20 +1,26 @@
 #pragma once
 
 #include <cstdint>
-#include <limits>
+#include <functional>
+#include <map>
 #include <memory>
 #include <string>
-#include <variant>
 #include <vector>
 
 #include "search/space.h"
+#include "sim/core/options.h"
 #include "sim/core/policy.h"
+#include "sim/core/registry.h"
 
 namespace qxbar {
+
+class CostEngine;
 
 enum class EvaluationStatus {
   Ok,          // priced, fine-tuned and validated
   OverBudget,  // costs more than the budget allows (searched policies are then priced only, not trained)
+  Diverged,    // fine-tuning under the policy produced a non-finite loss
+  Invalid,     // the chip cannot run the policy (pricing refused it); not trained
 };
 
 const char* to_string(EvaluationStatus status);
@@ -32,7 +38,9 @@ struct Evaluation {
 
 // A search algorithm behind Timeloop-style ask/tell: it proposes a policy, the framework evaluates it and
 // tells the result, strictly alternating. An algorithm is deterministic given its seed and the results it
-// was told, which is how a run resumes: the stored results are told again instead of evaluated.
+// was told, which is how a run resumes: the stored results are told again instead of evaluated. Solver-based
+// methods (an integer program over the chip's per-layer costs) answer the first ask with their solution;
+// one-shot methods train through the context's evaluator before they answer.
 class SearchAlgorithm {
  public:
   virtual ~SearchAlgorithm() = default;
@@ -40,47 +48,81 @@ class SearchAlgorithm {
   virtual void tell(const Evaluation& evaluation) = 0;
 };
 
-// HAQ's DDPG hyper-parameters, as its defaults.
-struct DdpgOptions {
-  int hidden = 300;
-  double lr_critic = 1e-3;
-  double lr_actor = 1e-4;
-  int warmup = 20;          // the actor takes over after episode `warmup`; episodes 0..warmup act at random
-  double discount = 1.0;
-  int batch_size = 64;
-  int memory_per_step = 128;  // replay memory size per decision of an episode
-  double tau = 0.01;          // soft update rate of the target networks
-  double init_delta = 0.5;    // exploration noise (std of a normal truncated to [0, 1])...
-  double delta_decay = 0.99;  // ...multiplied by this each episode after the warm-up
-  double moving_alpha = 0.5;  // rate of the moving-average reward baseline
+// The accuracy half of an evaluation, supplied by whoever owns the network (nn/ fine-tunes and validates).
+class AccuracyEvaluator {
+ public:
+  virtual ~AccuracyEvaluator() = default;
+  // Validation accuracy, as a fraction, of the network under `policy` after the configured fine-tuning.
+  // Must depend on the policy alone: results are reused for repeated policies and on resume. Throws
+  // DivergedError when the fine-tuning diverges.
+  virtual double accuracy(const Policy& policy) = 0;
 };
 
-// A DDPG hyper-parameter as every front end sees it: its key under a recipe's search.ddpg, its option of
-// `qxbar search`, what it means and the range it must lie in. The command line, the recipe reader and writer,
-// the validation and the run fingerprints all walk one table of these, so a parameter is added in one place.
-struct DdpgParameter {
-  const char* key;
-  const char* option;
-  const char* meaning;
-  std::variant<int DdpgOptions::*, double DdpgOptions::*> field;
-  double minimum;
-  double maximum = std::numeric_limits<double>::infinity();
-  bool above_minimum = false;  // the minimum itself is out of range
-};
-
-// In DdpgOptions' order, which fingerprints of stored runs depend on.
-const std::vector<DdpgParameter>& ddpg_parameters();
-
-// "[1, inf)", "(0, 1]": the parameter's range as errors print it.
-std::string range_text(const DdpgParameter& parameter);
-
-struct AlgorithmOptions {
-  std::string name = "ddpg";  // ddpg | random
+// What an algorithm may draw on when it is built: black-box methods need the space and the seed, solvers
+// the chip (per-layer costs at any bits, through `engine`), one-shot methods the network (`evaluator`).
+struct SearchContext {
+  const PolicySpace& space;
   std::uint64_t seed = 0;
-  DdpgOptions ddpg;
+  const CostEngine* engine = nullptr;
+  AccuracyEvaluator* evaluator = nullptr;
 };
 
-std::vector<std::string> algorithm_names();
-std::unique_ptr<SearchAlgorithm> make_search_algorithm(const AlgorithmOptions& options, const PolicySpace& space);
+// One algorithm's own parameters, type-erased so that the command line, recipes and run keys can walk
+// every algorithm's table without knowing its type.
+class AlgorithmParameters {
+ public:
+  virtual ~AlgorithmParameters() = default;
+  virtual std::unique_ptr<AlgorithmParameters> clone() const = 0;
+  virtual OptionSet options() = 0;  // bound to this object's values
+};
+
+template <class Values>
+class ParametersOf final : public AlgorithmParameters {
+ public:
+  explicit ParametersOf(const std::vector<Option<Values>>& table) : table_(&table) {}
+  std::unique_ptr<AlgorithmParameters> clone() const override { return std::make_unique<ParametersOf>(*this); }
+  OptionSet options() override { return bind_options(*table_, values); }
+  Values values;
+
+ private:
+  const std::vector<Option<Values>>* table_;
+};
+
+// A search algorithm as `--algo` and a recipe's search.algo name it. Its parameters are read from the
+// recipe section search.<name> and from the flags of its table.
+struct SearchAlgorithmEntry {
+  const char* name;
+  const char* help;
+  std::function<std::unique_ptr<AlgorithmParameters>()> defaults;
+  std::function<std::unique_ptr<SearchAlgorithm>(const AlgorithmParameters& parameters, const SearchContext& context)> make;
+};
+
+const Registry<SearchAlgorithmEntry>& search_algorithms();
+std::vector<std::string> search_algorithm_names();
+
+// The algorithm chosen and every registered algorithm's parameters (at their defaults until set), so
+// flags and recipe sections of any algorithm are accepted; only the chosen one's enter the run key.
+class AlgorithmOptions {
+ public:
+  AlgorithmOptions();
+  AlgorithmOptions(const AlgorithmOptions& other);
+  AlgorithmOptions& operator=(const AlgorithmOptions& other);
+
+  std::string name = "ddpg";
+  std::uint64_t seed = 0;
+
+  AlgorithmParameters& parameters(const std::string& algorithm);
+  const AlgorithmParameters& parameters(const std::string& algorithm) const;
+  // The chosen algorithm's parameters as a run fingerprint holds them.
+  nlohmann::json run_key() const;
+
+ private:
+  std::map<std::string, std::unique_ptr<AlgorithmParameters>> parameters_;
+};
+
+// The options every algorithm shares: which one (`algo`).
+OptionSet algorithm_choice_options(AlgorithmOptions& options);
+
+std::unique_ptr<SearchAlgorithm> make_search_algorithm(const AlgorithmOptions& options, const SearchContext& context);
 
 }  // namespace qxbar

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cassert>
 #include <cmath>
+#include <limits>
 
 #include "search/ddpg_networks.h"
 
@@ -198,8 +199,37 @@ class DdpgSearch : public SearchAlgorithm {
 
 }  // namespace
 
+const std::vector<Option<DdpgOptions>>& ddpg_parameters() {
+  using O = DdpgOptions;
+  constexpr double kNoMaximum = std::numeric_limits<double>::infinity();
+  static const std::vector<Option<DdpgOptions>> parameters = {
+      {"hidden", "hidden", "DDPG: units per hidden layer", &O::hidden, {1}},
+      {"lr_critic", "lr-critic", "DDPG: critic learning rate (Adam)", &O::lr_critic, {0, kNoMaximum, true}},
+      {"lr_actor", "lr-actor", "DDPG: actor learning rate (Adam)", &O::lr_actor, {0, kNoMaximum, true}},
+      {"warmup", "warmup", "DDPG: last episode of random actions, counted from 0 as in HAQ", &O::warmup, {0}},
+      {"discount", "discount", "DDPG: discount of the next step's value", &O::discount, {0, 1}},
+      {"batch_size", "ddpg-batch-size", "DDPG: transitions per update", &O::batch_size, {1}},
+      {"rmsize", "rmsize", "DDPG: replay memory per decision of an episode", &O::memory_per_step, {1}},
+      {"tau", "tau", "DDPG: soft update rate of the target networks", &O::tau, {0, 1, true}},
+      {"init_delta", "init-delta", "DDPG: initial exploration noise", &O::init_delta, {0, kNoMaximum, true}},
+      {"delta_decay", "delta-decay", "DDPG: noise decay per episode", &O::delta_decay, {0, 1, true}},
+      {"moving_alpha", "moving-alpha", "DDPG: rate of the moving-average reward baseline", &O::moving_alpha,
+       {0, 1, true}},
+  };
+  return parameters;
+}
+
 std::unique_ptr<SearchAlgorithm> make_ddpg_search(const DdpgOptions& options, std::uint64_t seed, const PolicySpace& space) {
   return std::make_unique<DdpgSearch>(options, seed, space);
+}
+
+SearchAlgorithmEntry ddpg_algorithm() {
+  return {"ddpg", "HAQ/CIM-AQ's deep deterministic policy gradient agent, one decision per layer and operand",
+          [] { return std::make_unique<ParametersOf<DdpgOptions>>(ddpg_parameters()); },
+          [](const AlgorithmParameters& parameters, const SearchContext& context) {
+            return make_ddpg_search(dynamic_cast<const ParametersOf<DdpgOptions>&>(parameters).values, context.seed,
+                                    context.space);
+          }};
 }
 
 }  // namespace qxbar

@@ -8,6 +8,8 @@
 
 namespace qxbar {
 
+std::vector<std::string> cost_metric_names() { return {"latency", "energy", "edp"}; }
+
 CostMetric parse_cost_metric(const std::string& name) {
   if (name == "latency") return CostMetric::Latency;
   if (name == "energy") return CostMetric::Energy;

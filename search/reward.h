@@ -1,6 +1,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "sim/cost_engine.h"
 
@@ -9,6 +10,7 @@ namespace qxbar {
 // What a search minimises, all measured by the cost engine.
 enum class CostMetric { Latency, Energy, EnergyDelay };
 
+std::vector<std::string> cost_metric_names();
 CostMetric parse_cost_metric(const std::string& name);  // latency | energy | edp
 const char* to_string(CostMetric metric);
 

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <map>
+#include <set>
 
 #include "sim/core/atomic_file.h"
 #include "sim/core/errors.h"
@@ -18,11 +19,9 @@ using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
-void check(const SearchSettings& settings) {
-  if (settings.episodes < 0) throw ConfigError("--episodes " + std::to_string(settings.episodes) + ": must be >= 0");
-  if (settings.max_accuracy_drop < 0) throw ConfigError("--max-acc-drop: must be >= 0 points");
-  if (settings.cost_budget < 0) throw ConfigError("--cost-budget: must be >= 0 (0: no budget)");
-  if (settings.out_dir.empty()) throw ConfigError("--out: a folder is required");
+void check(SearchSettings settings) {
+  check_values(search_settings_options(settings), "search");
+  if (settings.out_dir.empty()) throw ConfigError("search: a run folder is required");
 }
 
 class SearchRun {
@@ -32,6 +31,7 @@ class SearchRun {
         engine_(engine),
         evaluator_(evaluator),
         settings_(settings),
+        metric_(parse_cost_metric(settings.reward)),
         directory_(settings.out_dir),
         lock_((directory_ / "search").string(), settings.out_dir),
         store_((directory_ / "search.sqlite").string()) {
@@ -50,8 +50,9 @@ class SearchRun {
     store_.set_run_key(settings.run_key);
     for (const EvaluatedPolicy& row : stored_) {
       if (row.evaluation.accuracy >= 0) accuracies_[policy_summary(row.policy)] = row.evaluation.accuracy;
+      if (row.evaluation.status == EvaluationStatus::Diverged) diverged_.insert(policy_summary(row.policy));
     }
-    reference_cost_ = cost_of(price_network(engine_, space_.workload(), space_.reference()), settings_.metric);
+    reference_cost_ = cost_of(price_network(engine_, space_.workload(), space_.reference()), metric_);
   }
 
   SearchResult run(SearchAlgorithm& algorithm) {
@@ -108,12 +109,21 @@ class SearchRun {
   EvaluatedPolicy evaluate(EvaluatedPolicy::Kind kind, int episode, const std::string& label, const Policy& policy) {
     EvaluatedPolicy row{kind, episode, label, policy, {}, 0, 0};
     Evaluation& e = row.evaluation;
+    const bool reference = kind == EvaluatedPolicy::Kind::Baseline && label == "W8A8";
     const Clock::time_point priced = Clock::now();
-    const NetworkCost cost = price_network(engine_, space_.workload(), policy);
+    try {
+      const NetworkCost cost = price_network(engine_, space_.workload(), policy);
+      e.latency_ns = cost.latency_ns;
+      e.energy_pj = cost.energy_pj.total();
+      e.cost_ratio = cost_of(cost, metric_) / reference_cost_;
+    } catch (const UserError& error) {
+      // One candidate the chip cannot run must not end a long search; the W8A8 reference was priced already.
+      row.price_seconds = seconds_since(priced);
+      e.status = EvaluationStatus::Invalid;
+      e.reward = failure_reward(e);
+      return row;
+    }
     row.price_seconds = seconds_since(priced);
-    e.latency_ns = cost.latency_ns;
-    e.energy_pj = cost.energy_pj.total();
-    e.cost_ratio = cost_of(cost, settings_.metric) / reference_cost_;
     const bool over_budget = settings_.cost_budget > 0 && e.cost_ratio > settings_.cost_budget;
     e.status = over_budget ? EvaluationStatus::OverBudget : EvaluationStatus::Ok;
     // Baselines are trained whatever their cost, so plots can compare them; searched policies over the
@@ -123,16 +133,26 @@ class SearchRun {
       const auto known = accuracies_.find(key);
       if (known != accuracies_.end()) {
         e.accuracy = known->second;
+      } else if (diverged_.count(key) != 0) {
+        e.status = EvaluationStatus::Diverged;
       } else {
         const Clock::time_point trained = Clock::now();
-        e.accuracy = evaluator_.accuracy(policy);
+        try {
+          e.accuracy = evaluator_.accuracy(policy);
+          accuracies_[key] = e.accuracy;
+        } catch (const DivergedError& error) {
+          if (reference) throw DivergedError(std::string("the W8A8 reference policy: ") + error.what());
+          e.status = EvaluationStatus::Diverged;
+          diverged_.insert(key);
+        }
         row.train_seconds = seconds_since(trained);
-        accuracies_[key] = e.accuracy;
       }
     }
-    const double reference_points =
-        100.0 * (label == "W8A8" && kind == EvaluatedPolicy::Kind::Baseline ? e.accuracy
-                                                                             : result_.history[result_.reference].evaluation.accuracy);
+    if (e.status == EvaluationStatus::Diverged) {
+      e.reward = failure_reward(e);
+      return row;
+    }
+    const double reference_points = 100.0 * (reference ? e.accuracy : result_.history[result_.reference].evaluation.accuracy);
     if (over_budget) {
       e.reward = budget_penalty(e.cost_ratio, settings_.cost_budget);
     } else if (settings_.cost_budget > 0) {
@@ -141,6 +161,14 @@ class SearchRun {
       e.reward = cimaq_reward(100.0 * e.accuracy, reference_points, settings_.max_accuracy_drop, e.cost_ratio);
     }
     return row;
+  }
+
+  // A policy that could not be priced or trained is rewarded as one that lost all accuracy, so every
+  // algorithm learns to avoid it through the reward it already optimises.
+  double failure_reward(const Evaluation& e) const {
+    const double reference_points = 100.0 * result_.history[result_.reference].evaluation.accuracy;
+    if (settings_.cost_budget > 0) return -reference_points;
+    return cimaq_reward(0.0, reference_points, settings_.max_accuracy_drop, e.cost_ratio);
   }
 
   static std::string describe(const EvaluatedPolicy& row) {
@@ -163,16 +191,32 @@ class SearchRun {
   const CostEngine& engine_;
   AccuracyEvaluator& evaluator_;
   const SearchSettings& settings_;
+  CostMetric metric_;
   std::filesystem::path directory_;
   FileLock lock_;
   SearchStore store_;
   std::vector<EvaluatedPolicy> stored_;
   std::map<std::string, double> accuracies_;
+  std::set<std::string> diverged_;  // policies whose fine-tuning diverged: deterministic, so not tried again
   double reference_cost_ = 0;
   SearchResult result_;
 };
 
 }  // namespace
+
+OptionSet search_settings_options(SearchSettings& settings) {
+  using S = SearchSettings;
+  static const std::vector<Option<SearchSettings>> table = {
+      {"episodes", "episodes", "policies the algorithm proposes", &S::episodes, {0}, nullptr, false},
+      {"reward", "reward", "cost to minimise", &S::reward, {}, cost_metric_names},
+      {"max_acc_drop", "max-acc-drop", "accuracy points below the W8A8 policy's that still meet the target",
+       &S::max_accuracy_drop, {0}},
+      {"cost_budget", "cost-budget",
+       "accuracy-constrained search: cost budget as a fraction of W8A8's (0: CIM-AQ's reward instead)",
+       &S::cost_budget, {0}},
+  };
+  return bind_options(table, settings);
+}
 
 SearchResult run_search(SearchAlgorithm& algorithm, const PolicySpace& space, const CostEngine& engine,
                         AccuracyEvaluator& evaluator, const SearchSettings& settings) {

@@ -11,18 +11,9 @@
 
 namespace qxbar {
 
-// The accuracy half of an evaluation, supplied by whoever owns the network (nn/ fine-tunes and validates).
-class AccuracyEvaluator {
- public:
-  virtual ~AccuracyEvaluator() = default;
-  // Validation accuracy, as a fraction, of the network under `policy` after the configured fine-tuning.
-  // Must depend on the policy alone: results are reused for repeated policies and on resume.
-  virtual double accuracy(const Policy& policy) = 0;
-};
-
 struct SearchSettings {
   int episodes = 100;
-  CostMetric metric = CostMetric::Latency;
+  std::string reward = "latency";  // the cost metric to minimise
   double max_accuracy_drop = 1.0;  // points below the W8A8 accuracy that still count as on target
   // Above 0: the accuracy-constrained variant. Policies costing more than this fraction of W8A8 are
   // not trained; the others are rewarded by accuracy alone.
@@ -47,6 +38,10 @@ struct SearchResult {
 // evaluation in DIR/search.sqlite and keeping DIR/history.csv and DIR/best_policy.{yaml,npy} current.
 // With settings.resume, the evaluations already stored are told to the algorithm again instead of
 // repeated, so the run ends as an uninterrupted one would.
+// Episodes, reward, target and budget, as recipes (search.<key>) and `qxbar search` flags name them. Episodes
+// stay out of run keys: a finished run resumed with more episodes goes on.
+OptionSet search_settings_options(SearchSettings& settings);
+
 SearchResult run_search(SearchAlgorithm& algorithm, const PolicySpace& space, const CostEngine& engine,
                         AccuracyEvaluator& evaluator, const SearchSettings& settings);
 

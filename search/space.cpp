@@ -11,13 +11,11 @@ namespace {
 
 constexpr Bits kReferenceBits{8, 8};
 
-void check(const SpaceOptions& options) {
-  if (options.min_bits < 1 || options.min_bits > kMaxPolicyBits) {
-    throw ConfigError("--min-bit " + std::to_string(options.min_bits) + ": must be 1 to " + std::to_string(kMaxPolicyBits));
-  }
-  if (options.max_bits < options.min_bits || options.max_bits > kMaxPolicyBits) {
-    throw ConfigError("--max-bit " + std::to_string(options.max_bits) + ": must be --min-bit (" +
-                      std::to_string(options.min_bits) + ") to " + std::to_string(kMaxPolicyBits));
+void check(SpaceOptions options) {
+  check_values(space_options(options), "search");
+  if (options.max_bits < options.min_bits) {
+    throw ConfigError("search: max_bit " + std::to_string(options.max_bits) + " is below min_bit " +
+                      std::to_string(options.min_bits));
   }
   if (options.cell_bits < 0) throw ConfigError("cell resolution " + std::to_string(options.cell_bits) + ": must be >= 0");
 }
@@ -25,6 +23,16 @@ void check(const SpaceOptions& options) {
 int round_up(int bits, int multiple) { return (bits + multiple - 1) / multiple * multiple; }
 
 }  // namespace
+
+OptionSet space_options(SpaceOptions& options) {
+  using S = SpaceOptions;
+  static const std::vector<Option<SpaceOptions>> table = {
+      {"min_bit", "min-bit", "fewest bits of a layer", &S::min_bits, {1, kMaxPolicyBits}},
+      {"max_bit", "max-bit", "most bits of a layer", &S::max_bits, {1, kMaxPolicyBits}},
+      {"force_first_last", "force-first-last", "keep the first and last layer at 8/8 bits", &S::force_first_last},
+  };
+  return bind_options(table, options);
+}
 
 PolicySpace::PolicySpace(Workload workload, std::vector<LayerGeometry> geometry, SpaceOptions options)
     : workload_(std::move(workload)), options_(options) {

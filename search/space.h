@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "sim/core/options.h"
 #include "sim/core/policy.h"
 #include "sim/core/workload.h"
 
@@ -17,6 +18,10 @@ struct SpaceOptions {
   int cell_bits = 0;
   bool force_first_last = false;  // first and last layer kept at 8/8 bits
 };
+
+// The bits a search may choose, as recipes (search.<key>) and `qxbar search` flags name them; cell_bits
+// comes from the chip.
+OptionSet space_options(SpaceOptions& options);
 
 // One decision of an episode: the weight or the activation bits of one layer.
 struct Decision {

@@ -24,6 +24,13 @@ class DataError : public UserError {
   using UserError::UserError;
 };
 
+// Training under the options given produced a non-finite loss. A search records it as the candidate's
+// status; a training command reports it.
+class DivergedError : public UserError {
+ public:
+  using UserError::UserError;
+};
+
 // Where a value came from, so an error can point at it: "file:line:column" or "--set key=value".
 struct SourceLocation {
   std::string origin;

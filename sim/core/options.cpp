@@ -1,9 +1,9 @@
 #include "sim/core/options.h"
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
-#include <charconv>
 #include <cmath>
 #include <type_traits>
 
@@ -12,11 +12,9 @@
 namespace qxbar {
 namespace {
 
-std::string number_text(double value) {
-  char digits[32];
-  const auto end = std::to_chars(digits, digits + sizeof digits, value).ptr;
-  return std::string(digits, end);
-}
+// The shortest text that reads back as the same double, in fixed notation where that is short (0.0005,
+// not 5e-04), as people write numbers in recipes.
+std::string number_text(double value) { return fmt::format("{}", value); }
 
 template <class... Ts>
 struct Overloaded : Ts... {
@@ -117,10 +115,18 @@ nlohmann::json run_key_json(const OptionSet& options) {
   return values;
 }
 
+void check_values(const OptionSet& options, const std::string& origin) {
+  for (const BoundOption& option : options) {
+    if (const std::string reason = violation(option); !reason.empty()) {
+      throw ConfigError(origin + ": " + option.key + ": " + reason);
+    }
+  }
+}
+
 void check_flags(const OptionSet& options) {
   for (const BoundOption& option : options) {
     if (const std::string reason = violation(option); !reason.empty()) {
-      throw ConfigError(std::string("--") + option.flag + " " + value_text(option) + ": " + reason);
+      throw ConfigError(std::string("--") + option.flag + ": " + reason);
     }
   }
 }

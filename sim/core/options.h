@@ -86,6 +86,9 @@ void write_options(YAML::Emitter& out, const OptionSet& options);
 // The options that shape results, as a JSON object for run fingerprints.
 nlohmann::json run_key_json(const OptionSet& options);
 
+// Checks values set in code: errors name `origin` and the key.
+void check_values(const OptionSet& options, const std::string& origin);
+
 // Checks values that did not come from a file (command-line flags): errors name the flag the user typed.
 void check_flags(const OptionSet& options);
 

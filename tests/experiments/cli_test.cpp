@@ -199,7 +199,7 @@ TEST(Cli, TrainWritesCheckpointMetricsAndPolicyAndEvalAgrees) {
 TEST(Cli, TrainRejectsBadInputWithOneLine) {
   TempDir dir;
   expect_one_line_error(qxbar("train --net lenet6 --data synthetic --out " + dir.file("a")),
-                        "--net lenet6: unknown network (choose lenet5, vgg-small, resnet20, resnet18, vgg16, mobilenetv2)");
+                        "--net: unknown value 'lenet6' (choose lenet5, vgg-small, resnet20, resnet18, vgg16 or mobilenetv2)");
   expect_one_line_error(qxbar("train --net lenet5 --data synthetic --threads 0 --out " + dir.file("a")),
                         "--threads 0: must be at least 1");
   expect_one_line_error(qxbar("train --net lenet5 --data imagenet --out " + dir.file("a")),
@@ -385,17 +385,21 @@ TEST(Cli, RunRecipeEndToEndThenOnlyChangedStagesRunAgain) {
   EXPECT_THAT(read_text(run + "/recipe.yaml"), HasSubstr("delta_decay: 0.99,"));
 
   // Nothing changed: every stage is done; a changed final fine-tune reruns that stage alone.
-  const ProcessResult again = qxbar("run " + recipe + " --out " + run + " --threads 1");
+  // A folder that holds a run is continued only when asked to.
+  const ProcessResult refused = qxbar("run " + recipe + " --out " + run + " --threads 1");
+  EXPECT_EQ(refused.exit_code, 2);
+  EXPECT_THAT(refused.err, HasSubstr("holds a run already; pass --resume"));
+  const ProcessResult again = qxbar("run " + recipe + " --out " + run + " --threads 1 --resume");
   ASSERT_EQ(again.exit_code, 0) << again.err;
   EXPECT_THAT(again.err, HasSubstr("final: inputs unchanged, done before"));
   EXPECT_EQ(nlohmann::json::parse(read_text(run + "/summary.json")), summary);
-  const ProcessResult changed = qxbar("run " + recipe + " --out " + run + " --threads 1 --set finetune.epochs=2");
+  const ProcessResult changed = qxbar("run " + recipe + " --out " + run + " --threads 1 --resume --set finetune.epochs=2");
   ASSERT_EQ(changed.exit_code, 0) << changed.err;
   EXPECT_THAT(changed.err, HasSubstr("search: inputs unchanged, done before"));
   EXPECT_THAT(changed.err, HasSubstr("final: inputs changed, starting the stage over"));
   EXPECT_EQ(nlohmann::json::parse(read_text(run + "/final/metrics.json"))["epochs"], 2);
   // More episodes extend the stored search instead of starting it over.
-  const ProcessResult extended = qxbar("run " + recipe + " --out " + run + " --threads 1 --set search.episodes=4");
+  const ProcessResult extended = qxbar("run " + recipe + " --out " + run + " --threads 1 --resume --set search.episodes=4");
   ASSERT_EQ(extended.exit_code, 0) << extended.err;
   EXPECT_THAT(extended.err, HasSubstr("resumed: 15 evaluations read back"));
   EXPECT_EQ(line_count(run + "/search/history.csv"), 1u + 12u + 4u);
@@ -439,12 +443,12 @@ TEST(Cli, BadRecipesNameFileLineAndKey) {
   expect_one_line_error(qxbar("run " + recipe + " --out " + dir.file("run")), recipe + ":3:3: search.episodez: unknown key");
   const std::string reward = dir.write("reward.yaml", "search: {reward: speed}\n");
   expect_one_line_error(qxbar("run " + reward + " --out " + dir.file("run")),
-                        reward + ":1:18: search.reward: unknown value 'speed' (choose latency, energy, edp)");
+                        reward + ":1:18: search.reward: unknown value 'speed' (choose latency, energy or edp)");
   const std::string tau = dir.write("tau.yaml", "search:\n  ddpg: {tau: 2}\n");
   expect_one_line_error(qxbar("run " + tau + " --out " + dir.file("run")), tau + ":2:15: search.ddpg.tau: must be in (0, 1], got 2");
   const std::string good = dir.write("good.yaml", kTinyRecipe);
   expect_one_line_error(qxbar("run " + good + " --out " + dir.file("run") + " --set fp32.epochs=0"),
-                        "--set fp32.epochs=0:1:1: fp32.epochs: must be >= 1");
+                        "--set fp32.epochs=0:1:1: fp32.epochs: must be in [1, inf), got 0");
   EXPECT_FALSE(std::filesystem::exists(dir.file("run")));
 }
 

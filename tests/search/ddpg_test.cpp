@@ -1,5 +1,6 @@
 #include "search/ddpg.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -110,26 +111,33 @@ TEST(Ddpg, LearnsToPreferWhatIsRewarded) {
   EXPECT_LT(mean_bits(60, 70), mean_bits(0, 10) - 10.0);
 }
 
-AlgorithmOptions with_parameter(const DdpgParameter& parameter, double value) {
+// The algorithm options with DDPG's parameter `key` set to `value`.
+AlgorithmOptions with_parameter(const std::string& key, double value) {
   AlgorithmOptions options;
-  std::visit([&](auto field) { options.ddpg.*field = static_cast<std::decay_t<decltype(options.ddpg.*field)>>(value); },
-             parameter.field);
+  OptionSet parameters = options.parameters("ddpg").options();
+  std::visit([&](auto* target) {
+    using Value = std::remove_pointer_t<decltype(target)>;
+    if constexpr (std::is_arithmetic_v<Value>) *target = static_cast<Value>(value);
+  }, option_named(parameters, key).target);
   return options;
 }
 
 TEST(Ddpg, EveryParameterIsCheckedAtItsRangeByItsOptionName) {
   const PolicySpace space(four_layers(), {}, {});
-  for (const DdpgParameter& parameter : ddpg_parameters()) {
+  for (const Option<DdpgOptions>& parameter : ddpg_parameters()) {
     SCOPED_TRACE(parameter.key);
-    const double smallest_valid = parameter.above_minimum ? parameter.minimum + 1e-3 : parameter.minimum;
-    EXPECT_NO_THROW(make_search_algorithm(with_parameter(parameter, smallest_valid), space));
+    const Bounds& range = parameter.bounds;
+    const auto make = [&](double value) { return make_search_algorithm(with_parameter(parameter.key, value), {space, 0}); };
+    const double smallest_valid = range.above_minimum ? range.minimum + 1e-3 : range.minimum;
+    EXPECT_NO_THROW(make(smallest_valid));
     // Just outside the range: below an inclusive minimum, at an exclusive one.
-    const double below = parameter.above_minimum ? parameter.minimum : parameter.minimum - 1;
-    EXPECT_EQ(testing::error_message<ConfigError>([&] { make_search_algorithm(with_parameter(parameter, below), space); }),
-              std::string("--") + parameter.option + ": must be in " + range_text(parameter));
-    if (!std::isinf(parameter.maximum)) {
-      EXPECT_NO_THROW(make_search_algorithm(with_parameter(parameter, parameter.maximum), space));
-      EXPECT_THROW(make_search_algorithm(with_parameter(parameter, parameter.maximum * 2), space), ConfigError);
+    const double below = range.above_minimum ? range.minimum : range.minimum - 1;
+    EXPECT_THAT(testing::error_message<ConfigError>([&] { make(below); }),
+                ::testing::StartsWith(std::string("search.ddpg: ") + parameter.key + ": "));
+    EXPECT_THAT(testing::error_message<ConfigError>([&] { make(below); }), ::testing::HasSubstr(": must be in "));
+    if (!std::isinf(range.maximum)) {
+      EXPECT_NO_THROW(make(range.maximum));
+      EXPECT_THROW(make(range.maximum * 2), ConfigError);
     }
   }
 }

@@ -4,6 +4,7 @@
 
 #include <set>
 
+#include "search/ddpg.h"
 #include "sim/analytical_engine.h"
 #include "sim/chip_spec.h"
 #include "tests/test_support.h"
@@ -52,10 +53,11 @@ struct Fixture {
     AlgorithmOptions algorithm_options;
     algorithm_options.name = algo;
     algorithm_options.seed = 11;
-    algorithm_options.ddpg.warmup = 4;
-    algorithm_options.ddpg.hidden = 32;
-    algorithm_options.ddpg.batch_size = 16;
-    const std::unique_ptr<SearchAlgorithm> algorithm = make_search_algorithm(algorithm_options, space);
+    DdpgOptions& ddpg = dynamic_cast<ParametersOf<DdpgOptions>&>(algorithm_options.parameters("ddpg")).values;
+    ddpg.warmup = 4;
+    ddpg.hidden = 32;
+    ddpg.batch_size = 16;
+    const std::unique_ptr<SearchAlgorithm> algorithm = make_search_algorithm(algorithm_options, {space, 11});
     SearchSettings settings;
     settings.episodes = episodes;
     settings.out_dir = dir;

@@ -99,7 +99,7 @@ TEST(Options, RunKeysLeaveOutOptionsThatCannotChangeResults) {
 TEST(Options, FlagErrorsNameTheFlag) {
   Example example;
   example.rate = 2;
-  EXPECT_THAT(testing::error_message<ConfigError>([&] { check_flags(bind_options(example_options(), example)); }), ::testing::HasSubstr("--rate 2: must be in (0, 1], got 2"));
+  EXPECT_THAT(testing::error_message<ConfigError>([&] { check_flags(bind_options(example_options(), example)); }), ::testing::HasSubstr("--rate: must be in (0, 1], got 2"));
 }
 
 }  // namespace
