@@ -114,6 +114,48 @@ TEST(SearchRun, RepeatedPoliciesAreTrainedOnce) {
   EXPECT_LT(evaluator.trainings, static_cast<int>(result.history.size()));
 }
 
+// Diverges whenever the first layer gets 2-bit activations, as fine-tuning at too high a rate would.
+class DivergingEvaluator : public FakeEvaluator {
+ public:
+  double accuracy(const Policy& policy) override {
+    if (policy.layers.front().a == 2) {
+      ++diverged;
+      throw DivergedError("training diverged");
+    }
+    return FakeEvaluator::accuracy(policy);
+  }
+  int diverged = 0;
+};
+
+TEST(SearchRun, DivergedCandidatesAreStoredWithTheirStatusAndNotTrainedAgain) {
+  const TempDir dir;
+  Fixture fixture({2, 3, 0, false});
+  DivergingEvaluator evaluator;
+  const SearchResult result = fixture.run(dir.file("run"), evaluator, 30, false, 0, "random");
+  std::set<std::string> diverged;
+  for (const EvaluatedPolicy& row : result.history) {
+    const bool expected = row.policy.layers.front().a == 2;
+    EXPECT_EQ(row.evaluation.status == EvaluationStatus::Diverged, expected) << policy_summary(row.policy);
+    if (!expected) continue;
+    diverged.insert(policy_summary(row.policy));
+    EXPECT_EQ(row.evaluation.accuracy, -1);
+    // Rewarded as a policy that kept no accuracy: below every trained one.
+    for (const EvaluatedPolicy& other : result.history) {
+      if (other.evaluation.status == EvaluationStatus::Ok) EXPECT_LT(row.evaluation.reward, other.evaluation.reward);
+    }
+  }
+  ASSERT_FALSE(diverged.empty());
+  EXPECT_EQ(evaluator.diverged, static_cast<int>(diverged.size()));
+  EXPECT_NE(read_text(dir.file("run/history.csv")).find(",diverged,"), std::string::npos);
+
+  // Read back on resume with the status it had.
+  DivergingEvaluator again;
+  const SearchResult resumed = fixture.run(dir.file("run"), again, 30, true, 0, "random");
+  EXPECT_EQ(again.diverged, 0);
+  EXPECT_EQ(read_text(dir.file("run/history.csv")), history_csv(result.history));
+  EXPECT_EQ(resumed.history.size(), result.history.size());
+}
+
 TEST(SearchRun, SameSeedSameHistory) {
   const TempDir dir;
   Fixture fixture;
