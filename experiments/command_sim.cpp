@@ -24,7 +24,7 @@ struct PricedLayer {
 
 std::string csv_header() {
   std::string header = "layer,name,w_bits,a_bits,latency_ns,energy_pj,write_ns,crossbars,reload_groups,fits_on_chip";
-  for (const Component component : kComponents) header += std::string(",energy_") + to_string(component) + "_pj";
+  for (const Component component : kComponents) header += "," + energy_column(component);
   for (const CounterInfo& counter : counter_infos()) header += std::string(",") + counter.name;
   return header + "\n";
 }

@@ -52,8 +52,6 @@ std::string identity_of(const std::string& entry) {
 
 std::string quoted_identifier(const std::string& name) { return "\"" + name + "\""; }
 
-std::string energy_column(Component component) { return std::string("energy_") + to_string(component) + "_pj"; }
-
 // The points table of one plan, a committed row per point. WAL with normal synchronisation: a commit
 // survives the process being killed (only a power loss may take back the last commits), without a disk
 // flush per point.
