@@ -73,7 +73,7 @@ int run_sweep(const std::vector<std::string>& args) {
                   static_cast<double>(outcome.priced + outcome.invalid) / outcome.seconds);
     }
   }
-  if (!csv_path.empty()) write_file_atomically(csv_path, sweep_csv(sweep_options.database));
+  if (!csv_path.empty()) write_file_atomically(csv_path, sweep_csv(read_sweep(sweep_options.database)));
   return 0;
 }
 

@@ -12,10 +12,8 @@
 
 #include "nn/builtin_workloads.h"
 #include "sim/chip_schema.h"
-#include "sim/core/file_lock.h"
 #include "sim/core/fingerprint.h"
 #include "sim/core/progress.h"
-#include "sim/core/sqlite_db.h"
 #include "sim/core/yaml_reading.h"
 #include "sim/cost_cache.h"
 #include "sim/cost_engine.h"
@@ -50,103 +48,6 @@ std::string identity_of(const std::string& entry) {
   return "file:" + fingerprint_hex(contents.str());
 }
 
-std::string quoted_identifier(const std::string& name) { return "\"" + name + "\""; }
-
-// The points table of one plan, a committed row per point. WAL with normal synchronisation: a commit
-// survives the process being killed (only a power loss may take back the last commits), without a disk
-// flush per point.
-class SweepStore {
- public:
-  SweepStore(const SweepPlan& plan, const std::string& path) : lock_(path, path), db_(path) {
-    db_.execute("PRAGMA journal_mode=WAL");
-    db_.execute("PRAGMA synchronous=NORMAL");
-    std::string columns;
-    for (const SweepAxis& axis : plan.axes) columns += quoted_identifier(axis.key) + ", ";
-    std::string energy_columns;
-    for (const Component component : kComponents) energy_columns += ", " + energy_column(component) + " REAL";
-    db_.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
-    db_.execute("CREATE TABLE IF NOT EXISTS points (id INTEGER PRIMARY KEY, " + columns +
-                "network TEXT NOT NULL, policy TEXT NOT NULL, status TEXT NOT NULL, latency_ns REAL, energy_pj REAL,"
-                " area_mm2 REAL" + energy_columns + ", chip TEXT)");
-    db_.prepare("INSERT OR IGNORE INTO meta (key, value) VALUES ('plan', ?)").bind(1, plan.fingerprint).run();
-    SqliteStatement read = db_.prepare("SELECT value FROM meta WHERE key = 'plan'");
-    if (!read.next_row() || read.text(0) != plan.fingerprint) {
-      throw ConfigError(path + ": holds the points of another sweep; choose another --db");
-    }
-    std::string parameters = "?";
-    for (std::size_t i = 0; i < plan.axes.size() + 6; ++i) parameters += ", ?";
-    std::string energy_names;
-    for (const Component component : kComponents) {
-      energy_names += ", " + energy_column(component);
-      parameters += ", ?";
-    }
-    insert_.emplace(db_.prepare("INSERT OR IGNORE INTO points (id, " + columns +
-                                "network, policy, status, latency_ns, energy_pj, area_mm2" + energy_names +
-                                ", chip) VALUES (" + parameters + ", ?)"));
-  }
-
-  std::vector<std::size_t> stored_ids() {
-    SqliteStatement select = db_.prepare("SELECT id FROM points ORDER BY id");
-    std::vector<std::size_t> ids;
-    while (select.next_row()) ids.push_back(static_cast<std::size_t>(select.integer(0)));
-    return ids;
-  }
-
-  void insert(const SweepPoint& point, const SweepRow& row) {
-    SqliteStatement& insert = *insert_;
-    int parameter = 1;
-    insert.bind(parameter++, static_cast<std::int64_t>(point.index));
-    for (const std::string& value : point.values) insert.bind_scalar(parameter++, value);
-    insert.bind(parameter++, point.network);
-    insert.bind(parameter++, point.policy);
-    insert.bind(parameter++, row.status);
-    if (row.status == "ok") {
-      for (const double value : {row.latency_ns, row.energy_pj, row.area_mm2}) insert.bind(parameter++, value);
-      for (const double energy : row.energy_by_component_pj) insert.bind(parameter++, energy);
-      insert.bind(parameter++, row.chip);
-    }
-    insert.run();
-  }
-
-  std::size_t merge_from(const std::string& source, const std::string& plan_fingerprint) {
-    if (!std::filesystem::is_regular_file(source)) throw DataError(source + ": no such sweep database");
-    db_.prepare("ATTACH DATABASE ? AS source").bind(1, source).run();
-    try {
-      std::string stored_plan;
-      try {
-        SqliteStatement read = db_.prepare("SELECT value FROM source.meta WHERE key = 'plan'");
-        if (read.next_row()) stored_plan = read.text(0);
-      } catch (const DataError&) {
-        throw DataError(source + ": not a sweep database");
-      }
-      if (stored_plan != plan_fingerprint) throw ConfigError(source + ": holds the points of another sweep");
-      const std::size_t before = count();
-      db_.execute("INSERT OR IGNORE INTO points SELECT * FROM source.points");
-      const std::size_t added = count() - before;
-      db_.execute("DETACH DATABASE source");
-      return added;
-    } catch (...) {
-      try {
-        db_.execute("DETACH DATABASE source");
-      } catch (const DataError&) {
-        // The first error is the one to report.
-      }
-      throw;
-    }
-  }
-
- private:
-  std::size_t count() {
-    SqliteStatement select = db_.prepare("SELECT COUNT(*) FROM points");
-    select.next_row();
-    return static_cast<std::size_t>(select.integer(0));
-  }
-
-  FileLock lock_;
-  SqliteDb db_;
-  std::optional<SqliteStatement> insert_;
-};
-
 // What every point shares, loaded and checked once: a mistake in the base chip, a network or a policy
 // is the sweep's, not a point's.
 class PointPricer {
@@ -168,17 +69,20 @@ class PointPricer {
   SweepRow price(const SweepPoint& point) const {
     SweepRow row;
     row.index = point.index;
+    row.values = point.values;
+    row.network = point.network;
+    row.policy = point.policy;
     try {
       ChipDescription description = base_chip_;
       for (std::size_t axis = 0; axis < plan_.axes.size(); ++axis) description.apply_override(plan_.axes[axis].key + "=" + point.values[axis]);
       const ChipSpec chip = description.resolve();
       const NetworkCost cost = price_network(*make_cost_engine(plan_.engine, chip, cache_), workloads_.at(point.network),
                                              policies_.at({point.network, point.policy}));
-      row.status = "ok";
+      row.status = SweepRow::kOk;
       row.latency_ns = cost.latency_ns;
       row.energy_pj = cost.energy_pj.total();
       row.area_mm2 = area_of(chip).total() / 1e6;
-      for (const Component component : kComponents) row.energy_by_component_pj.push_back(cost.energy_pj[component]);
+      row.energy_by_component_pj = cost.energy_pj;
       row.chip = chip.fingerprint;
     } catch (const ConfigError& error) {
       // An impossible combination is a result of the sweep, not the end of it.
@@ -198,6 +102,12 @@ class PointPricer {
   std::map<std::pair<std::string, std::string>, Policy> policies_;
   std::shared_ptr<CostCache> cache_;
 };
+
+std::vector<std::string> axis_keys(const SweepPlan& plan) {
+  std::vector<std::string> keys;
+  for (const SweepAxis& axis : plan.axes) keys.push_back(axis.key);
+  return keys;
+}
 
 std::uint64_t splitmix64(std::uint64_t x) {
   x += 0x9e3779b97f4a7c15ULL;
@@ -243,9 +153,7 @@ SweepPlan load_sweep(const std::string& path) {
   }
   map.reject_unknown_keys();
   // The table's layout, and the base chip by its resolved values (a preset is a file too).
-  std::string identity = "points-v1";
-  for (const Component component : kComponents) identity += std::string(",") + to_string(component);
-  identity += "|" + load_chip(plan.base_chip).fingerprint + "|" + plan.engine;
+  std::string identity = sweep_table_layout() + "|" + load_chip(plan.base_chip).fingerprint + "|" + plan.engine;
   for (const SweepAxis& axis : plan.axes) {
     identity += "|" + axis.key;
     for (const std::string& value : axis.values) identity += "," + value;
@@ -302,7 +210,7 @@ SweepOutcome run_sweep(const std::string& sweep_file, const SweepOptions& option
     plan.emplace(load_sweep(sweep_file));
     pricer.emplace(*plan, options.cost_cache);
     if (root) {
-      store.emplace(*plan, options.database);
+      store.emplace(options.database, axis_keys(*plan), plan->fingerprint);
       stored = store->stored_ids();
       if (!stored.empty() && !options.resume) {
         throw ConfigError(options.database + ": holds points of this sweep already; pass --resume to add the missing ones");
@@ -333,8 +241,8 @@ SweepOutcome run_sweep(const std::string& sweep_file, const SweepOptions& option
   Progress progress("sweep", static_cast<std::int64_t>(to_price.size()), "points");
   const auto start = std::chrono::steady_clock::now();
   auto record = [&](const SweepRow& row) {
-    store->insert(points.at(row.index), row);
-    ++(row.status == "ok" ? outcome.priced : outcome.invalid);
+    store->insert(row);
+    ++(row.ok() ? outcome.priced : outcome.invalid);
     if (options.show_progress) progress.update(static_cast<std::int64_t>(outcome.priced + outcome.invalid));
   };
   for (const std::size_t position : slice) {
@@ -366,33 +274,10 @@ SweepOutcome run_sweep(const std::string& sweep_file, const SweepOptions& option
 }
 
 std::size_t merge_sweeps(const SweepPlan& plan, const std::string& database, const std::vector<std::string>& sources) {
-  SweepStore store(plan, database);
+  SweepStore store(database, axis_keys(plan), plan.fingerprint);
   std::size_t added = 0;
-  for (const std::string& source : sources) added += store.merge_from(source, plan.fingerprint);
+  for (const std::string& source : sources) added += store.merge_from(source);
   return added;
-}
-
-std::string sweep_csv(const std::string& database) {
-  if (!std::filesystem::exists(database)) throw DataError(database + ": no such sweep database");
-  SqliteDb db(database);
-  SqliteStatement select = db.prepare("SELECT * FROM points ORDER BY id");
-  const int columns = select.column_count();
-  std::string csv;
-  for (int column = 0; column < columns; ++column) csv += (column == 0 ? "" : ",") + select.column_name(column);
-  csv += "\n";
-  while (select.next_row()) {
-    for (int column = 0; column < columns; ++column) {
-      std::string field = select.text(column);
-      if (field.find_first_of(",\"\n") != std::string::npos) {
-        std::string escaped = "\"";
-        for (const char c : field) escaped += c == '"' ? std::string("\"\"") : std::string(1, c);
-        field = escaped + "\"";
-      }
-      csv += (column == 0 ? "" : ",") + field;
-    }
-    csv += "\n";
-  }
-  return csv;
 }
 
 }  // namespace qxbar

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "sim/core/errors.h"
+#include "store/sweep_store.h"
 
 namespace qxbar {
 
@@ -44,17 +45,6 @@ std::vector<SweepPoint> expand(const SweepPlan& plan);
 // pseudo-random order, so every shard gets as many points and a fair share of the large and small ones
 // however the grid is laid out.
 std::vector<std::size_t> deal(std::size_t points, std::size_t shard, std::size_t shards);
-
-// One priced point as the database stores it.
-struct SweepRow {
-  std::size_t index = 0;
-  std::string status;  // "ok", or why the point is invalid
-  double latency_ns = 0;
-  double energy_pj = 0;
-  double area_mm2 = 0;
-  std::vector<double> energy_by_component_pj;  // in kComponents order; empty for an invalid point
-  std::string chip;                            // the chip's fingerprint; empty for an invalid point
-};
 
 // The processes that price one sweep together. Only rank 0 opens the database; the others price their
 // deal of the points and send it their rows, so the database never has two writers.
@@ -127,8 +117,5 @@ SweepOutcome run_sweep(const std::string& sweep_file, const SweepOptions& option
 // Adds the points of other databases of the same plan (the shards of a job array) to `database`;
 // returns how many rows it added.
 std::size_t merge_sweeps(const SweepPlan& plan, const std::string& database, const std::vector<std::string>& sources);
-
-// The database's table as CSV, rows in point order.
-std::string sweep_csv(const std::string& database);
 
 }  // namespace qxbar
