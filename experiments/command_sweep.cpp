@@ -1,7 +1,7 @@
 #include <cstdio>
 
 #include "experiments/cli.h"
-#include "experiments/sweep.h"
+#include "experiments/sweep_run.h"
 #include "sim/core/atomic_file.h"
 
 namespace qxbar::cli {

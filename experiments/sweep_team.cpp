@@ -2,7 +2,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "experiments/sweep.h"
+#include "experiments/sweep_team.h"
 
 #ifdef QXBAR_WITH_MPI
 #include <mpi.h>
