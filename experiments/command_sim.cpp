@@ -167,7 +167,13 @@ int run_sim(const std::vector<std::string>& args) {
   }
 
   const ChipSpec chip = chip_options.load();
-  const Workload workload = resolve_workload(net);
+  const Workload workload = [&] {
+    try {
+      return resolve_workload(net);
+    } catch (const ConfigError& error) {
+      throw ConfigError("--net " + net + ": " + error.what());
+    }
+  }();
   const std::shared_ptr<CostCache> cache = cache_options.open();
   const std::unique_ptr<CostEngine> engine = make_cost_engine(engine_name, chip, cache);
   spdlog::debug("chip {} ({}), network {} with {} layers, engine {}", chip.name, chip.fingerprint, workload.name,

@@ -16,13 +16,17 @@
 namespace qxbar {
 namespace {
 
-std::vector<std::string> text_list(const YAML::Node& node, const std::string& file, const std::string& key) {
+std::vector<SweepEntry> entries(const YAML::Node& node, const std::string& file, const std::string& key) {
   if (!node.IsSequence() || node.size() == 0) {
     throw ConfigError(located_message(location_of(node, file), key, "expected a non-empty list"));
   }
-  std::vector<std::string> values;
-  for (const YAML::Node& item : node) values.push_back(scalar_text(item, location_of(item, file), key));
-  return values;
+  std::vector<SweepEntry> entries;
+  for (const YAML::Node& item : node) {
+    const SourceLocation where = location_of(item, file);
+    const std::string item_key = key + "[" + std::to_string(entries.size()) + "]";
+    entries.push_back({scalar_text(item, where, item_key), where, item_key});
+  }
+  return entries;
 }
 
 // A file a sweep names is looked for beside the sweep file first, so the sweep means the same from any
@@ -54,10 +58,12 @@ SweepPlan load_sweep(const std::string& path) {
   const YAML::Node root = load_yaml_file(path);
   StrictMap map(root, path, "");
   SweepPlan plan;
-  if (const YAML::Node chip = map.take_optional("chip")) plan.base_chip = scalar_text(chip, location_of(chip, path), "chip");
+  const YAML::Node chip = map.take_optional("chip");
+  plan.base_chip.where = chip ? location_of(chip, path) : SourceLocation{path};
+  if (chip) plan.base_chip.name = scalar_text(chip, plan.base_chip.where, plan.base_chip.key);
   const std::filesystem::path folder = std::filesystem::path(path).parent_path();
-  if (std::filesystem::path(plan.base_chip).has_extension() && std::filesystem::exists(folder / plan.base_chip)) {
-    plan.base_chip = (folder / plan.base_chip).string();
+  if (std::filesystem::path(plan.base_chip.name).has_extension() && std::filesystem::exists(folder / plan.base_chip.name)) {
+    plan.base_chip.name = (folder / plan.base_chip.name).string();
   }
   const YAML::Node grid = map.take("grid");
   if (!grid.IsMap() || grid.size() == 0) throw ConfigError(located_message(location_of(grid, path), "grid", "expected chip keys with lists of values"));
@@ -68,13 +74,17 @@ SweepPlan load_sweep(const std::string& path) {
       throw ConfigError(located_message(location_of(entry.first, path), "grid." + key,
                                         "not a chip key" + (hint.empty() ? std::string() : " (did you mean " + hint + "?)")));
     }
-    plan.axes.push_back({key, text_list(entry.second, path, "grid." + key)});
+    SweepAxis axis{key, {}};
+    for (const SweepEntry& value : entries(entry.second, path, "grid." + key)) axis.values.push_back(value.name);
+    plan.axes.push_back(std::move(axis));
   }
-  for (const std::string& network : text_list(map.take("networks"), path, "networks")) {
-    plan.networks.push_back(resolve_beside(network, folder));
+  for (SweepEntry& network : entries(map.take("networks"), path, "networks")) {
+    network.name = resolve_beside(network.name, folder);
+    plan.networks.push_back(std::move(network));
   }
-  for (const std::string& policy : text_list(map.take("policies"), path, "policies")) {
-    plan.policies.push_back(policy.find(',') != std::string::npos ? policy : resolve_beside(policy, folder));
+  for (SweepEntry& policy : entries(map.take("policies"), path, "policies")) {
+    if (policy.name.find(',') == std::string::npos) policy.name = resolve_beside(policy.name, folder);
+    plan.policies.push_back(std::move(policy));
   }
   if (const YAML::Node engine = map.take_optional("engine")) {
     plan.engine = scalar_text(engine, location_of(engine, path), "engine");
@@ -85,13 +95,14 @@ SweepPlan load_sweep(const std::string& path) {
   }
   map.reject_unknown_keys();
   // The table's layout, and the base chip by its resolved values (a preset is a file too).
-  std::string identity = sweep_table_layout() + "|" + load_chip(plan.base_chip).fingerprint + "|" + plan.engine;
+  std::string identity = sweep_table_layout() + "|" +
+                         plan.base_chip.load([](const std::string& chip) { return load_chip(chip).fingerprint; }) + "|" + plan.engine;
   for (const SweepAxis& axis : plan.axes) {
     identity += "|" + axis.key;
     for (const std::string& value : axis.values) identity += "," + value;
   }
-  for (const std::string& network : plan.networks) identity += "|n:" + identity_of(network);
-  for (const std::string& policy : plan.policies) identity += "|p:" + identity_of(policy);
+  for (const SweepEntry& network : plan.networks) identity += "|n:" + identity_of(network.name);
+  for (const SweepEntry& policy : plan.policies) identity += "|p:" + identity_of(policy.name);
   plan.fingerprint = fingerprint_hex(identity);
   return plan;
 }
@@ -108,8 +119,8 @@ std::vector<SweepPoint> expand(const SweepPlan& plan) {
   for (;;) {
     std::vector<std::string> values;
     for (std::size_t axis = 0; axis < plan.axes.size(); ++axis) values.push_back(plan.axes[axis].values[digits[axis]]);
-    for (const std::string& network : plan.networks) {
-      for (const std::string& policy : plan.policies) points.push_back({points.size(), values, network, policy});
+    for (const SweepEntry& network : plan.networks) {
+      for (const SweepEntry& policy : plan.policies) points.push_back({points.size(), values, network.name, policy.name});
     }
     std::size_t axis = plan.axes.size();
     while (axis > 0 && ++digits[axis - 1] == plan.axes[axis - 1].values.size()) digits[--axis] = 0;

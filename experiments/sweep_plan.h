@@ -4,6 +4,8 @@
 #include <string>
 #include <vector>
 
+#include "sim/core/errors.h"
+
 namespace qxbar {
 
 // One swept chip key and the values it takes, as YAML scalars (validated when each chip is built).
@@ -12,13 +14,30 @@ struct SweepAxis {
   std::vector<std::string> values;
 };
 
+// A chip, network or policy the sweep file names, and where: an error about what it names points there.
+struct SweepEntry {
+  std::string name;  // a preset, a built-in network, "W,A", or a file (looked for beside the sweep file first)
+  SourceLocation where;
+  std::string key;  // e.g. networks[2]
+
+  // What `make` builds from the name; its errors are reported at the entry.
+  template <typename Make>
+  auto load(Make make) const -> decltype(make(name)) {
+    try {
+      return make(name);
+    } catch (const UserError& error) {
+      throw ConfigError(located_message(where, key, error.what()));
+    }
+  }
+};
+
 // A sweep file (experiments/sweeps/*.yaml), read strictly: a base chip, a grid over dotted chip keys,
 // the networks (built-in names or CIM-AQ layer files) and the policies ("W,A" or policy files).
 struct SweepPlan {
-  std::string base_chip = "cimaq_default";
+  SweepEntry base_chip{"cimaq_default", {}, "chip"};
   std::vector<SweepAxis> axes;
-  std::vector<std::string> networks;
-  std::vector<std::string> policies;
+  std::vector<SweepEntry> networks;
+  std::vector<SweepEntry> policies;
   std::string engine = "systemc";
   std::string fingerprint;  // of everything above, files by their contents: a database holds one plan
 

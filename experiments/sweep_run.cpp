@@ -20,14 +20,14 @@ namespace {
 class PointPricer {
  public:
   PointPricer(const SweepPlan& plan, const std::string& cost_cache)
-      : plan_(plan), base_chip_(load_chip_description(plan.base_chip)) {
+      : plan_(plan), base_chip_(plan.base_chip.load(load_chip_description)) {
     base_chip_.resolve();
-    for (const std::string& network : plan.networks) {
-      const Workload& workload = workloads_.emplace(network, resolve_workload(network)).first->second;
-      for (const std::string& entry : plan.policies) {
-        policies_[{network, entry}] = entry.find(',') != std::string::npos
-                                          ? uniform_policy(workload, parse_bits(entry, "policies: " + entry))
-                                          : load_policy(entry, workload);
+    for (const SweepEntry& network : plan.networks) {
+      const Workload& workload = workloads_.emplace(network.name, network.load(resolve_workload)).first->second;
+      for (const SweepEntry& policy : plan.policies) {
+        policies_[{network.name, policy.name}] = policy.load([&](const std::string& entry) {
+          return entry.find(',') != std::string::npos ? uniform_policy(workload, parse_bits(entry, entry)) : load_policy(entry, workload);
+        });
       }
     }
     if (!cost_cache.empty()) cache_ = std::make_shared<CostCache>(cost_cache);
