@@ -24,7 +24,7 @@ struct PricedLayer {
 
 std::string csv_header() {
   std::string header = "layer,name,w_bits,a_bits,latency_ns,energy_pj,write_ns,crossbars,reload_groups,fits_on_chip";
-  for (const Component component : kComponents) header += std::string(",energy_") + to_string(component) + "_pj";
+  for (const Component component : kComponents) header += "," + energy_column(component);
   for (const CounterInfo& counter : counter_infos()) header += std::string(",") + counter.name;
   return header + "\n";
 }
@@ -167,7 +167,13 @@ int run_sim(const std::vector<std::string>& args) {
   }
 
   const ChipSpec chip = chip_options.load();
-  const Workload workload = resolve_workload(net);
+  const Workload workload = [&] {
+    try {
+      return resolve_workload(net);
+    } catch (const ConfigError& error) {
+      throw ConfigError("--net " + net + ": " + error.what());
+    }
+  }();
   const std::shared_ptr<CostCache> cache = cache_options.open();
   const std::unique_ptr<CostEngine> engine = make_cost_engine(engine_name, chip, cache);
   spdlog::debug("chip {} ({}), network {} with {} layers, engine {}", chip.name, chip.fingerprint, workload.name,

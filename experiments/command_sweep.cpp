@@ -1,7 +1,7 @@
 #include <cstdio>
 
 #include "experiments/cli.h"
-#include "experiments/sweep.h"
+#include "experiments/sweep_run.h"
 #include "sim/core/atomic_file.h"
 
 namespace qxbar::cli {
@@ -73,7 +73,7 @@ int run_sweep(const std::vector<std::string>& args) {
                   static_cast<double>(outcome.priced + outcome.invalid) / outcome.seconds);
     }
   }
-  if (!csv_path.empty()) write_file_atomically(csv_path, sweep_csv(sweep_options.database));
+  if (!csv_path.empty()) write_file_atomically(csv_path, sweep_csv(read_sweep(sweep_options.database)));
   return 0;
 }
 

@@ -146,7 +146,13 @@ int run_workload(const std::vector<std::string>& args) {
   po::variables_map values;
   if (!parse_command_line("workload", args, options, values)) return 0;
   if (input_size < 0) throw ConfigError("--input-size " + std::to_string(input_size) + ": must be positive");
-  ModelSpec spec = spec_for_workload_name(net);
+  ModelSpec spec = [&] {
+    try {
+      return spec_for_workload_name(net);
+    } catch (const ConfigError& error) {
+      throw ConfigError("--net " + net + ": " + error.what());
+    }
+  }();
   if (input_size > 0) spec.input_size = input_size;
   Workload workload = Model(spec).workload();
   workload.name = net;

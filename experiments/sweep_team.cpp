@@ -2,15 +2,13 @@
 #include <stdexcept>
 #include <string>
 
-#include "experiments/sweep.h"
+#include "experiments/sweep_team.h"
 
 #ifdef QXBAR_WITH_MPI
 #include <mpi.h>
 
 #include <chrono>
 #include <deque>
-
-#include <nlohmann/json.hpp>
 #endif
 
 namespace qxbar {
@@ -46,27 +44,6 @@ bool started_by_mpi_launcher() {
 constexpr int kRowTag = 1;
 constexpr int kDoneTag = 2;
 
-nlohmann::json encode(const SweepRow& row) {
-  return nlohmann::json{{"index", row.index},       {"status", row.status},
-                        {"latency_ns", row.latency_ns}, {"energy_pj", row.energy_pj},
-                        {"area_mm2", row.area_mm2},  {"energy_by_component_pj", row.energy_by_component_pj},
-                        {"chip", row.chip}};
-}
-
-SweepRow decode(const nlohmann::json& json) {
-  SweepRow row;
-  json.at("index").get_to(row.index);
-  json.at("status").get_to(row.status);
-  json.at("latency_ns").get_to(row.latency_ns);
-  json.at("energy_pj").get_to(row.energy_pj);
-  json.at("area_mm2").get_to(row.area_mm2);
-  json.at("energy_by_component_pj").get_to(row.energy_by_component_pj);
-  json.at("chip").get_to(row.chip);
-  return row;
-}
-
-// Doubles travel as JSON text with enough digits to read back exactly, so rows priced on any rank are
-// stored bit for bit as rank 0 would have priced them.
 class MpiTeam : public SweepTeam {
  public:
   MpiTeam() {
@@ -106,7 +83,7 @@ class MpiTeam : public SweepTeam {
 
   // Rows go out in batches a few times a second: a message per row kept both ranks waiting on each other.
   void send(const SweepRow& row) override {
-    outbox_.push_back(encode(row));
+    outbox_.push_back(row);
     if (std::chrono::steady_clock::now() - last_sent_ > std::chrono::milliseconds(250)) send_outbox();
   }
 
@@ -131,7 +108,7 @@ class MpiTeam : public SweepTeam {
       std::string text(static_cast<std::size_t>(length), '\0');
       MPI_Recv(text.data(), length, MPI_CHAR, status.MPI_SOURCE, status.MPI_TAG, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
       if (status.MPI_TAG == kRowTag) {
-        for (const nlohmann::json& row : nlohmann::json::parse(text)) inbox_.push_back(decode(row));
+        for (SweepRow& row : decode_sweep_rows(text)) inbox_.push_back(std::move(row));
       } else {
         ++done_ranks_;
       }
@@ -149,8 +126,8 @@ class MpiTeam : public SweepTeam {
   void send_outbox() {
     last_sent_ = std::chrono::steady_clock::now();
     if (outbox_.empty()) return;
-    const std::string text = outbox_.dump();
-    outbox_ = nlohmann::json::array();
+    const std::string text = encode_sweep_rows(outbox_);
+    outbox_.clear();
     MPI_Send(text.data(), static_cast<int>(text.size()), MPI_CHAR, 0, kRowTag, MPI_COMM_WORLD);
   }
 
@@ -164,7 +141,7 @@ class MpiTeam : public SweepTeam {
   std::size_t rank_ = 0;
   std::size_t size_ = 1;
   std::size_t done_ranks_ = 0;
-  nlohmann::json outbox_ = nlohmann::json::array();
+  std::vector<SweepRow> outbox_;
   std::chrono::steady_clock::time_point last_sent_ = std::chrono::steady_clock::now();
   std::deque<SweepRow> inbox_;
 };

@@ -16,7 +16,7 @@ Workload builtin_workload(const std::string& name) {
 Workload resolve_workload(const std::string& name_or_file) {
   const std::filesystem::path path(name_or_file);
   if (path.extension() == ".yaml" || path.extension() == ".yml") {
-    if (!std::filesystem::exists(path)) throw ConfigError(name_or_file + ": no such layer-dimension file");
+    if (!std::filesystem::exists(path)) throw ConfigError("no such layer-dimension file");
     return load_cimaq_layer_file(name_or_file);
   }
   return builtin_workload(name_or_file);

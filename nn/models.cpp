@@ -428,8 +428,7 @@ ModelSpec spec_for_dataset(const std::string& architecture, const std::string& d
     spec.input_size = 224;
     spec.classes = 1000;
   } else {
-    throw ConfigError("--net " + architecture + "-" + dataset + ": unknown input geometry '" + dataset +
-                      "' (choose fmnist, mnist, cifar10, imagenet)");
+    throw ConfigError("unknown input geometry '" + dataset + "' (choose fmnist, mnist, cifar10, imagenet)");
   }
   return spec;
 }
@@ -437,14 +436,14 @@ ModelSpec spec_for_dataset(const std::string& architecture, const std::string& d
 ModelSpec spec_for_workload_name(const std::string& name) {
   const std::size_t dash = name.rfind('-');
   if (dash == std::string::npos) {
-    throw ConfigError("--net " + name + ": expected <network>-<dataset>, e.g. resnet18-imagenet or lenet5-fmnist");
+    throw ConfigError("expected <network>-<dataset>, e.g. resnet18-imagenet or lenet5-fmnist");
   }
   const std::string architecture = name.substr(0, dash);
   const std::vector<std::string> known = architecture_names();
   if (std::find(known.begin(), known.end(), architecture) == known.end()) {
     std::string list;
     for (const std::string& option : known) list += (list.empty() ? "" : ", ") + option;
-    throw ConfigError("--net " + name + ": unknown network '" + architecture + "' (choose " + list +
+    throw ConfigError("unknown network '" + architecture + "' (choose " + list +
                       ", followed by -fmnist, -mnist, -cifar10 or -imagenet; or a CIM-AQ layer file *.yaml)");
   }
   return spec_for_dataset(architecture, name.substr(dash + 1));

@@ -81,7 +81,8 @@ class Model {
 Model fold_batch_norm(Model& trained);
 
 // "<architecture>-<dataset>" names a network on a dataset's geometry: fmnist (1x28x28), mnist, cifar10
-// (3x32x32) or imagenet (3x224x224, 1000 classes), e.g. resnet18-imagenet.
+// (3x32x32) or imagenet (3x224x224, 1000 classes), e.g. resnet18-imagenet. An unknown name is a ConfigError
+// that gives the reason only: the caller says where the name came from.
 ModelSpec spec_for_workload_name(const std::string& name);
 ModelSpec spec_for_dataset(const std::string& architecture, const std::string& dataset);
 

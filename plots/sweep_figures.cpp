@@ -7,7 +7,6 @@
 
 #include "plots/pareto.h"
 #include "sim/core/errors.h"
-#include "sim/core/sqlite_db.h"
 
 namespace qxbar {
 namespace {
@@ -34,7 +33,7 @@ std::string slug(const std::string& text) {
 
 std::vector<std::string> distinct_values(const SweepTable& table, std::size_t axis) {
   std::vector<std::string> values;
-  for (const SweepTable::Row& row : table.rows) {
+  for (const SweepRow& row : table.rows) {
     if (std::find(values.begin(), values.end(), row.values[axis]) == values.end()) values.push_back(row.values[axis]);
   }
   return values;
@@ -57,11 +56,11 @@ std::string tics(const std::vector<std::string>& values) {
 struct Quantity {
   const char* name;
   const char* label;
-  double (*value)(const SweepTable::Row&);
+  double (*value)(const SweepRow&);
 };
 
-const Quantity kLatency{"latency", "latency [ms]", [](const SweepTable::Row& row) { return row.latency_ns / 1e6; }};
-const Quantity kEnergy{"energy", "energy [uJ]", [](const SweepTable::Row& row) { return row.energy_pj / 1e6; }};
+const Quantity kLatency{"latency", "latency [ms]", [](const SweepRow& row) { return row.latency_ns / 1e6; }};
+const Quantity kEnergy{"energy", "energy [uJ]", [](const SweepRow& row) { return row.energy_pj / 1e6; }};
 
 // The heatmap of one quantity over two swept keys for one network and policy, or nothing when no chip of
 // that slice is valid.
@@ -81,13 +80,13 @@ std::vector<Figure> heatmap(const SweepTable& table, const Group& group, const Q
   for (std::size_t iy = 0; iy < ys.size(); ++iy) {
     for (std::size_t ix = 0; ix < xs.size(); ++ix) {
       double value = NAN;
-      for (const SweepTable::Row& row : table.rows) {
+      for (const SweepRow& row : table.rows) {
         if (row.network != group.network || row.policy != group.policy || row.values[x] != xs[ix] || row.values[y] != ys[iy]) continue;
         bool in_slice = true;
         for (std::size_t axis = 0; axis < table.axes.size(); ++axis) {
           in_slice = in_slice && (axis == x || axis == y || row.values[axis] == fixed[axis]);
         }
-        if (in_slice && row.ok) value = quantity.value(row);
+        if (in_slice && row.ok()) value = quantity.value(row);
       }
       any_valid = any_valid || std::isfinite(value);
       figure.data += std::to_string(ix) + " " + std::to_string(iy) + " " + gnuplot_number(value) + "\n";
@@ -107,16 +106,16 @@ std::vector<Figure> heatmap(const SweepTable& table, const Group& group, const Q
 // Energy against latency of every valid chip for one network and policy, coloured by area, with the
 // chips no other chip beats in latency, energy and area at once ringed.
 std::vector<Figure> scatter(const SweepTable& table, const Group& group) {
-  std::vector<const SweepTable::Row*> valid;
-  for (const SweepTable::Row& row : table.rows) {
-    if (row.ok && row.network == group.network && row.policy == group.policy) valid.push_back(&row);
+  std::vector<const SweepRow*> valid;
+  for (const SweepRow& row : table.rows) {
+    if (row.ok() && row.network == group.network && row.policy == group.policy) valid.push_back(&row);
   }
   if (valid.empty()) return {};
   std::vector<std::vector<double>> costs;
-  for (const SweepTable::Row* row : valid) costs.push_back({row->latency_ns, row->energy_pj, row->area_mm2});
+  for (const SweepRow* row : valid) costs.push_back({row->latency_ns, row->energy_pj, row->area_mm2});
   const std::vector<std::size_t> pareto = pareto_set(costs);
   Figure figure{"tradeoff_" + group.tag, "", ""};
-  auto line = [&](const SweepTable::Row& row) {
+  auto line = [&](const SweepRow& row) {
     std::string chip;
     for (std::size_t axis = 0; axis < table.axes.size(); ++axis) chip += (axis == 0 ? "" : " ") + table.axes[axis] + "=" + row.values[axis];
     return gnuplot_number(kLatency.value(row)) + " " + gnuplot_number(kEnergy.value(row)) + " " + gnuplot_number(row.area_mm2) + " " +
@@ -125,7 +124,7 @@ std::vector<Figure> scatter(const SweepTable& table, const Group& group) {
   figure.data = "# " + group.network + " at " + policy_label(group.policy) +
                 ": every valid chip, then the Pareto set over latency, energy and area\n"
                 "# latency_ms energy_uJ area_mm2 chip\n";
-  for (const SweepTable::Row* row : valid) figure.data += line(*row);
+  for (const SweepRow* row : valid) figure.data += line(*row);
   figure.data += "\n\n";
   for (const std::size_t index : pareto) figure.data += line(*valid[index]);
   figure.commands = "set title " + gnuplot_quoted(group.network + " at " + policy_label(group.policy)) +
@@ -139,43 +138,14 @@ std::vector<Figure> scatter(const SweepTable& table, const Group& group) {
 }  // namespace
 
 SweepTable read_sweep_table(const std::string& database) {
-  if (!std::filesystem::is_regular_file(database)) throw DataError(database + ": no such sweep database");
-  SqliteDb db(database);
-  SqliteStatement select = [&] {
-    try {
-      return db.prepare("SELECT * FROM points ORDER BY id");
-    } catch (const DataError&) {
-      throw DataError(database + ": not a sweep database (no points table)");
-    }
-  }();
-  SweepTable table;
-  table.name = std::filesystem::path(database).stem().string();
-  std::map<std::string, int> column_of;
-  for (int column = 0; column < select.column_count(); ++column) column_of[select.column_name(column)] = column;
-  for (const char* required : {"id", "network", "policy", "status", "latency_ns", "energy_pj", "area_mm2"}) {
-    if (column_of.count(required) == 0) throw DataError(database + ": not a sweep database (no " + required + " column)");
-  }
-  const int first_axis = column_of["id"] + 1;
-  const int network = column_of["network"];
-  for (int column = first_axis; column < network; ++column) table.axes.push_back(select.column_name(column));
-  while (select.next_row()) {
-    SweepTable::Row row;
-    for (int column = first_axis; column < network; ++column) row.values.push_back(select.text(column));
-    row.network = select.text(network);
-    row.policy = select.text(column_of["policy"]);
-    row.ok = select.text(column_of["status"]) == "ok";
-    row.latency_ns = select.real(column_of["latency_ns"]);
-    row.energy_pj = select.real(column_of["energy_pj"]);
-    row.area_mm2 = select.real(column_of["area_mm2"]);
-    table.rows.push_back(std::move(row));
-  }
+  SweepTable table{read_sweep(database), std::filesystem::path(database).stem().string()};
   if (table.rows.empty()) throw DataError(database + ": holds no points yet");
   return table;
 }
 
 std::vector<Figure> sweep_figures(const SweepTable& table, const SweepFigureOptions& options) {
   std::vector<Group> groups;
-  for (const SweepTable::Row& row : table.rows) {
+  for (const SweepRow& row : table.rows) {
     const auto same = [&](const Group& group) { return group.network == row.network && group.policy == row.policy; };
     if (std::none_of(groups.begin(), groups.end(), same)) groups.push_back({row.network, row.policy, ""});
   }

@@ -5,26 +5,16 @@
 #include <vector>
 
 #include "plots/figure.h"
+#include "sim/store/sweep_store.h"
 
 namespace qxbar {
 
-// The points table of a sweep database (qxbar sweep), as the figures see it.
-struct SweepTable {
-  struct Row {
-    std::vector<std::string> values;  // one per axis
-    std::string network;
-    std::string policy;
-    bool ok = false;  // false: an invalid combination, without costs
-    double latency_ns = 0;
-    double energy_pj = 0;
-    double area_mm2 = 0;
-  };
-  std::string name;                // the database's file name without extension
-  std::vector<std::string> axes;   // the swept chip keys, in the sweep file's order
-  std::vector<Row> rows;           // in point order
+// A sweep database (qxbar sweep) as the figures see it: its points, and the name its figures go under.
+struct SweepTable : SweepResults {
+  std::string name;  // the database's file name without extension
 };
 
-// Reads a sweep database; a missing file or a file without a points table is a DataError.
+// Reads a sweep database; a missing file, a file without a points table or one without points is a DataError.
 SweepTable read_sweep_table(const std::string& database);
 
 struct SweepFigureOptions {

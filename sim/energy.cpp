@@ -34,6 +34,8 @@ const char* to_string(Component component) {
   return names[static_cast<std::size_t>(component)];
 }
 
+std::string energy_column(Component component) { return std::string("energy_") + to_string(component) + "_pj"; }
+
 double PerComponent::total() const {
   double sum = 0;
   for (const double value : values) sum += value;

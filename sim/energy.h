@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cstdint>
+#include <string>
 
 #include "sim/chip_spec.h"
 
@@ -43,6 +44,8 @@ constexpr std::array<Component, kComponentCount> kComponents = {
 constexpr std::array<Component, 6> kAreaComponents = {Component::Crossbar, Component::Dac,    Component::Adc,
                                                       Component::ShiftAdd, Component::Buffer, Component::Interconnect};
 const char* to_string(Component component);
+// "energy_<component>_pj": the name of the component's energy in CSV headers and result tables.
+std::string energy_column(Component component);
 
 // One number per hardware component: energy in pJ, or area in um^2.
 struct PerComponent {

@@ -96,7 +96,8 @@ TEST(Cli, BadChipInputNamesFileLineAndKey) {
   expect_one_line_error(qxbar("sim --hw " + chip), chip + ":3:3: crossbar.colums: unknown key (did you mean crossbar.cols?)");
   expect_one_line_error(qxbar("check-hw " + chip), chip + ":3:3: crossbar.colums: unknown key (did you mean crossbar.cols?)");
   expect_one_line_error(qxbar("sim --set adc.bits=99"), "--set adc.bits=99: adc.bits: must be 1 to 16, got 99");
-  expect_one_line_error(qxbar("sim --net " + dir.file("net.yaml")), dir.file("net.yaml") + ": no such layer-dimension file");
+  expect_one_line_error(qxbar("sim --net " + dir.file("net.yaml")), "--net " + dir.file("net.yaml") + ": no such layer-dimension file");
+  expect_one_line_error(qxbar("sim --net bogus"), "--net bogus: expected <network>-<dataset>, e.g. resnet18-imagenet or lenet5-fmnist");
 }
 
 TEST(Cli, CheckHwPrintsResolvedValuesWithUnitsAndOrigins) {
@@ -507,6 +508,27 @@ policies: ["8,8", "4,4"]
   const std::string misspelt = dir.write("bad.yaml", "grid:\n  crossbar.row: [64]\nnetworks: [lenet5-fmnist]\npolicies: [\"8,8\"]\n");
   expect_one_line_error(qxbar("sweep " + misspelt + " --db " + dir.file("x.sqlite")),
                         misspelt + ":2:3: grid.crossbar.row: not a chip key (did you mean crossbar.rows?)");
+}
+
+TEST(Cli, SweepFileErrorsNameTheFileLineAndEntry) {
+  TempDir dir;
+  const std::string networks = dir.write("networks.yaml", "grid:\n  crossbar.rows: [64]\n"
+                                                          "networks: [lenet5-fmnist, lenet5-mnist, resnet19-imagenet]\n"
+                                                          "policies: [\"8,8\"]\n");
+  expect_one_line_error(qxbar("sweep " + networks + " --db " + dir.file("n.sqlite")),
+                        networks + ":3:41: networks[2]: unknown network 'resnet19' (choose lenet5, vgg-small, resnet20, resnet18, "
+                                   "vgg16, mobilenetv2, followed by -fmnist, -mnist, -cifar10 or -imagenet; or a CIM-AQ layer file *.yaml)");
+  const std::string layers = dir.write("layers.yaml", "grid:\n  crossbar.rows: [64]\nnetworks: [missing.yaml]\npolicies: [\"8,8\"]\n");
+  expect_one_line_error(qxbar("sweep " + layers + " --db " + dir.file("l.sqlite")),
+                        layers + ":3:12: networks[0]: no such layer-dimension file");
+  const std::string bits = dir.write("bits.yaml", "grid:\n  crossbar.rows: [64]\nnetworks: [lenet5-fmnist]\npolicies: [\"8,8\", \"8,x\"]\n");
+  expect_one_line_error(qxbar("sweep " + bits + " --db " + dir.file("b.sqlite")),
+                        bits + ":4:19: policies[1]: 8,x: expected W,A such as 4,8, got '8,x'");
+  const std::string chip = dir.write("chip.yaml", "chip: isaak\ngrid:\n  crossbar.rows: [64]\nnetworks: [lenet5-fmnist]\npolicies: [\"8,8\"]\n");
+  const ProcessResult unknown_chip = qxbar("sweep " + chip + " --db " + dir.file("c.sqlite"));
+  EXPECT_EQ(unknown_chip.exit_code, 2);
+  EXPECT_THAT(unknown_chip.err, StartsWith("qxbar: error: " + chip + ":1:7: chip: isaak: no such chip description file or preset"));
+  for (const char* database : {"n.sqlite", "l.sqlite", "b.sqlite", "c.sqlite"}) EXPECT_FALSE(std::filesystem::exists(dir.file(database)));
 }
 
 }  // namespace

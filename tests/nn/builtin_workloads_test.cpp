@@ -8,7 +8,7 @@
 namespace qxbar {
 namespace {
 
-using ::testing::HasSubstr;
+using ::testing::StartsWith;
 using qxbar::testing::source_path;
 
 void expect_same_shapes(const Workload& actual, const Workload& expected) {
@@ -49,12 +49,12 @@ TEST(BuiltinWorkloads, Lenet5OnFashionMnist) {
 
 TEST(BuiltinWorkloads, NamesAndFilesResolve) {
   EXPECT_EQ(resolve_workload(source_path("tests/data/vgg16_layer_dimensions.yaml")).layers.size(), 16u);
+  // The reason alone: the caller says where the name came from (--net, a sweep file's line).
   EXPECT_THAT(qxbar::testing::error_message<ConfigError>([] { resolve_workload("resnet19-imagenet"); }),
-              HasSubstr("--net resnet19-imagenet: unknown network 'resnet19' (choose lenet5, vgg-small, resnet20, resnet18, vgg16, mobilenetv2"));
+              StartsWith("unknown network 'resnet19' (choose lenet5, vgg-small, resnet20, resnet18, vgg16, mobilenetv2"));
   EXPECT_THAT(qxbar::testing::error_message<ConfigError>([] { resolve_workload("resnet18-svhn"); }),
-              HasSubstr("unknown input geometry 'svhn'"));
-  EXPECT_THAT(qxbar::testing::error_message<ConfigError>([] { resolve_workload("missing.yaml"); }),
-              HasSubstr("missing.yaml: no such layer-dimension file"));
+              StartsWith("unknown input geometry 'svhn'"));
+  EXPECT_EQ(qxbar::testing::error_message<ConfigError>([] { resolve_workload("missing.yaml"); }), "no such layer-dimension file");
 }
 
 }  // namespace

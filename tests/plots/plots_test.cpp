@@ -10,7 +10,6 @@
 #include "plots/sweep_figures.h"
 #include "sim/analytical_engine.h"
 #include "sim/chip_spec.h"
-#include "sim/core/sqlite_db.h"
 #include "sim/cost_engine.h"
 #include "tests/test_support.h"
 
@@ -184,9 +183,7 @@ TEST(Pareto, SetOverThreeCostsIsNonDominatedAndComplete) {
 // Pareto set over (latency, energy, area) is known.
 std::string write_sweep_database(const TempDir& dir) {
   const std::string path = dir.file("grid.sqlite");
-  SqliteDb db(path);
-  db.execute("CREATE TABLE points (id INTEGER PRIMARY KEY, \"crossbar.rows\", \"crossbar.cell_bits\", network TEXT, policy TEXT,"
-             " status TEXT, latency_ns REAL, energy_pj REAL, area_mm2 REAL, energy_adc_pj REAL, chip TEXT)");
+  SweepStore store(path, {"crossbar.rows", "crossbar.cell_bits"}, "grid plan");
   struct Point { int rows, cells; const char* status; double latency_ns, energy_pj, area_mm2; };
   const std::vector<Point> points = {
       {64, 1, "ok", 4e6, 2e6, 1.0},   {64, 2, "ok", 2e6, 3e6, 1.0},   // both on the set
@@ -194,10 +191,17 @@ std::string write_sweep_database(const TempDir& dir) {
       {128, 1, "ok", 5e6, 4e6, 2.0},  {128, 2, "ok", 2e6, 3e6, 1.5},  // dominated by (64, 2) and by (64, 1)
   };
   for (std::size_t i = 0; i < points.size(); ++i) {
-    SqliteStatement insert = db.prepare("INSERT INTO points VALUES (?, ?, ?, 'lenet5-fmnist', '8,8', ?, ?, ?, ?, 0, 'c')");
-    insert.bind(1, static_cast<std::int64_t>(i)).bind(2, points[i].rows).bind(3, points[i].cells).bind(4, points[i].status);
-    if (std::string(points[i].status) == "ok") insert.bind(5, points[i].latency_ns).bind(6, points[i].energy_pj).bind(7, points[i].area_mm2);
-    insert.run();
+    SweepRow row;
+    row.index = i;
+    row.values = {std::to_string(points[i].rows), std::to_string(points[i].cells)};
+    row.network = "lenet5-fmnist";
+    row.policy = "8,8";
+    row.status = points[i].status;
+    row.latency_ns = points[i].latency_ns;
+    row.energy_pj = points[i].energy_pj;
+    row.area_mm2 = points[i].area_mm2;
+    row.chip = "c";
+    store.insert(row);
   }
   return path;
 }

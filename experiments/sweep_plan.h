@@ -1,0 +1,65 @@
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "sim/core/errors.h"
+
+namespace qxbar {
+
+// One swept chip key and the values it takes, as YAML scalars (validated when each chip is built).
+struct SweepAxis {
+  std::string key;
+  std::vector<std::string> values;
+};
+
+// A chip, network or policy the sweep file names, and where: an error about what it names points there.
+struct SweepEntry {
+  std::string name;  // a preset, a built-in network, "W,A", or a file (looked for beside the sweep file first)
+  SourceLocation where;
+  std::string key;  // e.g. networks[2]
+
+  // What `make` builds from the name; its errors are reported at the entry.
+  template <typename Make>
+  auto load(Make make) const -> decltype(make(name)) {
+    try {
+      return make(name);
+    } catch (const UserError& error) {
+      throw ConfigError(located_message(where, key, error.what()));
+    }
+  }
+};
+
+// A sweep file (experiments/sweeps/*.yaml), read strictly: a base chip, a grid over dotted chip keys,
+// the networks (built-in names or CIM-AQ layer files) and the policies ("W,A" or policy files).
+struct SweepPlan {
+  SweepEntry base_chip{"cimaq_default", {}, "chip"};
+  std::vector<SweepAxis> axes;
+  std::vector<SweepEntry> networks;
+  std::vector<SweepEntry> policies;
+  std::string engine = "systemc";
+  std::string fingerprint;  // of everything above, files by their contents: a database holds one plan
+
+  std::vector<std::string> keys() const;  // the swept chip keys, in the sweep file's order
+};
+
+SweepPlan load_sweep(const std::string& path);
+
+// One point of the grid: a value per axis, a network and a policy. Points are numbered in a fixed
+// order (the last axis varies fastest, then networks, then policies), so every process agrees on them.
+struct SweepPoint {
+  std::size_t index = 0;
+  std::vector<std::string> values;
+  std::string network;
+  std::string policy;
+};
+
+std::vector<SweepPoint> expand(const SweepPlan& plan);
+
+// The indices of the points that shard `shard` of `shards` prices. Points are dealt in a fixed
+// pseudo-random order, so every shard gets as many points and a fair share of the large and small ones
+// however the grid is laid out.
+std::vector<std::size_t> deal(std::size_t points, std::size_t shard, std::size_t shards);
+
+}  // namespace qxbar

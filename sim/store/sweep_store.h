@@ -1,0 +1,84 @@
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sim/core/file_lock.h"
+#include "sim/core/sqlite_db.h"
+#include "sim/energy.h"
+
+namespace qxbar {
+
+// One point of a sweep and what pricing it gave, as a sweep database stores it.
+struct SweepRow {
+  static constexpr const char* kOk = "ok";  // the status of a priced point
+
+  std::size_t index = 0;            // the point's number in the sweep's grid
+  std::vector<std::string> values;  // one per swept chip key; read back as SQLite renders them (1e3 as 1000.0)
+  std::string network;
+  std::string policy;
+  std::string status;  // kOk, or why the point is invalid; an invalid point has no costs and no chip
+  double latency_ns = 0;
+  double energy_pj = 0;
+  double area_mm2 = 0;
+  PerComponent energy_by_component_pj;
+  std::string chip;  // the chip's fingerprint
+
+  bool ok() const { return status == kOk; }
+};
+
+struct SweepColumn;
+
+// The points table of one sweep plan, a committed row per point; only one process opens it for writing at
+// a time. WAL with normal synchronisation: a commit survives the process being killed (only a power loss
+// may take back the last commits), without a disk flush per point.
+class SweepStore {
+ public:
+  // Creates the table with a column per swept key, or opens the one a run of the same plan began; a
+  // database of another plan is a ConfigError.
+  SweepStore(const std::string& path, const std::vector<std::string>& axes, const std::string& plan_fingerprint);
+  ~SweepStore();
+  SweepStore(const SweepStore&) = delete;
+  SweepStore& operator=(const SweepStore&) = delete;
+
+  std::vector<std::size_t> stored_ids() const;
+  // A point stored before is kept as it is.
+  void insert(const SweepRow& row);
+  // Adds the points of another database of the same plan (a shard); returns how many were new.
+  std::size_t merge_from(const std::string& source);
+
+ private:
+  std::size_t count() const;
+
+  FileLock lock_;
+  SqliteDb db_;
+  std::string plan_fingerprint_;
+  std::vector<SweepColumn> columns_;
+  std::optional<SqliteStatement> insert_;
+};
+
+// The layout of the points table, part of each plan's fingerprint so that no run resumes a database of
+// another layout.
+std::string sweep_table_layout();
+
+// Every point a sweep database holds, read through the same column table that wrote them.
+struct SweepResults {
+  std::vector<std::string> axes;  // the swept chip keys, in the sweep file's order
+  std::vector<SweepRow> rows;     // in point order
+};
+
+// A missing file, or one without a points table of this layout, is a DataError.
+SweepResults read_sweep(const std::string& database);
+
+// One line per point, a column per column of the table; numbers as SQLite prints them (15 significant
+// digits), empty fields for the costs an invalid point does not have.
+std::string sweep_csv(const SweepResults& results);
+
+// Rows as text for sending between processes. Doubles travel with enough digits to read back exactly,
+// so a row priced on any process is stored bit for bit as the receiving one would have priced it.
+std::string encode_sweep_rows(const std::vector<SweepRow>& rows);
+std::vector<SweepRow> decode_sweep_rows(const std::string& text);
+
+}  // namespace qxbar
