@@ -141,7 +141,9 @@ TEST(SearchRun, DivergedCandidatesAreStoredWithTheirStatusAndNotTrainedAgain) {
     EXPECT_EQ(row.evaluation.accuracy, -1);
     // Rewarded as a policy that kept no accuracy: below every trained one.
     for (const EvaluatedPolicy& other : result.history) {
-      if (other.evaluation.status == EvaluationStatus::Ok) EXPECT_LT(row.evaluation.reward, other.evaluation.reward);
+      if (other.evaluation.status == EvaluationStatus::Ok) {
+        EXPECT_LT(row.evaluation.reward, other.evaluation.reward);
+      }
     }
   }
   ASSERT_FALSE(diverged.empty());
