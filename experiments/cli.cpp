@@ -91,7 +91,11 @@ std::shared_ptr<CostCache> CacheOptions::open() const {
 void add_options(po::options_description& options, const OptionSet& set) {
   for (const BoundOption& option : set) {
     std::string meaning = option.meaning;
-    if (option.choices != nullptr) meaning += " (" + choices_text(option.choices()) + ")";
+    if (option.choice_help != nullptr) {
+      meaning += " (" + option.choice_help() + ")";
+    } else if (option.choices != nullptr) {
+      meaning += " (" + choices_text(option.choices()) + ")";
+    }
     const std::string shown = value_text(option);
     std::visit([&](auto* target) {
       using Value = std::remove_pointer_t<decltype(target)>;

@@ -24,7 +24,8 @@ nlohmann::ordered_json row_json(const EvaluatedPolicy& row) {
 OptionSet search_request_options(PolicySearchRequest& request) {
   using C = CandidateOptions;
   static const std::vector<Option<CandidateOptions>> candidate_table = {
-      {"engine", "engine", "cost engine", &C::engine, {}, cost_engine_names},
+      {"engine", "engine", "cost engine", &C::engine, {}, cost_engine_names, true,
+       [] { return cost_engines().help(); }},
       {"cell_resolution", "cell-resolution", "weight bits only in multiples of the chip's cell bits", &C::cell_resolution},
       {"train_size", "train-size", "training images each candidate is fine-tuned on (0: all not held out)",
        &C::train_size, {0}},

@@ -316,9 +316,8 @@ OptionSet network_options(NetworkOptions& options) {
   static const std::vector<Option<NetworkOptions>> table = {
       {"network", "net", "network", &N::architecture, {}, architecture_names},
       {"width", "width", "width multiplier (mobilenetv2)", &N::width, {0, std::numeric_limits<double>::infinity(), true}},
-      {"quantizer", "quantizer",
-       "minmax (min-max scale), mse (MSE-optimal weight clip, percentile activations), pact, lsq", &N::quantizer, {},
-       quantizer_names},
+      {"quantizer", "quantizer", "how weights and activations are quantized", &N::quantizer, {}, quantizer_names, true,
+       [] { return quantizers().help(); }},
       {"per_channel", "per-channel", "one weight step per output channel", &N::per_channel},
       {"batch_norm", "batch-norm",
        "folded: quantize convolution weights with their batch norm folded in, as deployed; separate: as they are",

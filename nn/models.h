@@ -29,7 +29,7 @@ std::vector<std::string> architecture_names();
 struct NetworkOptions {
   std::string architecture = "lenet5";
   double width = 1.0;  // MobileNetV2's width multiplier
-  std::string quantizer = "minmax";
+  std::string quantizer = quantizers().entries().front().name;
   bool per_channel = false;
   std::string batch_norm = "folded";
 };

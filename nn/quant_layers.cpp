@@ -1,5 +1,6 @@
 #include "nn/quant_layers.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -47,22 +48,22 @@ torch::Tensor exact_integer_product(const torch::Tensor& integer_input, const to
   }
 }
 
-std::vector<std::string> quantizer_names() { return {"minmax", "mse", "pact", "lsq"}; }
-
+// The first mode folds.
 std::vector<std::string> batch_norm_modes() { return {"folded", "separate"}; }
 
 QuantOptions quant_options(const std::string& quantizer, bool per_channel, const std::string& batch_norm) {
-  if (batch_norm != "folded" && batch_norm != "separate") {
-    throw ConfigError("unknown batch norm mode '" + batch_norm + "' (choose folded or separate)");
+  const std::vector<std::string> modes = batch_norm_modes();
+  if (std::find(modes.begin(), modes.end(), batch_norm) == modes.end()) {
+    throw ConfigError("unknown batch norm mode '" + batch_norm + "' (choose " + choices_text(modes) + ")");
   }
-  return {parse_weight_init(quantizer), parse_activation_init(quantizer), per_channel, batch_norm == "folded"};
+  return {&quantizers().at(quantizer), per_channel, batch_norm == modes.front()};
 }
 
 void QuantLayer::make_quantizers(torch::nn::Module& owner, std::int64_t out_channels, const QuantOptions& options,
                                  bool signed_input) {
   weight_quantizer_ = owner.register_module("weight_quantizer",
-                                            WeightQuantizer(out_channels, options.weight_init, options.per_channel));
-  input_quantizer_ = owner.register_module("input_quantizer", ActivationQuantizer(options.activation_init, signed_input));
+                                            WeightQuantizer(out_channels, *options.quantizer, options.per_channel));
+  input_quantizer_ = owner.register_module("input_quantizer", ActivationQuantizer(*options.quantizer, signed_input));
 }
 
 void QuantLayer::set_bits(Bits bits) {

@@ -14,18 +14,16 @@ namespace qxbar {
 
 // How every quantizable layer of a network quantizes.
 struct QuantOptions {
-  WeightInit weight_init = WeightInit::MinMax;
-  ActivationInit activation_init = ActivationInit::MinMax;
+  const Quantizer* quantizer = &quantizers().entries().front();
   bool per_channel = false;
   // Quantize each convolution's weights with its batch norm folded in, as the chip holds them after
   // deployment, so that quantization-aware training learns the steps of the weights that are deployed.
   bool fold_batch_norm = true;
 };
 
-// The options the CLI and recipes name: a quantizer (minmax, mse, pact, lsq), per-channel weight steps,
-// and how batch norms train with quantized weights ("folded" or "separate").
+// The options the CLI and recipes name: a quantizer of quantizers(), per-channel weight steps, and how batch
+// norms train with quantized weights (one of batch_norm_modes()).
 QuantOptions quant_options(const std::string& quantizer, bool per_channel, const std::string& batch_norm);
-std::vector<std::string> quantizer_names();
 std::vector<std::string> batch_norm_modes();
 
 

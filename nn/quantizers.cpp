@@ -19,24 +19,40 @@ torch::Tensor channel_view(const torch::Tensor& per_channel, const torch::Tensor
   return per_channel.view(shape);
 }
 
-torch::Tensor abs_max_per_channel(const torch::Tensor& weight) { return weight.abs().flatten(1).amax(1); }
-
 // The clip (as a fraction of max |w|) that minimises the squared quantization error, searched on a grid.
-torch::Tensor mse_step(const torch::Tensor& weight, double positive_level, bool per_channel) {
-  const torch::Tensor maximum = per_channel ? abs_max_per_channel(weight) : weight.abs().max().reshape({1});
+torch::Tensor mse_step(const torch::Tensor& rows, double positive_level) {
+  const torch::Tensor maximum = rows.abs().amax(1);
   torch::Tensor best_step = maximum / positive_level;
   torch::Tensor best_error = torch::full_like(maximum, std::numeric_limits<float>::infinity());
   for (int i = 20; i <= 100; ++i) {
     const torch::Tensor step = (maximum * (i / 100.0) / positive_level).clamp_min(kMinimumStep);
-    const torch::Tensor broadcast = per_channel ? channel_view(step, weight) : step;
-    const torch::Tensor quantized = (weight / broadcast).round().clamp(-positive_level, positive_level) * broadcast;
-    const torch::Tensor error = per_channel ? (quantized - weight).pow(2).flatten(1).sum(1) : (quantized - weight).pow(2).sum().reshape({1});
+    const torch::Tensor broadcast = step.unsqueeze(1);
+    const torch::Tensor quantized = (rows / broadcast).round().clamp(-positive_level, positive_level) * broadcast;
+    const torch::Tensor error = (quantized - rows).pow(2).sum(1);
     const torch::Tensor better = error < best_error;
     best_error = torch::where(better, error, best_error);
     best_step = torch::where(better, step, best_step);
   }
   return best_step;
 }
+
+torch::Tensor max_step(const torch::Tensor& rows, double positive_level) { return rows.abs().amax(1) / positive_level; }
+
+// LSQ's initial step: 2 mean|x| / sqrt(Qp).
+torch::Tensor lsq_step(const torch::Tensor& values, double positive_level) {
+  return values.abs().mean(-1) * 2 / std::sqrt(positive_level);
+}
+
+torch::Tensor max_clip(const torch::Tensor& magnitudes, double) { return magnitudes.max(); }
+
+// kthvalue instead of quantile: exact, and not limited to 16M elements.
+torch::Tensor percentile_clip(const torch::Tensor& magnitudes, double) {
+  const auto k = std::max<std::int64_t>(1, static_cast<std::int64_t>(std::ceil(kPercentile * magnitudes.numel())));
+  return std::get<0>(magnitudes.kthvalue(k));
+}
+
+constexpr WeightRule kMaxWeights{"minmax", max_step};
+constexpr ActivationRule kMaxClip{"minmax", ActivationLearns::Nothing, max_clip};
 
 }  // namespace
 
@@ -54,44 +70,23 @@ IntegerRange activation_range(int bits, bool is_signed) {
   return {0, std::ldexp(1.0, bits) - 1};
 }
 
-WeightInit parse_weight_init(const std::string& name) {
-  if (name == "minmax") return WeightInit::MinMax;
-  if (name == "mse") return WeightInit::Mse;
-  if (name == "lsq") return WeightInit::Lsq;
-  if (name == "pact") return WeightInit::MinMax;  // PACT quantizes activations; its weights use min-max
-  throw ConfigError("--quantizer " + name + ": unknown quantizer (choose minmax, mse, pact, lsq)");
+const Registry<Quantizer>& quantizers() {
+  static const Registry<Quantizer> registry("quantizer", {
+      {"minmax", "steps from the largest |w| and the largest activation seen", kMaxWeights, kMaxClip},
+      {"mse", "weight clip minimising the squared error, activations clipped at the 99.99th percentile",
+       {"mse", mse_step}, {"percentile", ActivationLearns::Nothing, percentile_clip}},
+      {"pact", "min-max weights, learned activation clip (PACT)", kMaxWeights,
+       {"pact", ActivationLearns::Clip, max_clip}},
+      {"lsq", "learned steps for weights and activations (LSQ)", {"lsq", lsq_step},
+       {"lsq", ActivationLearns::Step, lsq_step}},
+  });
+  return registry;
 }
 
-const char* to_string(WeightInit init) {
-  switch (init) {
-    case WeightInit::MinMax: return "minmax";
-    case WeightInit::Mse: return "mse";
-    case WeightInit::Lsq: return "lsq";
-  }
-  return "?";
-}
+std::vector<std::string> quantizer_names() { return quantizers().names(); }
 
-const char* to_string(ActivationInit init) {
-  switch (init) {
-    case ActivationInit::MinMax: return "minmax";
-    case ActivationInit::Percentile: return "percentile";
-    case ActivationInit::Pact: return "pact";
-    case ActivationInit::Lsq: return "lsq";
-  }
-  return "?";
-}
-
-ActivationInit parse_activation_init(const std::string& name) {
-  if (name == "percentile") return ActivationInit::Percentile;
-  if (name == "minmax") return ActivationInit::MinMax;
-  if (name == "mse") return ActivationInit::Percentile;
-  if (name == "pact") return ActivationInit::Pact;
-  if (name == "lsq") return ActivationInit::Lsq;
-  throw ConfigError("--quantizer " + name + ": unknown quantizer (choose minmax, mse, pact, lsq)");
-}
-
-WeightQuantizerImpl::WeightQuantizerImpl(std::int64_t channels, WeightInit init, bool per_channel)
-    : init_(init), per_channel_(per_channel) {
+WeightQuantizerImpl::WeightQuantizerImpl(std::int64_t channels, const Quantizer& quantizer, bool per_channel)
+    : rule_(quantizer.weights), per_channel_(per_channel) {
   step_ = register_parameter("step", torch::ones({per_channel ? channels : 1}));
   bits_ = register_buffer("bits", torch::tensor(std::int64_t{kFloatBits}));
   initialised_ = register_buffer("initialised", torch::tensor(false));
@@ -107,26 +102,10 @@ torch::Tensor WeightQuantizerImpl::step() const { return positive_step(step_); }
 
 void WeightQuantizerImpl::initialise(const torch::Tensor& weight) {
   torch::NoGradGuard no_grad;
-  const torch::Tensor detached = weight.detach();
+  const torch::Tensor rows = per_channel_ ? weight.detach().flatten(1) : weight.detach().reshape({1, -1});
   const int b = bits();
-  torch::Tensor step;
-  if (b == 1) {
-    step = per_channel_ ? detached.abs().flatten(1).mean(1) : detached.abs().mean().reshape({1});
-  } else {
-    const double positive_level = weight_range(b).positive;
-    switch (init_) {
-      case WeightInit::MinMax:
-        step = (per_channel_ ? abs_max_per_channel(detached) : detached.abs().max().reshape({1})) / positive_level;
-        break;
-      case WeightInit::Mse:
-        step = mse_step(detached, positive_level, per_channel_);
-        break;
-      case WeightInit::Lsq:
-        step = (per_channel_ ? detached.abs().flatten(1).mean(1) : detached.abs().mean().reshape({1})) * 2 /
-               std::sqrt(positive_level);
-        break;
-    }
-  }
+  // One-bit weights are sign(w) times the step, whose best value is mean |w| whatever the rule.
+  const torch::Tensor step = b == 1 ? rows.abs().mean(1) : rule_.initial_step(rows, weight_range(b).positive);
   step_.copy_(step.clamp_min(kMinimumStep));
   initialised_.fill_(true);
 }
@@ -149,8 +128,9 @@ torch::Tensor WeightQuantizerImpl::forward(const torch::Tensor& weight) {
   return round_ste(scaled.clamp(-positive_level, positive_level)) * step;
 }
 
-ActivationQuantizerImpl::ActivationQuantizerImpl(ActivationInit init, bool is_signed) : init_(init), is_signed_(is_signed) {
-  clip_or_step_ = register_parameter("clip_or_step", torch::ones({1}), init == ActivationInit::Pact || init == ActivationInit::Lsq);
+ActivationQuantizerImpl::ActivationQuantizerImpl(const Quantizer& quantizer, bool is_signed)
+    : rule_(quantizer.activations), is_signed_(is_signed) {
+  clip_or_step_ = register_parameter("clip_or_step", torch::ones({1}), rule_.learns != ActivationLearns::Nothing);
   bits_ = register_buffer("bits", torch::tensor(std::int64_t{kFloatBits}));
   initialised_ = register_buffer("initialised", torch::tensor(false));
 }
@@ -162,7 +142,7 @@ void ActivationQuantizerImpl::set_bits(int bits) {
 }
 
 torch::Tensor ActivationQuantizerImpl::step() const {
-  if (init_ == ActivationInit::Lsq) return positive_step(clip_or_step_);
+  if (rule_.learns == ActivationLearns::Step) return positive_step(clip_or_step_);
   return positive_step(clip_or_step_) / activation_range(bits(), is_signed_).positive;
 }
 
@@ -170,22 +150,7 @@ void ActivationQuantizerImpl::initialise(const torch::Tensor& input) {
   torch::NoGradGuard no_grad;
   const torch::Tensor magnitude = (is_signed_ ? input.abs() : input.clamp_min(0)).detach().flatten().to(torch::kFloat32);
   const double positive_level = activation_range(bits(), is_signed_).positive;
-  torch::Tensor value;
-  switch (init_) {
-    case ActivationInit::MinMax:
-    case ActivationInit::Pact:
-      value = magnitude.max();
-      break;
-    case ActivationInit::Percentile: {
-      // kthvalue instead of quantile: exact, and not limited to 16M elements.
-      const auto k = std::max<std::int64_t>(1, static_cast<std::int64_t>(std::ceil(kPercentile * magnitude.numel())));
-      value = std::get<0>(magnitude.kthvalue(k));
-      break;
-    }
-    case ActivationInit::Lsq:
-      value = magnitude.mean() * 2 / std::sqrt(positive_level);
-      break;
-  }
+  const torch::Tensor value = rule_.initial_value(magnitude, positive_level);
   clip_or_step_.copy_(value.clamp_min(kMinimumStep).reshape({1}));
   initialised_.fill_(true);
 }
@@ -195,11 +160,11 @@ torch::Tensor ActivationQuantizerImpl::forward(const torch::Tensor& input) {
   if (b >= kFloatBits) return input;
   if (!initialised_.item<bool>()) initialise(input);
   const IntegerRange range = activation_range(b, is_signed_);
-  if (init_ == ActivationInit::Lsq) {
+  if (rule_.learns == ActivationLearns::Step) {
     const torch::Tensor step = scale_gradient(positive_step(clip_or_step_), 1.0 / std::sqrt(input.numel() * range.positive));
     return round_ste((input / step).clamp(-range.negative, range.positive)) * step;
   }
-  // Clip, then quantize the clipped range. The clip learns (PACT) only through the clipping itself.
+  // Clip, then quantize the clipped range. A learned clip learns only through the clipping itself.
   const torch::Tensor clip = positive_step(clip_or_step_);
   const torch::Tensor upper = torch::where(input < clip, input, clip);
   const torch::Tensor clipped = is_signed_ ? torch::where(upper > -clip, upper, -clip) : upper.clamp_min(0);

@@ -3,6 +3,9 @@
 #include <torch/torch.h>
 
 #include <string>
+#include <vector>
+
+#include "sim/core/registry.h"
 
 namespace qxbar {
 
@@ -24,21 +27,42 @@ struct IntegerRange {
 IntegerRange weight_range(int bits);
 IntegerRange activation_range(int bits, bool is_signed);
 
-enum class WeightInit { MinMax, Mse, Lsq };
-enum class ActivationInit { MinMax, Percentile, Pact, Lsq };
+// How a weight quantizer sets its step the first time it sees the weights at some bits: `rows` holds one
+// row per step (an output channel, or all weights for a per-tensor step); the result is one step per row.
+struct WeightRule {
+  const char* name;
+  torch::Tensor (*initial_step)(const torch::Tensor& rows, double positive_level);
+};
 
-WeightInit parse_weight_init(const std::string& name);
-ActivationInit parse_activation_init(const std::string& name);
-const char* to_string(WeightInit init);
-const char* to_string(ActivationInit init);
+// What an activation quantizer trains: nothing (a calibrated clip), the clip (PACT) or the step (LSQ).
+enum class ActivationLearns { Nothing, Clip, Step };
+
+// How an activation quantizer starts: from the magnitudes of the first batch seen at some bits, the clip
+// (or, when it learns the step, the step).
+struct ActivationRule {
+  const char* name;
+  ActivationLearns learns;
+  torch::Tensor (*initial_value)(const torch::Tensor& magnitudes, double positive_level);
+};
+
+// A quantizer as the CLI and recipes name it: a rule for weights and one for activations. The first entry
+// of quantizers() is the default.
+struct Quantizer {
+  const char* name;
+  const char* help;
+  WeightRule weights;
+  ActivationRule activations;
+};
+const Registry<Quantizer>& quantizers();
+std::vector<std::string> quantizer_names();
 
 // Fake-quantizes weights to `bits` with a learned step size (per tensor, or per output channel): the step
-// is initialised from the weights the first time they are seen at these bits (max |w|, the MSE-optimal
-// clip, or LSQ's 2 mean|w| / sqrt(Qp)) and then trained with LSQ's gradient scale 1 / sqrt(numel * Qp),
+// is initialised by the quantizer's weight rule the first time the weights are seen at these bits and then
+// trained with LSQ's gradient scale 1 / sqrt(numel * Qp),
 // which keeps the step stable under plain SGD. One-bit weights are binary: sign(w) times the step.
 class WeightQuantizerImpl : public torch::nn::Module {
  public:
-  WeightQuantizerImpl(std::int64_t channels, WeightInit init, bool per_channel);
+  WeightQuantizerImpl(std::int64_t channels, const Quantizer& quantizer, bool per_channel);
   torch::Tensor forward(const torch::Tensor& weight);
   void set_bits(int bits);
   int bits() const { return static_cast<int>(bits_.item<std::int64_t>()); }
@@ -49,7 +73,7 @@ class WeightQuantizerImpl : public torch::nn::Module {
 
  private:
   void initialise(const torch::Tensor& weight);
-  WeightInit init_;
+  WeightRule rule_;
   bool per_channel_;
   torch::Tensor step_;
   torch::Tensor bits_;
@@ -57,12 +81,12 @@ class WeightQuantizerImpl : public torch::nn::Module {
 };
 TORCH_MODULE(WeightQuantizer);
 
-// Fake-quantizes activations to `bits`. MinMax and Percentile calibrate a clipping value on the first
-// batch seen at these bits and keep it; PACT learns the clip (gradient 1 where the input is clipped); LSQ
-// learns the step with scaled gradient. Signed quantizers clip symmetrically.
+// Fake-quantizes activations to `bits`. A calibrated clip is set on the first batch seen at these bits and
+// kept; a learned clip (PACT) trains with gradient 1 where the input is clipped; a learned step (LSQ) trains
+// with LSQ's scaled gradient. Signed quantizers clip symmetrically.
 class ActivationQuantizerImpl : public torch::nn::Module {
  public:
-  ActivationQuantizerImpl(ActivationInit init, bool is_signed);
+  ActivationQuantizerImpl(const Quantizer& quantizer, bool is_signed);
   torch::Tensor forward(const torch::Tensor& input);
   void set_bits(int bits);
   int bits() const { return static_cast<int>(bits_.item<std::int64_t>()); }
@@ -71,7 +95,7 @@ class ActivationQuantizerImpl : public torch::nn::Module {
 
  private:
   void initialise(const torch::Tensor& input);
-  ActivationInit init_;
+  ActivationRule rule_;
   bool is_signed_;
   torch::Tensor clip_or_step_;  // the clipping value, or LSQ's step
   torch::Tensor bits_;

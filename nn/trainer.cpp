@@ -16,27 +16,40 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// Checkpoints name their quantizer; older ones named the weight and activation rules instead.
+const Quantizer& quantizer_of(const nlohmann::json& spec, const std::string& path) {
+  if (spec.contains("quantizer")) {
+    const auto name = spec.at("quantizer").get<std::string>();
+    if (const Quantizer* quantizer = quantizers().find(name)) return *quantizer;
+    throw DataError(path + ": " + quantizers().unknown(name));
+  }
+  const auto weights = spec.at("weight_quantizer").get<std::string>();
+  const auto activations = spec.at("activation_quantizer").get<std::string>();
+  for (const Quantizer& quantizer : quantizers().entries()) {
+    if (weights == quantizer.weights.name && activations == quantizer.activations.name) return quantizer;
+  }
+  throw DataError(path + ": no quantizer quantizes weights by " + weights + " and activations by " + activations);
+}
+
 nlohmann::json spec_json(const ModelSpec& spec) {
   return {{"architecture", spec.architecture},
           {"in_channels", spec.in_channels},
           {"classes", spec.classes},
           {"input_size", spec.input_size},
           {"width", spec.width},
-          {"weight_quantizer", to_string(spec.quant.weight_init)},
-          {"activation_quantizer", to_string(spec.quant.activation_init)},
+          {"quantizer", spec.quant.quantizer->name},
           {"per_channel", spec.quant.per_channel},
           {"fold_batch_norm", spec.quant.fold_batch_norm}};
 }
 
-ModelSpec spec_from_json(const nlohmann::json& json) {
+ModelSpec spec_from_json(const nlohmann::json& json, const std::string& path) {
   ModelSpec spec;
   spec.architecture = json.at("architecture").get<std::string>();
   spec.in_channels = json.at("in_channels").get<std::int64_t>();
   spec.classes = json.at("classes").get<std::int64_t>();
   spec.input_size = json.at("input_size").get<std::int64_t>();
   spec.width = json.at("width").get<double>();
-  spec.quant.weight_init = parse_weight_init(json.at("weight_quantizer").get<std::string>());
-  spec.quant.activation_init = parse_activation_init(json.at("activation_quantizer").get<std::string>());
+  spec.quant.quantizer = &quantizer_of(json, path);
   spec.quant.per_channel = json.at("per_channel").get<bool>();
   // Checkpoints older than folding in training were trained with separate batch norms.
   spec.quant.fold_batch_norm = json.value("fold_batch_norm", false);
@@ -119,7 +132,7 @@ CheckpointInfo read_checkpoint_info(const std::string& path) {
   try {
     const nlohmann::json json = nlohmann::json::parse(value.toStringRef());
     CheckpointInfo info;
-    info.spec = spec_from_json(json.at("spec"));
+    info.spec = spec_from_json(json.at("spec"), path);
     info.dataset = json.at("dataset").get<std::string>();
     info.run_key = json.at("run_key").get<std::string>();
     info.epochs_planned = json.at("epochs_planned").get<int>();

@@ -62,7 +62,8 @@ nlohmann::json AlgorithmOptions::run_key() const {
 
 OptionSet algorithm_choice_options(AlgorithmOptions& options) {
   static const std::vector<Option<AlgorithmOptions>> table = {
-      {"algo", "algo", "search algorithm", &AlgorithmOptions::name, {}, search_algorithm_names},
+      {"algo", "algo", "search algorithm", &AlgorithmOptions::name, {}, search_algorithm_names, true,
+       [] { return search_algorithms().help(); }},
   };
   return bind_options(table, options);
 }

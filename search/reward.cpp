@@ -8,32 +8,17 @@
 
 namespace qxbar {
 
-std::vector<std::string> cost_metric_names() { return {"latency", "energy", "edp"}; }
-
-CostMetric parse_cost_metric(const std::string& name) {
-  if (name == "latency") return CostMetric::Latency;
-  if (name == "energy") return CostMetric::Energy;
-  if (name == "edp") return CostMetric::EnergyDelay;
-  throw ConfigError("--reward " + name + ": unknown cost (choose latency, energy, edp)");
+const Registry<CostMetric>& cost_metrics() {
+  static const Registry<CostMetric> registry("cost", {
+      {"latency", "inference latency (ns)", [](const NetworkCost& cost) { return cost.latency_ns; }},
+      {"energy", "inference energy (pJ)", [](const NetworkCost& cost) { return cost.energy_pj.total(); }},
+      {"edp", "energy-delay product (pJ ns)",
+       [](const NetworkCost& cost) { return cost.latency_ns * cost.energy_pj.total(); }},
+  });
+  return registry;
 }
 
-const char* to_string(CostMetric metric) {
-  switch (metric) {
-    case CostMetric::Latency: return "latency";
-    case CostMetric::Energy: return "energy";
-    case CostMetric::EnergyDelay: return "edp";
-  }
-  return "?";
-}
-
-double cost_of(const NetworkCost& cost, CostMetric metric) {
-  switch (metric) {
-    case CostMetric::Latency: return cost.latency_ns;
-    case CostMetric::Energy: return cost.energy_pj.total();
-    case CostMetric::EnergyDelay: return cost.latency_ns * cost.energy_pj.total();
-  }
-  return 0;
-}
+std::vector<std::string> cost_metric_names() { return cost_metrics().names(); }
 
 double cimaq_reward(double accuracy_points, double reference_points, double max_drop_points, double cost_ratio) {
   const double target = reference_points - max_drop_points;

@@ -3,19 +3,19 @@
 #include <string>
 #include <vector>
 
+#include "sim/core/registry.h"
 #include "sim/cost_engine.h"
 
 namespace qxbar {
 
-// What a search minimises, all measured by the cost engine.
-enum class CostMetric { Latency, Energy, EnergyDelay };
-
+// A cost a search minimises, read off what the cost engine measured.
+struct CostMetric {
+  const char* name;
+  const char* help;
+  double (*of)(const NetworkCost& cost);
+};
+const Registry<CostMetric>& cost_metrics();
 std::vector<std::string> cost_metric_names();
-CostMetric parse_cost_metric(const std::string& name);  // latency | energy | edp
-const char* to_string(CostMetric metric);
-
-// Latency in ns, energy in pJ, or their product.
-double cost_of(const NetworkCost& cost, CostMetric metric);
 
 // CIM-AQ's reward. Accuracies are in percentage points; the target is the reference (INT8) accuracy
 // minus the allowed drop. Below the target the reward is -10 per point missing; at or above it,

@@ -31,7 +31,7 @@ class SearchRun {
         engine_(engine),
         evaluator_(evaluator),
         settings_(settings),
-        metric_(parse_cost_metric(settings.reward)),
+        metric_(cost_metrics().at(settings.reward, "reward")),
         directory_(settings.out_dir),
         lock_((directory_ / "search").string(), settings.out_dir),
         store_((directory_ / "search.sqlite").string()) {
@@ -52,7 +52,7 @@ class SearchRun {
       if (row.evaluation.accuracy >= 0) accuracies_[policy_summary(row.policy)] = row.evaluation.accuracy;
       if (row.evaluation.status == EvaluationStatus::Diverged) diverged_.insert(policy_summary(row.policy));
     }
-    reference_cost_ = cost_of(price_network(engine_, space_.workload(), space_.reference()), metric_);
+    reference_cost_ = metric_.of(price_network(engine_, space_.workload(), space_.reference()));
   }
 
   SearchResult run(SearchAlgorithm& algorithm) {
@@ -115,7 +115,7 @@ class SearchRun {
       const NetworkCost cost = price_network(engine_, space_.workload(), policy);
       e.latency_ns = cost.latency_ns;
       e.energy_pj = cost.energy_pj.total();
-      e.cost_ratio = cost_of(cost, metric_) / reference_cost_;
+      e.cost_ratio = metric_.of(cost) / reference_cost_;
     } catch (const UserError& error) {
       // One candidate the chip cannot run must not end a long search; the W8A8 reference was priced already.
       row.price_seconds = seconds_since(priced);
@@ -191,7 +191,7 @@ class SearchRun {
   const CostEngine& engine_;
   AccuracyEvaluator& evaluator_;
   const SearchSettings& settings_;
-  CostMetric metric_;
+  const CostMetric& metric_;
   std::filesystem::path directory_;
   FileLock lock_;
   SearchStore store_;
@@ -208,7 +208,8 @@ OptionSet search_settings_options(SearchSettings& settings) {
   using S = SearchSettings;
   static const std::vector<Option<SearchSettings>> table = {
       {"episodes", "episodes", "policies the algorithm proposes", &S::episodes, {0}, nullptr, false},
-      {"reward", "reward", "cost to minimise", &S::reward, {}, cost_metric_names},
+      {"reward", "reward", "cost to minimise", &S::reward, {}, cost_metric_names, true,
+       [] { return cost_metrics().help(); }},
       {"max_acc_drop", "max-acc-drop", "accuracy points below the W8A8 policy's that still meet the target",
        &S::max_accuracy_drop, {0}},
       {"cost_budget", "cost-budget",

@@ -40,6 +40,7 @@ struct Option {
   Bounds bounds = {};
   std::vector<std::string> (*choices)() = nullptr;  // a text must be one of these (a registry's names)
   bool in_run_key = true;  // false for options that cannot change a result (how often to checkpoint)
+  std::string (*choice_help)() = nullptr;  // "name: meaning; ..." of a registry's entries, for --help
 };
 
 // An option bound to one object's member: what the generic readers, writers and checks work on.
@@ -52,6 +53,7 @@ struct BoundOption {
   Bounds bounds;
   std::vector<std::string> (*choices)();
   bool in_run_key;
+  std::string (*choice_help)();
 };
 using OptionSet = std::vector<BoundOption>;
 
@@ -61,7 +63,7 @@ OptionSet bind_options(const std::vector<Option<Group>>& table, Group& group) {
   for (const Option<Group>& option : table) {
     std::visit([&](auto field) {
       bound.push_back({option.key, option.flag, option.meaning, &(group.*field), option.bounds, option.choices,
-                       option.in_run_key});
+                       option.in_run_key, option.choice_help});
     }, option.field);
   }
   return bound;

@@ -1,8 +1,10 @@
 #include "nn/quantizers.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "nn/quant_layers.h"
+#include "sim/core/errors.h"
 
 namespace qxbar {
 namespace {
@@ -30,7 +32,7 @@ TEST(Quantizers, IntegerRanges) {
 }
 
 TEST(Quantizers, MinMaxWeightsLandOnExactLevels) {
-  WeightQuantizer quantizer(1, WeightInit::MinMax, false);
+  WeightQuantizer quantizer(1, quantizers().at("minmax"), false);
   quantizer->set_bits(4);
   const torch::Tensor weight = values({-1.0f, -0.55f, 0.0f, 0.3f, 1.0f});
   // Step 1/7: -0.55 * 7 = -3.85 rounds to -4, 0.3 * 7 = 2.1 rounds to 2.
@@ -42,8 +44,8 @@ TEST(Quantizers, WeightsUseAtMostTheirLevels) {
   torch::manual_seed(0);
   const torch::Tensor weight = torch::randn({64, 16, 3, 3});
   for (const int bits : {2, 3, 5, 8}) {
-    for (const WeightInit init : {WeightInit::MinMax, WeightInit::Mse, WeightInit::Lsq}) {
-      WeightQuantizer quantizer(64, init, false);
+    for (const Quantizer& rule : quantizers().entries()) {
+      WeightQuantizer quantizer(64, rule, false);
       quantizer->set_bits(bits);
       const torch::Tensor quantized = quantizer(weight);  // initialises the step before it is read
       const torch::Tensor levels = std::get<0>(torch::_unique(quantized / quantizer->step()));
@@ -54,7 +56,7 @@ TEST(Quantizers, WeightsUseAtMostTheirLevels) {
 }
 
 TEST(Quantizers, PerChannelStepsFollowEachChannel) {
-  WeightQuantizer quantizer(2, WeightInit::MinMax, true);
+  WeightQuantizer quantizer(2, quantizers().at("minmax"), true);
   quantizer->set_bits(8);
   const torch::Tensor weight = torch::stack({values({-2.0f, 1.0f}), values({0.5f, 0.25f})});
   quantizer(weight);
@@ -64,8 +66,8 @@ TEST(Quantizers, PerChannelStepsFollowEachChannel) {
 TEST(Quantizers, MseClipIsNoWorseThanMinMax) {
   torch::manual_seed(1);
   const torch::Tensor weight = torch::randn({4096});
-  WeightQuantizer minmax(1, WeightInit::MinMax, false);
-  WeightQuantizer mse(1, WeightInit::Mse, false);
+  WeightQuantizer minmax(1, quantizers().at("minmax"), false);
+  WeightQuantizer mse(1, quantizers().at("mse"), false);
   minmax->set_bits(3);
   mse->set_bits(3);
   const double minmax_error = (minmax(weight) - weight).pow(2).sum().item<double>();
@@ -75,13 +77,13 @@ TEST(Quantizers, MseClipIsNoWorseThanMinMax) {
 }
 
 TEST(Quantizers, BinaryWeightsAreSignTimesMeanMagnitude) {
-  WeightQuantizer quantizer(1, WeightInit::MinMax, false);
+  WeightQuantizer quantizer(1, quantizers().at("minmax"), false);
   quantizer->set_bits(1);
   expect_tensor_near(quantizer(values({-3.0f, 1.0f, 0.0f, 2.0f})), values({-1.5f, 1.5f, 1.5f, 1.5f}));
 }
 
 TEST(Quantizers, StraightThroughGradientInsideTheRangeOnly) {
-  WeightQuantizer quantizer(1, WeightInit::MinMax, false);
+  WeightQuantizer quantizer(1, quantizers().at("minmax"), false);
   quantizer->set_bits(4);
   torch::Tensor weight = values({-1.0f, 0.3f, 1.0f}).requires_grad_(true);
   quantizer(weight);  // initialises the step to 1/7 from max |w| = 1
@@ -91,7 +93,7 @@ TEST(Quantizers, StraightThroughGradientInsideTheRangeOnly) {
 }
 
 TEST(Quantizers, LsqStepGradientFollowsTheFormula) {
-  WeightQuantizer quantizer(1, WeightInit::Lsq, false);
+  WeightQuantizer quantizer(1, quantizers().at("lsq"), false);
   quantizer->set_bits(3);  // levels -3..3
   const torch::Tensor weight = values({0.26f, -0.9f, 0.05f, 2.0f});
   quantizer(weight);
@@ -105,7 +107,7 @@ TEST(Quantizers, LsqStepGradientFollowsTheFormula) {
 }
 
 TEST(Quantizers, UnsignedActivationsClipAtZeroAndAtTheCalibratedMax) {
-  ActivationQuantizer quantizer(ActivationInit::MinMax, false);
+  ActivationQuantizer quantizer(quantizers().at("minmax"), false);
   quantizer->set_bits(2);  // levels 0..3
   const torch::Tensor input = values({-1.0f, 0.4f, 1.1f, 3.0f});
   // Calibrated clip 3: step 1.
@@ -114,14 +116,14 @@ TEST(Quantizers, UnsignedActivationsClipAtZeroAndAtTheCalibratedMax) {
 }
 
 TEST(Quantizers, SignedActivationsAreSymmetric) {
-  ActivationQuantizer quantizer(ActivationInit::MinMax, true);
+  ActivationQuantizer quantizer(quantizers().at("minmax"), true);
   quantizer->set_bits(3);  // levels -4..3, step = 2 / 3
   expect_tensor_near(quantizer(values({-2.0f, -1.0f, 0.0f, 2.0f})), values({-2.0f, -2.0f / 3 * 2, 0.0f, 2.0f}));
 }
 
 TEST(Quantizers, PercentileCalibrationIgnoresOutliers) {
-  ActivationQuantizer percentile(ActivationInit::Percentile, false);
-  ActivationQuantizer minmax(ActivationInit::MinMax, false);
+  ActivationQuantizer percentile(quantizers().at("mse"), false);
+  ActivationQuantizer minmax(quantizers().at("minmax"), false);
   percentile->set_bits(8);
   minmax->set_bits(8);
   torch::Tensor input = torch::linspace(0, 1, 100000);
@@ -133,7 +135,7 @@ TEST(Quantizers, PercentileCalibrationIgnoresOutliers) {
 }
 
 TEST(Quantizers, PactClipLearnsFromClippedInputsOnly) {
-  ActivationQuantizer quantizer(ActivationInit::Pact, false);
+  ActivationQuantizer quantizer(quantizers().at("pact"), false);
   quantizer->set_bits(2);
   const torch::Tensor input = values({0.5f, 2.9f, 7.0f, 9.0f});
   quantizer(input);
@@ -146,17 +148,38 @@ TEST(Quantizers, PactClipLearnsFromClippedInputsOnly) {
 
 TEST(Quantizers, FloatBitsLeaveTensorsUntouched) {
   const torch::Tensor input = torch::randn({10});
-  EXPECT_TRUE(torch::equal(WeightQuantizer(1, WeightInit::MinMax, false)(input), input));
-  EXPECT_TRUE(torch::equal(ActivationQuantizer(ActivationInit::Lsq, true)(input), input));
+  EXPECT_TRUE(torch::equal(WeightQuantizer(1, quantizers().at("minmax"), false)(input), input));
+  EXPECT_TRUE(torch::equal(ActivationQuantizer(quantizers().at("lsq"), true)(input), input));
 }
 
 TEST(Quantizers, ChangingBitsRecalibrates) {
-  ActivationQuantizer quantizer(ActivationInit::MinMax, false);
+  ActivationQuantizer quantizer(quantizers().at("minmax"), false);
   quantizer->set_bits(4);
   quantizer(values({0.0f, 3.0f}));
   quantizer->set_bits(2);
   quantizer(values({0.0f, 6.0f}));
   EXPECT_NEAR(quantizer->step().item<float>(), 2.0, 1e-6);
+}
+
+TEST(Quantizers, OnlyLearnedClipsAndStepsReceiveGradients) {
+  const torch::Tensor input = torch::linspace(-1, 3, 64).requires_grad_(true);
+  for (const Quantizer& rule : quantizers().entries()) {
+    ActivationQuantizer quantizer(rule, false);
+    quantizer->set_bits(3);
+    quantizer(input);  // calibrates on the full range
+    quantizer(input * 2).sum().backward();  // half the inputs now clip
+    const torch::Tensor clip_or_step = quantizer->named_parameters()["clip_or_step"];
+    const bool learns = std::string(rule.name) == "pact" || std::string(rule.name) == "lsq";
+    ASSERT_EQ(clip_or_step.grad().defined(), learns) << rule.name;
+    if (learns) EXPECT_GT(clip_or_step.grad().abs().item<float>(), 0) << rule.name;
+  }
+}
+
+TEST(Quantizers, UnknownNamesListTheChoices) {
+  EXPECT_THAT([] { quant_options("pcat", false, "folded"); },
+              testing::ThrowsMessage<ConfigError>(testing::HasSubstr("unknown quantizer 'pcat' (choose minmax, mse, pact or lsq)")));
+  EXPECT_THAT([] { quant_options("lsq", false, "fused"); },
+              testing::ThrowsMessage<ConfigError>(testing::HasSubstr("(choose folded or separate)")));
 }
 
 TEST(QuantLayers, BiasIsAnIntegerAtTheProductScale) {

@@ -1,5 +1,8 @@
 #include "search/reward.h"
 
+#include "sim/core/errors.h"
+
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <map>
@@ -21,11 +24,11 @@ TEST(Reward, CostMetrics) {
   cost.latency_ns = 2000;
   cost.energy_pj[Component::Adc] = 30;
   cost.energy_pj[Component::Crossbar] = 20;
-  EXPECT_EQ(cost_of(cost, CostMetric::Latency), 2000);
-  EXPECT_EQ(cost_of(cost, CostMetric::Energy), 50);
-  EXPECT_EQ(cost_of(cost, CostMetric::EnergyDelay), 100000);
-  EXPECT_EQ(parse_cost_metric("edp"), CostMetric::EnergyDelay);
-  EXPECT_THROW(parse_cost_metric("area"), ConfigError);
+  EXPECT_EQ(cost_metrics().at("latency").of(cost), 2000);
+  EXPECT_EQ(cost_metrics().at("energy").of(cost), 50);
+  EXPECT_EQ(cost_metrics().at("edp").of(cost), 100000);
+  EXPECT_THAT([] { cost_metrics().at("area", "reward"); },
+              testing::ThrowsMessage<ConfigError>(testing::HasSubstr("reward: unknown cost 'area' (choose latency")));
 }
 
 TEST(Reward, ActionsCoverEveryBitWidthEqually) {
