@@ -14,6 +14,8 @@ namespace qxbar::cli {
 
 int run_train(const std::vector<std::string>& args) {
   DataCommandOptions data_options;
+  ChipOptions chip_options;
+  bool analog = false;
   NetworkOptions network;
   TrainOptions train_options;
   std::string out;
@@ -32,8 +34,12 @@ int run_train(const std::vector<std::string>& args) {
       ("policy", po::value(&policy_path), "per-layer policy: qxbar YAML or CIM-AQ .npy [layers, 2]")
       ("fp32", po::bool_switch(&fp32), "no quantization (the default when no policy is given)")
       ("force-first-last", po::bool_switch(&force_first_last), "keep the first and last layer at 8/8 bits")
-      ("from", po::value(&from), "start from this checkpoint's weights (e.g. the FP32 run for INT8 training)");
+      ("from", po::value(&from), "start from this checkpoint's weights (e.g. the FP32 run for INT8 training)")
+      ("analog", po::bool_switch(&analog),
+       "chip-aware training: forward passes compute as the chip (--hw, --set) does, gradients pass straight "
+       "through its converters");
   add_options(options, training_flags);
+  chip_options.add_to(options);
   data_options.add_to(options);
   po::variables_map values;
   if (!parse_command_line("train", args, options, values)) return 0;
@@ -42,6 +48,9 @@ int run_train(const std::vector<std::string>& args) {
   }
   check_flags(network_flags);
   check_flags(training_flags);
+  if (!analog && (!values["hw"].defaulted() || values.count("set") != 0)) {
+    throw ConfigError("train: --hw and --set describe the chip of --analog; give --analog too");
+  }
 
   const DataSplits data = data_options.load(train_options.seed);
   const std::string& dataset = data_options.data.name;
@@ -68,11 +77,20 @@ int run_train(const std::vector<std::string>& args) {
   CheckpointInfo info;
   info.spec = spec;
   info.dataset = dataset;
+  if (analog) {
+    if (policy.layers.front().w == kFloatBits) throw ConfigError("train: --analog needs a quantized policy (--bits or --policy)");
+    const auto chip = std::make_shared<const ChipSpec>(chip_options.load());
+    model.set_chip(chip);
+    if (chip->adc.range == AdcRange::Calibrated) calibrate_converters(model, data.train, train_options.batch_size);
+    info.chip_name = chip->name;
+    info.chip_fingerprint = chip->fingerprint;
+  }
   info.run_key = fingerprint_hex(nlohmann::json{{"network", run_key_json(network_flags)},
                                                 {"data", run_key_json(qxbar::data_options(data_options.data))},
                                                 {"training", run_key_json(training_flags)},
                                                 {"policy", policy_summary(policy)},
-                                                {"from", from_key}}
+                                                {"from", from_key},
+                                                {"chip", info.chip_fingerprint}}
                                      .dump());
   spdlog::info("training {} on {} ({} images, {} for validation) with policy {}", network.architecture, dataset,
                data.train.size(), data.val.size(), policy_summary(policy));
@@ -93,31 +111,54 @@ int run_train(const std::vector<std::string>& args) {
 
 int run_eval(const std::vector<std::string>& args) {
   DataCommandOptions data_options;
+  ChipOptions chip_options;
   std::string checkpoint;
   std::string policy_path;
   std::string json_path;
   std::int64_t batch_size = 512;
+  std::int64_t calibration_images = 512;
+  std::int64_t test_images = 0;
   bool integer = false;
+  bool analog = false;
   po::options_description options("eval options");
   options.add_options()
       ("ckpt", po::value(&checkpoint)->required(), "checkpoint (model.pt) written by qxbar train")
       ("policy", po::value(&policy_path), "evaluate under this policy instead of the checkpoint's (recalibrates)")
-      ("batch-size", po::value(&batch_size)->default_value(512), "images per forward pass")
+      ("batch-size", po::value(&batch_size)->default_value(batch_size), "images per forward pass")
       ("integer", po::bool_switch(&integer),
        "also fold batch norms and evaluate with integer matrix products and fixed-point rescaling")
+      ("analog", po::bool_switch(&analog),
+       "evaluate as the chip (--hw, --set) computes: folded batch norms, sliced weights, input bit-planes, row "
+       "groups and converters; test_accuracy is then the chip's")
+      ("calibration-images", po::value(&calibration_images)->default_value(calibration_images),
+       "training images that fit the converters' ranges when adc.range is calibrated")
+      ("test-images", po::value(&test_images)->default_value(test_images),
+       "evaluate on the first N test images (0: all of them)")
       ("json", po::value(&json_path), "where to write the accuracy (default: eval.json beside the checkpoint)");
-  data_options.add_to(options, "fashion-mnist");
+  chip_options.add_to(options);
+  data_options.add_to(options);
   po::variables_map values;
   if (!parse_command_line("eval", args, options, values)) return 0;
+  if (batch_size < 1) throw ConfigError("--batch-size " + std::to_string(batch_size) + ": must be at least 1");
+  if (calibration_images < 1) {
+    throw ConfigError("--calibration-images " + std::to_string(calibration_images) + ": must be at least 1");
+  }
+  if (test_images < 0) throw ConfigError("--test-images " + std::to_string(test_images) + ": must not be negative");
+  if (!analog && (!values["hw"].defaulted() || values.count("set") != 0)) {
+    throw ConfigError("eval: --hw and --set describe the chip of --analog; give --analog too");
+  }
 
   Model model = load_checkpoint(checkpoint);
+  if (values["data"].defaulted()) data_options.data.name = read_checkpoint_info(checkpoint).dataset;
   if (values.count("policy") != 0) model.set_policy(load_policy(policy_path, model.workload()));
-  const DataSplits data = data_options.load(0);
+  DataSplits data = data_options.load(0);
+  if (test_images > 0 && test_images < data.test.size()) data.test = data.test.subset(torch::arange(test_images));
   const double accuracy = evaluate(model, data.test, batch_size);
   if (json_path.empty()) json_path = (std::filesystem::path(checkpoint).parent_path() / "eval.json").string();
   nlohmann::ordered_json result = {{"checkpoint", checkpoint},
                                    {"dataset", data_options.data.name},
                                    {"policy", policy_summary(model.policy())},
+                                   {"test_images", data.test.size()},
                                    {"test_accuracy", accuracy}};
   std::printf("test accuracy %.4f (%s, %lld images)\n", accuracy, policy_summary(model.policy()).c_str(),
               static_cast<long long>(data.test.size()));
@@ -129,6 +170,17 @@ int run_eval(const std::vector<std::string>& args) {
     result["folded_test_accuracy"] = folded;
     result["integer_test_accuracy"] = integer_accuracy;
     std::printf("batch norm folded: %.4f fake-quantized, %.4f with integer arithmetic\n", folded, integer_accuracy);
+  }
+  if (analog) {
+    const auto chip = std::make_shared<const ChipSpec>(chip_options.load());
+    Model deployed = fold_batch_norm(model);
+    deployed.set_chip(chip);
+    if (chip->adc.range == AdcRange::Calibrated) calibrate_converters(deployed, data.train, batch_size, calibration_images);
+    const double chip_accuracy = evaluate(deployed, data.test, batch_size);
+    result["ideal_test_accuracy"] = accuracy;
+    result["test_accuracy"] = chip_accuracy;
+    result["chip"] = {{"name", chip->name}, {"fingerprint", chip->fingerprint}};
+    std::printf("on %s: test accuracy %.4f (ideal arithmetic %.4f)\n", chip->name.c_str(), chip_accuracy, accuracy);
   }
   write_file_atomically(json_path, result.dump(2) + "\n");
   return 0;

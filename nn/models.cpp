@@ -372,6 +372,17 @@ void Model::set_integer_arithmetic(bool enabled) {
   for (QuantLayer* layer : layers_) layer->set_integer_arithmetic(enabled);
 }
 
+void Model::set_chip(const std::shared_ptr<const ChipSpec>& chip) {
+  for (QuantLayer* layer : layers_) {
+    layer->set_integer_arithmetic(true);
+    layer->set_chip(chip);
+  }
+}
+
+void Model::set_calibrating(bool calibrating) {
+  for (QuantLayer* layer : layers_) layer->set_calibrating(calibrating);
+}
+
 Model fold_batch_norm(Model& trained) {
   ModelSpec spec = trained.spec();
   spec.batch_norm_folded = true;

@@ -65,6 +65,10 @@ class Model {
   void set_policy(const Policy& policy);
   Policy policy() const;
   void set_integer_arithmetic(bool enabled);
+  // Integer arithmetic as `chip` computes it, on every layer; nullptr: exact integer products.
+  void set_chip(const std::shared_ptr<const ChipSpec>& chip);
+  // While on, forwards fit the converters' ranges (adc.range: calibrated) and compute exactly.
+  void set_calibrating(bool calibrating);
 
  private:
   ModelSpec spec_;

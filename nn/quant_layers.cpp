@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 
+#include "nn/crossbar_product.h"
 #include "sim/core/errors.h"
 
 namespace qxbar {
@@ -85,21 +86,55 @@ QuantLayer::Operands QuantLayer::quantize(const torch::Tensor& input, const torc
   return operands;
 }
 
+void QuantLayer::set_calibrating(bool calibrating) {
+  if (calibrating && !calibrating_) calibrated_range_.reset();
+  calibrating_ = calibrating;
+}
+
+torch::Tensor QuantLayer::integer_product(const torch::Tensor& integer_input, const torch::Tensor& integer_weight,
+                                          const Product& product, const Lowering& lowering) {
+  if (chip_ == nullptr) return exact_integer_product(integer_input, integer_weight, product);
+  const torch::Tensor rows = lowering.rows(integer_input);
+  const torch::Tensor matrix = integer_weight.reshape({integer_weight.size(0), -1});
+  const CrossbarArithmetic arithmetic = crossbar_arithmetic(*chip_, matrix.size(1), bits(), input_quantizer_->is_signed());
+  if (calibrating_) {
+    const SumRange seen = crossbar_sum_range(arithmetic, rows, matrix);
+    calibrated_range_ = calibrated_range_ ? SumRange{std::min(calibrated_range_->low, seen.low),
+                                                     std::max(calibrated_range_->high, seen.high)}
+                                          : seen;
+    return exact_integer_product(integer_input, integer_weight, product);
+  }
+  if (arithmetic.range == AdcRange::Calibrated && !calibrated_range_) {
+    throw ConfigError("adc.range: calibrated: the converters' ranges must be calibrated before the chip computes");
+  }
+  const SumRange calibrated = calibrated_range_.value_or(SumRange{});
+  return lowering.output(crossbar_product(arithmetic, rows, matrix, calibrated), integer_input).to(torch::kInt64);
+}
+
 torch::Tensor QuantLayer::multiply(const torch::Tensor& input, const torch::Tensor& weight, const torch::Tensor& bias,
-                                   const Product& product) {
+                                   const Product& product, const Lowering& lowering) {
   const Operands q = quantize(input, weight, bias);
   const bool quantized = weight_quantizer_->bits() < kFloatBits && input_quantizer_->bits() < kFloatBits;
   if (!integer_arithmetic_ || !quantized) return product(q.input, q.weight, q.bias);
+  if (chip_ != nullptr && torch::GradMode::is_enabled()) {
+    // Chip-aware training: the forward pass computes what the chip computes, the gradient flows as through
+    // the fake-quantized product, straight through the converters.
+    const torch::Tensor ideal = product(q.input, q.weight, q.bias);
+    return ideal + (integer_result(q, product, lowering) - ideal).detach();
+  }
+  return integer_result(q, product, lowering);
+}
 
+torch::Tensor QuantLayer::integer_result(const Operands& q, const Product& product, const Lowering& lowering) {
   const torch::NoGradGuard no_grad;
   const torch::Tensor input_step = input_quantizer_->step().to(torch::kFloat64);
   const torch::Tensor weight_step = weight_quantizer_->step().to(torch::kFloat64);
-  std::vector<std::int64_t> channel_shape(static_cast<std::size_t>(weight.dim()), 1);
+  std::vector<std::int64_t> channel_shape(static_cast<std::size_t>(q.weight.dim()), 1);
   channel_shape[0] = weight_step.numel();
   const torch::Tensor integer_input = (q.input.to(torch::kFloat64) / input_step).round();
   const torch::Tensor integer_weight = (q.weight.to(torch::kFloat64) / weight_step.view(channel_shape)).round();
   const torch::Tensor product_step = weight_step * input_step;
-  torch::Tensor accumulator = exact_integer_product(integer_input, integer_weight, product);
+  torch::Tensor accumulator = integer_product(integer_input, integer_weight, product, lowering);
   if (q.bias.defined()) {
     std::vector<std::int64_t> bias_shape(static_cast<std::size_t>(accumulator.dim()), 1);
     bias_shape[1] = q.bias.numel();
@@ -110,7 +145,7 @@ torch::Tensor QuantLayer::multiply(const torch::Tensor& input, const torch::Tens
   std::vector<std::int64_t> output_shape(static_cast<std::size_t>(accumulator.dim()), 1);
   output_shape[1] = multiplier.numel();
   const torch::Tensor scale = torch::pow(2.0, exponent.to(torch::kFloat64) - 31);
-  return ((accumulator * multiplier.view(output_shape)).to(torch::kFloat64) * scale.view(output_shape)).to(input.scalar_type());
+  return ((accumulator * multiplier.view(output_shape)).to(torch::kFloat64) * scale.view(output_shape)).to(q.input.scalar_type());
 }
 
 void QuantLayer::record(const torch::Tensor& input, const torch::Tensor& output, LayerKind kind, std::int64_t input_dim,
@@ -133,6 +168,33 @@ BatchNormFolding batch_norm_folding(const torch::nn::BatchNorm2d& norm, const to
   return {scale, (bias - norm->running_mean) * scale + norm->bias};
 }
 
+QuantLayer::Lowering QuantConv2dImpl::lowering() const {
+  const auto& options = conv->options;
+  const std::int64_t groups = options.groups();
+  const auto padding = c10::get<torch::ExpandingArray<2>>(options.padding());
+  const torch::nn::functional::UnfoldFuncOptions unfold =
+      torch::nn::functional::UnfoldFuncOptions(options.kernel_size()).dilation(options.dilation()).padding(padding).stride(options.stride());
+  const std::int64_t outputs = options.out_channels();
+  const auto output_side = [&options, padding](std::int64_t side, int dimension) {
+    const std::int64_t reach = options.dilation()->at(dimension) * (options.kernel_size()->at(dimension) - 1) + 1;
+    return (side + 2 * padding->at(dimension) - reach) / options.stride()->at(dimension) + 1;
+  };
+  // unfold orders each patch as (channel, kernel row, kernel column), the order of the flattened weights.
+  return {[unfold, groups](const torch::Tensor& x) {
+            if (groups != 1) {
+              throw ConfigError("the chip's arithmetic for grouped convolutions (" + std::to_string(groups) +
+                                " groups) is not modelled yet");
+            }
+            const torch::Tensor patches = torch::nn::functional::unfold(x, unfold);  // [N, fan_in, positions]
+            return patches.transpose(1, 2).reshape({-1, patches.size(1)});
+          },
+          [outputs, output_side](const torch::Tensor& rows_out, const torch::Tensor& x) {
+            const std::int64_t height = output_side(x.size(2), 0);
+            const std::int64_t width = output_side(x.size(3), 1);
+            return rows_out.reshape({x.size(0), height * width, outputs}).transpose(1, 2).reshape({x.size(0), outputs, height, width});
+          }};
+}
+
 torch::Tensor QuantConv2dImpl::forward(const torch::Tensor& input) {
   const auto& options = conv->options;
   const Product product = [&](const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b) {
@@ -144,17 +206,17 @@ torch::Tensor QuantConv2dImpl::forward(const torch::Tensor& input) {
     const BatchNormFolding folding = batch_norm_folding(folded_norm_, conv->bias);
     const torch::Tensor weight = conv->weight * folding.scale.view({-1, 1, 1, 1});
     if (is_training()) {
-      output = multiply(input, weight, {}, product);
+      output = multiply(input, weight, {}, product, lowering());
     } else {
       // The batch norm adds the folded bias back; adding it here and taking it away again leaves its int32
       // rounding in, as the deployed convolution has it.
       const torch::Tensor bias = folding.bias.view({1, -1, 1, 1});
-      output = multiply(input, weight, folding.bias, product) - bias;
+      output = multiply(input, weight, folding.bias, product, lowering()) - bias;
     }
     output = output / folding.scale.view({1, -1, 1, 1});
     if (conv->bias.defined()) output = output + conv->bias.view({1, -1, 1, 1});
   } else {
-    output = multiply(input, conv->weight, conv->bias, product);
+    output = multiply(input, conv->weight, conv->bias, product, lowering());
   }
   // A depthwise or grouped convolution maps block-diagonally: every group's Cin/groups * k * k rows feed
   // only that group's outputs, all groups side by side in one matrix of in_channels * k * k rows.
@@ -172,10 +234,18 @@ QuantLinearImpl::QuantLinearImpl(const torch::nn::LinearOptions& options, const 
 }
 
 torch::Tensor QuantLinearImpl::forward(const torch::Tensor& input) {
+  const std::int64_t outputs = linear->options.out_features();
+  const Lowering lowering{[](const torch::Tensor& x) { return x.reshape({-1, x.size(-1)}); },
+                          [outputs](const torch::Tensor& rows_out, const torch::Tensor& x) {
+                            std::vector<std::int64_t> shape = x.sizes().vec();
+                            shape.back() = outputs;
+                            return rows_out.reshape(shape);
+                          }};
   const torch::Tensor output = multiply(input, linear->weight, linear->bias,
                                         [](const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b) {
                                           return torch::nn::functional::linear(x, w, b);
-                                        });
+                                        },
+                                        lowering);
   record(input, output, LayerKind::Dense, linear->options.in_features(), linear->options.out_features(),
          {linear->options.in_features(), linear->options.out_features(), 1, 1, 1, linear->weight.numel()});
   return output;

@@ -3,10 +3,14 @@
 #include <torch/torch.h>
 
 #include <functional>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "nn/quantizers.h"
+#include "sim/chip_spec.h"
+#include "sim/crossbar_arithmetic.h"
 #include "sim/core/policy.h"
 #include "sim/core/workload.h"
 
@@ -52,6 +56,13 @@ class QuantLayer {
   // exact accumulation with the int32 bias, and the result rescaled by a fixed-point multiplier (31-bit
   // mantissa and a power of two) standing for the product of the steps.
   void set_integer_arithmetic(bool enabled) { integer_arithmetic_ = enabled; }
+  // Integer arithmetic as `chip`'s crossbars compute it (sim/crossbar_arithmetic.h): sliced weights,
+  // input bit-planes, row groups and converters. nullptr: exact integer products.
+  void set_chip(std::shared_ptr<const ChipSpec> chip) { chip_ = std::move(chip); }
+  // While on, every product also widens the range fitted for adc.range: calibrated by the sums it sees, and
+  // is computed exactly.
+  void set_calibrating(bool calibrating);
+  std::optional<SumRange> calibrated_range() const { return calibrated_range_; }
 
  protected:
   QuantLayer() = default;
@@ -65,15 +76,29 @@ class QuantLayer {
   Operands quantize(const torch::Tensor& input, const torch::Tensor& weight, const torch::Tensor& bias);
   // The layer's product (convolution or linear map) of quantized operands, in floating point or in
   // integers as set_integer_arithmetic chooses.
+  // How the product runs on crossbars: one row of fan-in inputs per MVM invocation.
+  struct Lowering {
+    std::function<torch::Tensor(const torch::Tensor& input)> rows;  // -> [invocations, fan_in]
+    std::function<torch::Tensor(const torch::Tensor& rows_out, const torch::Tensor& input)> output;  // inverse
+  };
   torch::Tensor multiply(const torch::Tensor& input, const torch::Tensor& weight, const torch::Tensor& bias,
-                         const Product& product);
+                         const Product& product, const Lowering& lowering);
   void record(const torch::Tensor& input, const torch::Tensor& output, LayerKind kind, std::int64_t input_dim,
               std::int64_t output_dim, const LayerGeometry& geometry);
 
  private:
   WeightQuantizer weight_quantizer_{nullptr};
   ActivationQuantizer input_quantizer_{nullptr};
+  // The product of quantized operands in integers (exact, or as the chip computes them), rescaled to real
+  // units by the fixed-point multiplier.
+  torch::Tensor integer_result(const Operands& q, const Product& product, const Lowering& lowering);
+  // The integer product of one forward: exact, or as the chip computes it.
+  torch::Tensor integer_product(const torch::Tensor& integer_input, const torch::Tensor& integer_weight,
+                                const Product& product, const Lowering& lowering);
   bool integer_arithmetic_ = false;
+  std::shared_ptr<const ChipSpec> chip_;
+  bool calibrating_ = false;
+  std::optional<SumRange> calibrated_range_;
 };
 
 // Collects the quantizable layers in the order a forward pass runs them, with their crossbar shapes.
@@ -120,6 +145,7 @@ class QuantConv2dImpl : public torch::nn::Module, public QuantLayer {
   torch::nn::Conv2d conv{nullptr};
 
  private:
+  Lowering lowering() const;
   torch::nn::BatchNorm2d folded_norm_{nullptr};
 };
 TORCH_MODULE(QuantConv2d);

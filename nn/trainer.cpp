@@ -103,6 +103,7 @@ std::string checkpoint_info_json(const CheckpointInfo& info) {
   return nlohmann::json{{"spec", spec_json(info.spec)},
                         {"dataset", info.dataset},
                         {"run_key", info.run_key},
+                        {"chip", {{"name", info.chip_name}, {"fingerprint", info.chip_fingerprint}}},
                         {"epochs_planned", info.epochs_planned},
                         {"history", history_json(info.history)},
                         {"partial_epoch",
@@ -135,6 +136,10 @@ CheckpointInfo read_checkpoint_info(const std::string& path) {
     info.spec = spec_from_json(json.at("spec"), path);
     info.dataset = json.at("dataset").get<std::string>();
     info.run_key = json.at("run_key").get<std::string>();
+    if (const auto chip = json.find("chip"); chip != json.end()) {
+      info.chip_name = chip->at("name").get<std::string>();
+      info.chip_fingerprint = chip->at("fingerprint").get<std::string>();
+    }
     info.epochs_planned = json.at("epochs_planned").get<int>();
     for (const nlohmann::json& record : json.at("history")) {
       info.history.push_back({record.at("epoch").get<int>(), record.at("loss").get<double>(),
@@ -244,6 +249,12 @@ double evaluate(Model& model, const Dataset& data, std::int64_t batch_size) {
   }
   model.network().train(was_training);
   return static_cast<double>(correct) / static_cast<double>(data.size());
+}
+
+void calibrate_converters(Model& model, const Dataset& data, std::int64_t batch_size, std::int64_t images) {
+  model.set_calibrating(true);
+  evaluate(model, data.subset(torch::arange(std::min(images, data.size()))), batch_size);
+  model.set_calibrating(false);
 }
 
 OptionSet training_options(TrainOptions& options) {

@@ -51,6 +51,9 @@ struct CheckpointInfo {
   ModelSpec spec;
   std::string dataset;
   std::string run_key;  // everything that shapes the result except the epoch count
+  // The chip whose arithmetic the forward passes computed (chip-aware training); empty: ideal arithmetic.
+  std::string chip_name;
+  std::string chip_fingerprint;
   int epochs_planned = 0;
   std::vector<EpochRecord> history;
   EpochProgress partial;
@@ -66,6 +69,10 @@ struct TrainResult {
 
 // Fraction of correctly classified images, in evaluation mode, without gradients.
 double evaluate(Model& model, const Dataset& data, std::int64_t batch_size);
+
+// Fits the converters' ranges (adc.range: calibrated) of a model on a chip to the sums the first `images`
+// images of `data` produce.
+void calibrate_converters(Model& model, const Dataset& data, std::int64_t batch_size, std::int64_t images = 512);
 
 // Trains `model` and writes `checkpoint_path` (model, optimizer, quantizer state and policy) after every
 // epoch and every `checkpoint_minutes` within one, atomically. When the checkpoint already holds the same

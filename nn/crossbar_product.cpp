@@ -1,0 +1,273 @@
+#include "nn/crossbar_product.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+
+namespace qxbar {
+namespace {
+
+using torch::indexing::Slice;
+
+// Input rows are processed in blocks of this many, bounding the memory of the converted partial sums.
+constexpr std::int64_t kRowsPerBlock = 2048;
+// float32 products of integers are exact below 2^24 and many times faster than float64 ones.
+constexpr double kExactFloat32 = 16777216.0;
+
+torch::Tensor float64(const torch::Tensor& t) { return t.to(torch::kFloat64); }
+
+// The layer as its crossbars hold it: non-negative cell magnitudes per physical column and row, and for
+// every physical row the input it reads and the sign its driver applies.
+struct PhysicalLayer {
+  torch::Tensor cells;      // [columns, physical rows], before slicing
+  torch::Tensor row_input;  // [physical rows], index into the fan-in
+  torch::Tensor row_sign;   // [physical rows], +1 or -1
+};
+
+PhysicalLayer physical_layer(const CrossbarArithmetic& arithmetic, const torch::Tensor& weight) {
+  const std::int64_t fan_in = weight.size(1);
+  const torch::Tensor positive = weight.clamp_min(0);
+  const torch::Tensor negative = (-weight).clamp_min(0);
+  const torch::Tensor inputs = torch::arange(fan_in);
+  switch (arithmetic.mapping) {
+    case SignedMapping::Offset:
+      return {weight + static_cast<double>(arithmetic.weight_offset()), inputs, torch::ones({fan_in}, torch::kFloat64)};
+    case SignedMapping::DifferentialColumn:
+      return {torch::cat({positive, negative}, 0), inputs, torch::ones({fan_in}, torch::kFloat64)};
+    case SignedMapping::DifferentialRow:
+      return {torch::stack({positive, negative}, 2).reshape({weight.size(0), 2 * fan_in}), inputs.repeat_interleave(2),
+              torch::tensor({1.0, -1.0}, torch::kFloat64).repeat({fan_in})};
+  }
+  throw std::logic_error("unhandled signed mapping");
+}
+
+// [slices, columns, rows]: slice s of every cell, least significant first.
+torch::Tensor cell_slices(const CrossbarArithmetic& arithmetic, const torch::Tensor& cells) {
+  const double base = std::ldexp(1.0, arithmetic.cell_bits);
+  std::vector<torch::Tensor> slices;
+  for (int s = 0; s < arithmetic.slices; ++s) {
+    const torch::Tensor shifted = torch::floor(cells / std::ldexp(1.0, s * arithmetic.cell_bits));
+    slices.push_back(shifted - torch::floor(shifted / base) * base);
+  }
+  return torch::stack(slices);
+}
+
+// [planes, samples, fan_in]: the levels each plane applies; a signed input's top plane keeps the sign.
+torch::Tensor input_planes(const CrossbarArithmetic& arithmetic, const torch::Tensor& input) {
+  const double base = std::ldexp(1.0, arithmetic.dac_bits);
+  std::vector<torch::Tensor> planes;
+  for (int p = 0; p < arithmetic.planes; ++p) {
+    const torch::Tensor shifted = torch::floor(input / std::ldexp(1.0, p * arithmetic.dac_bits));
+    const bool signed_top = arithmetic.signed_input && p + 1 == arithmetic.planes;
+    planes.push_back(signed_top ? shifted : shifted - torch::floor(shifted / base) * base);
+  }
+  return torch::stack(planes);
+}
+
+// The ADC of `convert` over tensors of sums and broadcastable ranges: the LSB doubles from one until the
+// codes from the grid's base reach the top of the range.
+torch::Tensor convert_sums(const torch::Tensor& sums, const torch::Tensor& low, const torch::Tensor& high, int adc_bits) {
+  const double top_code = std::ldexp(1.0, adc_bits) - 1;
+  torch::Tensor lsb = torch::ones_like(low);
+  torch::Tensor base = torch::floor(low);
+  for (torch::Tensor short_of_top = base + top_code * lsb < high; short_of_top.any().item<bool>();
+       short_of_top = base + top_code * lsb < high) {
+    lsb = torch::where(short_of_top, lsb * 2, lsb);
+    base = torch::floor(low / lsb) * lsb;
+  }
+  return base + torch::clamp(torch::round((sums - base) / lsb), 0, top_code) * lsb;
+}
+
+torch::Tensor range_tensor(const std::vector<SumRange>& ranges, double SumRange::*bound) {
+  std::vector<double> values;
+  for (const SumRange& range : ranges) values.push_back(range.*bound);
+  return torch::tensor(values, torch::kFloat64);
+}
+
+// The per-plane full ranges of one row group as [planes, 1, 1] tensors.
+std::pair<torch::Tensor, torch::Tensor> plane_ranges(const CrossbarArithmetic& arithmetic, const CrossbarArithmetic::RowGroup& group,
+                                                     SumRange (CrossbarArithmetic::*rule)(const CrossbarArithmetic::RowGroup&, int) const) {
+  std::vector<SumRange> ranges;
+  for (int p = 0; p < arithmetic.planes; ++p) ranges.push_back((arithmetic.*rule)(group, p));
+  return {range_tensor(ranges, &SumRange::low).view({-1, 1, 1}), range_tensor(ranges, &SumRange::high).view({-1, 1, 1})};
+}
+
+// Column sums of one row group: [planes, samples, slices * columns].
+torch::Tensor group_sums(const torch::Tensor& planes, const torch::Tensor& cells, double bound) {
+  if (bound < kExactFloat32) {
+    return float64(torch::matmul(planes.to(torch::kFloat32), cells.to(torch::kFloat32).t()));
+  }
+  return torch::matmul(planes, cells.t());
+}
+
+// What one row group of one block of input rows contributes: the shift-added converted sums per physical
+// column [samples, columns] and, for the offset mapping, the reference column's [samples].
+struct GroupResult {
+  torch::Tensor columns;
+  torch::Tensor reference;
+};
+
+class LayerOnChip {
+ public:
+  LayerOnChip(const CrossbarArithmetic& arithmetic, const torch::Tensor& weight)
+      : arithmetic_(arithmetic), physical_(physical_layer(arithmetic, float64(weight))) {
+    slices_ = cell_slices(arithmetic, physical_.cells);
+    columns_ = physical_.cells.size(0);
+    std::vector<double> plane_places;
+    for (int p = 0; p < arithmetic.planes; ++p) plane_places.push_back(std::ldexp(1.0, p * arithmetic.dac_bits));
+    plane_place_ = torch::tensor(plane_places, torch::kFloat64);
+    std::vector<double> slice_places;
+    for (int s = 0; s < arithmetic.slices; ++s) slice_places.push_back(std::ldexp(1.0, s * arithmetic.cell_bits));
+    slice_place_ = torch::tensor(slice_places, torch::kFloat64);
+  }
+
+  // [planes, samples, physical rows] of one block of input rows.
+  torch::Tensor driven_rows(const torch::Tensor& input) const {
+    return input_planes(arithmetic_, float64(input)).index_select(2, physical_.row_input) * physical_.row_sign;
+  }
+
+  torch::Tensor raw_sums(const torch::Tensor& rows, const CrossbarArithmetic::RowGroup& group) const {
+    const torch::Tensor planes = rows.index({Slice(), Slice(), Slice(group.begin, group.end)});
+    const torch::Tensor cells = slices_.index({Slice(), Slice(), Slice(group.begin, group.end)}).reshape({-1, group.end - group.begin});
+    double bound = 0;
+    for (int p = 0; p < arithmetic_.planes; ++p) {
+      const SumRange full = arithmetic_.full_range(group, p);
+      bound = std::max({bound, std::abs(full.low), std::abs(full.high)});
+    }
+    return group_sums(planes, cells, bound);
+  }
+
+  // True when no conversion of the group can round or clip: the full range of every plane fits the
+  // converter's codes at an LSB of one, and the rule is one whose range lies within the full range.
+  bool converts_exactly(const CrossbarArithmetic::RowGroup& group) const {
+    if (arithmetic_.range == AdcRange::Calibrated) return false;
+    const double codes = std::ldexp(1.0, arithmetic_.adc_bits) - 1;
+    for (int p = 0; p < arithmetic_.planes; ++p) {
+      const SumRange full = arithmetic_.full_range(group, p);
+      const SumRange reference = arithmetic_.reference_range(group, p);
+      if (full.high - full.low > codes || reference.high - reference.low > codes) return false;
+    }
+    return true;
+  }
+
+  // An exactly converted group contributes its exact partial products: one product over whole inputs
+  // instead of one per plane and slice.
+  GroupResult exact_group(const torch::Tensor& input, const CrossbarArithmetic::RowGroup& group) const {
+    const torch::Tensor inputs = physical_.row_input.index({Slice(group.begin, group.end)});
+    const torch::Tensor driven = float64(input).index_select(1, inputs) * physical_.row_sign.index({Slice(group.begin, group.end)});
+    const torch::Tensor cells = physical_.cells.index({Slice(), Slice(group.begin, group.end)});
+    const double bound = static_cast<double>(group.end - group.begin) * cells.abs().max().item<double>() *
+                         std::ldexp(1.0, arithmetic_.input_bits);
+    GroupResult result{group_sums(driven, cells, bound), {}};
+    if (arithmetic_.mapping == SignedMapping::Offset) result.reference = driven.sum(-1);
+    return result;
+  }
+
+  GroupResult convert_group(const torch::Tensor& rows, const CrossbarArithmetic::RowGroup& group, SumRange calibrated) const {
+    const torch::Tensor sums = raw_sums(rows, group);
+    torch::Tensor low;
+    torch::Tensor high;
+    switch (arithmetic_.range) {
+      case AdcRange::Full:
+        std::tie(low, high) = plane_ranges(arithmetic_, group, &CrossbarArithmetic::full_range);
+        break;
+      case AdcRange::Calibrated:
+        low = torch::tensor(calibrated.low, torch::kFloat64);
+        high = torch::tensor(calibrated.high, torch::kFloat64);
+        break;
+      case AdcRange::Dynamic:
+        low = sums.amin(-1, true);
+        high = sums.amax(-1, true);
+        break;
+    }
+    const std::int64_t samples = rows.size(1);
+    const torch::Tensor values = convert_sums(sums, low, high, arithmetic_.adc_bits)
+                                     .view({arithmetic_.planes, samples, arithmetic_.slices, columns_});
+    const torch::Tensor places = plane_place_.view({-1, 1, 1, 1}) * slice_place_.view({1, 1, -1, 1});
+    GroupResult result{(values * places).sum({0, 2}), {}};
+    if (arithmetic_.mapping == SignedMapping::Offset) {
+      const torch::Tensor reference_sums = rows.index({Slice(), Slice(), Slice(group.begin, group.end)}).sum(-1, true);
+      const auto [reference_low, reference_high] = plane_ranges(arithmetic_, group, &CrossbarArithmetic::reference_range);
+      const torch::Tensor converted = convert_sums(reference_sums, reference_low, reference_high, arithmetic_.adc_bits);
+      result.reference = (converted.squeeze(-1) * plane_place_.view({-1, 1})).sum(0);
+    }
+    return result;
+  }
+
+  // The layer's outputs [samples, outputs] from the shift-added physical columns.
+  torch::Tensor outputs(const torch::Tensor& columns, const torch::Tensor& reference) const {
+    switch (arithmetic_.mapping) {
+      case SignedMapping::Offset:
+        return columns - static_cast<double>(arithmetic_.weight_offset()) * reference.unsqueeze(1);
+      case SignedMapping::DifferentialColumn: {
+        const std::int64_t outputs = columns_ / 2;
+        return columns.index({Slice(), Slice(0, outputs)}) - columns.index({Slice(), Slice(outputs, columns_)});
+      }
+      case SignedMapping::DifferentialRow:
+        return columns;
+    }
+    throw std::logic_error("unhandled signed mapping");
+  }
+
+ private:
+  const CrossbarArithmetic& arithmetic_;
+  PhysicalLayer physical_;
+  torch::Tensor slices_;
+  std::int64_t columns_ = 0;
+  torch::Tensor plane_place_;
+  torch::Tensor slice_place_;
+};
+
+void check_operands(const CrossbarArithmetic& arithmetic, const torch::Tensor& input, const torch::Tensor& weight) {
+  if (input.dim() != 2 || weight.dim() != 2 || input.size(1) != weight.size(1) || weight.size(1) != arithmetic.fan_in) {
+    throw std::invalid_argument("crossbar product: operands must be [samples, fan_in] and [outputs, fan_in] with fan_in " +
+                                std::to_string(arithmetic.fan_in));
+  }
+}
+
+}  // namespace
+
+torch::Tensor crossbar_product(const CrossbarArithmetic& arithmetic, const torch::Tensor& integer_input,
+                               const torch::Tensor& integer_weight, SumRange calibrated) {
+  check_operands(arithmetic, integer_input, integer_weight);
+  const torch::NoGradGuard no_grad;
+  const LayerOnChip layer(arithmetic, integer_weight);
+  const std::vector<CrossbarArithmetic::RowGroup> groups = arithmetic.row_groups();
+  std::vector<torch::Tensor> blocks;
+  for (std::int64_t begin = 0; begin < integer_input.size(0); begin += kRowsPerBlock) {
+    const torch::Tensor block = integer_input.index({Slice(begin, begin + kRowsPerBlock)});
+    torch::Tensor rows;  // the input's planes, made when a group needs them
+    torch::Tensor columns;
+    torch::Tensor reference;
+    for (const CrossbarArithmetic::RowGroup& group : groups) {
+      const bool exact = layer.converts_exactly(group);
+      if (!exact && !rows.defined()) rows = layer.driven_rows(block);
+      GroupResult part = exact ? layer.exact_group(block, group)
+                                                                          : layer.convert_group(rows, group, calibrated);
+      columns = columns.defined() ? columns + part.columns : part.columns;
+      if (part.reference.defined()) reference = reference.defined() ? reference + part.reference : part.reference;
+    }
+    blocks.push_back(layer.outputs(columns, reference));
+  }
+  return torch::cat(blocks);
+}
+
+SumRange crossbar_sum_range(const CrossbarArithmetic& arithmetic, const torch::Tensor& integer_input,
+                            const torch::Tensor& integer_weight) {
+  check_operands(arithmetic, integer_input, integer_weight);
+  const torch::NoGradGuard no_grad;
+  const LayerOnChip layer(arithmetic, integer_weight);
+  SumRange range{std::numeric_limits<double>::infinity(), -std::numeric_limits<double>::infinity()};
+  for (std::int64_t begin = 0; begin < integer_input.size(0); begin += kRowsPerBlock) {
+    const torch::Tensor rows = layer.driven_rows(integer_input.index({Slice(begin, begin + kRowsPerBlock)}));
+    for (const CrossbarArithmetic::RowGroup& group : arithmetic.row_groups()) {
+      const torch::Tensor sums = layer.raw_sums(rows, group);
+      range.low = std::min(range.low, sums.min().item<double>());
+      range.high = std::max(range.high, sums.max().item<double>());
+    }
+  }
+  return range;
+}
+
+}  // namespace qxbar
