@@ -3,21 +3,23 @@
 #include <algorithm>
 #include <sstream>
 
+#include "sim/adc_models.h"
+
 namespace qxbar {
 namespace {
 
 // Device-dependent defaults. Orders of magnitude follow ISAAC (Shafiee et al., ISCA 2016, Table 6:
 // 128x128 2-bit ReRAM arrays at 100 ns per read, 0.3 mW and 25 um^2 per array) and the device cards of
 // DNN+NeuroSim (Peng et al., IEDM 2019); CIM-AQ's preset gives 56 us per 256-row crossbar write.
-SelectedDefault by_device(std::string_view rram, std::string_view sram, std::string_view pcm,
-                          std::string_view fefet) {
+SelectedDefault by_device(const char* rram, const char* sram, const char* pcm, const char* fefet) {
   return {"chip.device", {{"rram", rram}, {"sram", sram}, {"pcm", pcm}, {"fefet", fefet}}};
 }
 
-// ISAAC's 8-bit SAR ADC: 2 mW at 1.28 GS/s and 1200 um^2 each, i.e. about 6 fJ per conversion step
-// (Walden figure of merit). Flash converters spend more per step on their 2^bits - 1 comparators.
-SelectedDefault by_adc_kind(std::string_view sar, std::string_view flash) {
-  return {"adc.kind", {{"sar", sar}, {"flash", flash}}};
+// The figure `field` of each ADC model, by adc.kind.
+SelectedDefault by_adc_kind(std::string AdcModel::*field) {
+  SelectedDefault selected{"adc.kind", {}};
+  for (const AdcModel& model : adc_models().entries()) selected.by_choice.emplace_back(model.name, model.*field);
+  return selected;
 }
 
 constexpr double kUnbounded = 1e12;
@@ -61,16 +63,16 @@ std::vector<ChipKey> make_chip_keys() {
       {"dac.energy_pj", V::Real, "pJ", std::string_view("0.4"), 0, kUnbounded, {},
        "energy per row driver conversion"},
       {"dac.area_um2", V::Real, "um^2", std::string_view("0.17"), 0, kUnbounded, {}, "area per row driver"},
-      {"adc.kind", V::Choice, "", std::string_view("sar"), 0, 0, {"sar", "flash"},
-       "converter type: SAR takes one clock cycle per bit, flash one cycle"},
+      {"adc.kind", V::Choice, "", std::string_view("sar"), 0, 0, adc_models().names(),
+       "converter type; " + adc_models().help()},
       {"adc.bits", V::Integer, "bits", std::string_view("8"), 1, 16, {}, "converter resolution"},
       {"adc.columns_per_adc", V::Integer, "columns", std::string_view("8"), 1, 65536, {},
        "bit lines multiplexed onto one converter"},
       {"adc.sample_and_hold", V::Boolean, "", std::string_view("true"), 0, 0, {},
        "bit-line samples are held, so the next read overlaps the conversions"},
-      {"adc.energy_per_step_fj", V::Real, "fJ", by_adc_kind("6.1", "20"), 0, kUnbounded, {},
+      {"adc.energy_per_step_fj", V::Real, "fJ", by_adc_kind(&AdcModel::energy_per_step_fj), 0, kUnbounded, {},
        "energy per conversion step: one conversion costs this times 2^bits"},
-      {"adc.area_um2", V::Real, "um^2", by_adc_kind("1200", "3000"), 0, kUnbounded, {},
+      {"adc.area_um2", V::Real, "um^2", by_adc_kind(&AdcModel::area_um2), 0, kUnbounded, {},
        "area per converter"},
       {"shift_add.latency_cycles", V::Integer, "cycles", std::string_view("1"), 0, 1e6, {},
        "time to merge one converted sample into its partial sum"},

@@ -15,7 +15,7 @@ enum class ValueType { Integer, Real, Boolean, Choice, Text };
 // choice of the selector.
 struct SelectedDefault {
   std::string_view selector;
-  std::vector<std::pair<std::string_view, std::string_view>> by_choice;
+  std::vector<std::pair<std::string, std::string>> by_choice;
 };
 
 // One key of a chip description. The table of these is the single place that knows each key's type,
@@ -27,8 +27,8 @@ struct ChipKey {
   std::variant<std::string_view, SelectedDefault> default_value;  // literals are parsed like YAML values
   double min = 0.0;  // inclusive bounds for Integer and Real
   double max = 0.0;
-  std::vector<std::string_view> choices;  // for Choice
-  std::string_view description;
+  std::vector<std::string> choices;  // for Choice
+  std::string description;
 };
 
 const std::vector<ChipKey>& chip_keys();

@@ -110,7 +110,6 @@ constexpr std::pair<const char*, SignedMapping> kMappings[] = {
     {"offset", SignedMapping::Offset},
     {"differential-column", SignedMapping::DifferentialColumn},
     {"differential-row", SignedMapping::DifferentialRow}};
-constexpr std::pair<const char*, AdcKind> kAdcKinds[] = {{"sar", AdcKind::Sar}, {"flash", AdcKind::Flash}};
 constexpr std::pair<const char*, InterconnectKind> kInterconnects[] = {{"bus", InterconnectKind::Bus},
                                                                       {"mesh", InterconnectKind::Mesh}};
 constexpr std::pair<const char*, WeightResidency> kResidencies[] = {
@@ -155,10 +154,7 @@ int ChipSpec::adcs_per_crossbar() const {
   return (crossbar.cols + adc.columns_per_adc - 1) / adc.columns_per_adc;
 }
 
-double ChipSpec::adc_conversion_ns() const {
-  const int steps = adc.kind == AdcKind::Sar ? adc.bits : 1;
-  return steps * cycle_ns();
-}
+double ChipSpec::adc_conversion_ns() const { return adc.model->conversion_cycles(adc.bits) * cycle_ns(); }
 
 double ChipSpec::adc_conversion_energy_pj() const {
   return adc.energy_per_step_fj * std::ldexp(1.0, adc.bits) / 1000.0;
@@ -228,7 +224,7 @@ ChipSpec ChipDescription::resolve() const {
                    get<double>(values, "crossbar.read_energy_fj_per_cell"),
                    get<double>(values, "crossbar.cell_area_um2")};
   spec.dac = {get_int(values, "dac.bits"), get<double>(values, "dac.energy_pj"), get<double>(values, "dac.area_um2")};
-  spec.adc = {get_choice(values, "adc.kind", kAdcKinds),
+  spec.adc = {&adc_models().at(get<std::string>(values, "adc.kind")),
               get_int(values, "adc.bits"),
               get_int(values, "adc.columns_per_adc"),
               get<bool>(values, "adc.sample_and_hold"),
@@ -299,6 +295,5 @@ ChipSpec load_chip(const std::string& path_or_preset, const std::vector<std::str
 
 const char* to_string(Device device) { return choice_name(device, kDevices); }
 const char* to_string(SignedMapping mapping) { return choice_name(mapping, kMappings); }
-const char* to_string(AdcKind kind) { return choice_name(kind, kAdcKinds); }
 
 }  // namespace qxbar

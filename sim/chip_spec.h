@@ -6,13 +6,13 @@
 #include <variant>
 #include <vector>
 
+#include "sim/adc_models.h"
 #include "sim/core/errors.h"
 
 namespace qxbar {
 
 enum class Device { Rram, Sram, Pcm, Fefet };
 enum class SignedMapping { Offset, DifferentialColumn, DifferentialRow };
-enum class AdcKind { Sar, Flash };
 enum class InterconnectKind { Bus, Mesh };
 enum class WeightResidency { Stationary, Reprogram };
 enum class WriteGranularity { Row, Crossbar };
@@ -60,7 +60,7 @@ struct ChipSpec {
   } dac;
 
   struct Adc {
-    AdcKind kind = AdcKind::Sar;
+    const AdcModel* model = nullptr;  // adc.kind, an entry of adc_models()
     int bits = 0;
     int columns_per_adc = 0;
     bool sample_and_hold = true;
@@ -147,6 +147,5 @@ std::string hw_config_dir();
 
 const char* to_string(Device device);
 const char* to_string(SignedMapping mapping);
-const char* to_string(AdcKind kind);
 
 }  // namespace qxbar
