@@ -12,6 +12,7 @@
 namespace qxbar {
 namespace {
 
+using qxbar::testing::TempDir;
 using qxbar::testing::source_path;
 
 void expect_same_counts(const ActionCounts& actual, const ActionCounts& expected, const std::string& context) {
@@ -204,14 +205,49 @@ TEST(SystemcEngine, LayerLargerThanTheChipPaysReprogramming) {
   EXPECT_GT(cost.latency_ns, resident.latency_ns + cost.write_ns * 0.99);
 }
 
-TEST(SystemcEngine, ComponentEnergiesSumToTheTotal) {
-  for (const ChipSpec& chip : probe_chips()) {
-    const LayerCost cost = SystemcEngine(chip).price(kProbeLayers[0], {6, 4});
-    double sum = 0;
-    for (const double energy : cost.energy_pj.values) sum += energy;
-    EXPECT_DOUBLE_EQ(sum, cost.energy_pj.total()) << chip.name;
-    EXPECT_GT(cost.energy_pj[Component::Adc], 0.0) << chip.name;
-  }
+// A layer small enough to price by hand: 10 inputs x 3 outputs at w4 a2 on 8x8 crossbars of 2-bit cells,
+// offset mapping, 1-bit DACs, two invocations, data movement hidden.
+TEST(SystemcEngine, EnergiesOfATinyLayerAreItsHandCountedActionsAtTheChipsPrices) {
+  TempDir dir;
+  const ChipSpec chip = load_chip(dir.write("chip.yaml", R"(
+chip: {clock_mhz: 1000, leakage_mw: 0.5, data_movement: hidden}
+mapping: offset
+hierarchy: {tiles: 1, pes_per_tile: 1, crossbars_per_pe: 4}
+crossbar: {rows: 8, cols: 8, cell_bits: 2, read_time_ns: 100, read_energy_fj_per_cell: 2}
+dac: {bits: 1, energy_pj: 0.4}
+adc: {kind: sar, bits: 4, columns_per_adc: 8, sample_and_hold: true, energy_per_step_fj: 10}
+shift_add: {latency_cycles: 1, energy_pj: 0.05}
+buffer: {energy_pj_per_byte: 0.5}
+interconnect: {kind: bus, energy_pj_per_byte_hop: 0.25}
+weights: {residency: stationary, write_energy_pj_per_cell: 1}
+)"));
+  const LayerCost cost = SystemcEngine(chip).price({"tiny", LayerKind::Dense, 10, 3, 2, 1}, {4, 2});
+  // Two slices per weight and one reference column: 7 columns. 10 rows: row tiles of 8 and 2 rows, both on
+  // the chip, so nothing is written. Each invocation streams 2 bit-planes through both crossbars.
+  ActionCounts expected;
+  expected.crossbar_reads = 2 * 2 * 2;               // invocations x planes x crossbars
+  expected.cell_reads = 2 * 2 * (8 * 7 + 2 * 7);     // 280
+  expected.dac_conversions = 2 * 2 * 10;             // 40
+  expected.adc_conversions = 2 * 2 * (7 + 7);        // 56
+  expected.shift_adds = 56;
+  // Per invocation: inputs of 8 and 2 rows at 2 bits are 2 + 1 bytes; 4 partial sums (7 columns, 2 per
+  // output) of 4 bytes go to the output buffer from the first row tile and over the bus from the second.
+  expected.buffer_bytes = 2 * (3 + 16);
+  expected.interconnect_byte_hops = 2 * 16;
+  expect_same_counts(cost.counts, expected, "tiny");
+  // Four planes read in 100 ns each, overlapping the conversions of the previous one; the last plane's
+  // 7 columns on one converter take 7 x 4 cycles = 28 ns, then one shift-add cycle.
+  EXPECT_DOUBLE_EQ(cost.latency_ns, 100 + 3 * 100 + 28 + 1);
+
+  EXPECT_DOUBLE_EQ(cost.energy_pj[Component::Crossbar], 0.56);  // 280 cells x 2 fJ
+  EXPECT_DOUBLE_EQ(cost.energy_pj[Component::Dac], 16.0);       // 40 x 0.4 pJ
+  EXPECT_DOUBLE_EQ(cost.energy_pj[Component::Adc], 8.96);       // 56 x 10 fJ x 2^4 steps
+  EXPECT_DOUBLE_EQ(cost.energy_pj[Component::ShiftAdd], 2.8);   // 56 x 0.05 pJ
+  EXPECT_DOUBLE_EQ(cost.energy_pj[Component::Buffer], 19.0);    // 38 B x 0.5 pJ
+  EXPECT_DOUBLE_EQ(cost.energy_pj[Component::Interconnect], 8.0);  // 32 B-hops x 0.25 pJ
+  EXPECT_DOUBLE_EQ(cost.energy_pj[Component::Write], 0.0);
+  EXPECT_DOUBLE_EQ(cost.energy_pj[Component::Leakage], 214.5);  // 0.5 mW x 429 ns
+  EXPECT_DOUBLE_EQ(cost.energy_pj.total(), 0.56 + 16 + 8.96 + 2.8 + 19 + 8 + 214.5);
 }
 
 TEST(SystemcEngine, ResultsDoNotDependOnWhatRanBefore) {
