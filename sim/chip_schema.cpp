@@ -3,21 +3,23 @@
 #include <algorithm>
 #include <sstream>
 
+#include "sim/adc_models.h"
+
 namespace qxbar {
 namespace {
 
 // Device-dependent defaults. Orders of magnitude follow ISAAC (Shafiee et al., ISCA 2016, Table 6:
 // 128x128 2-bit ReRAM arrays at 100 ns per read, 0.3 mW and 25 um^2 per array) and the device cards of
 // DNN+NeuroSim (Peng et al., IEDM 2019); CIM-AQ's preset gives 56 us per 256-row crossbar write.
-SelectedDefault by_device(std::string_view rram, std::string_view sram, std::string_view pcm,
-                          std::string_view fefet) {
+SelectedDefault by_device(const char* rram, const char* sram, const char* pcm, const char* fefet) {
   return {"chip.device", {{"rram", rram}, {"sram", sram}, {"pcm", pcm}, {"fefet", fefet}}};
 }
 
-// ISAAC's 8-bit SAR ADC: 2 mW at 1.28 GS/s and 1200 um^2 each, i.e. about 6 fJ per conversion step
-// (Walden figure of merit). Flash converters spend more per step on their 2^bits - 1 comparators.
-SelectedDefault by_adc_kind(std::string_view sar, std::string_view flash) {
-  return {"adc.kind", {{"sar", sar}, {"flash", flash}}};
+// The figure `field` of each ADC model, by adc.kind.
+SelectedDefault by_adc_kind(std::string AdcModel::*field) {
+  SelectedDefault selected{"adc.kind", {}};
+  for (const AdcModel& model : adc_models().entries()) selected.by_choice.emplace_back(model.name, model.*field);
+  return selected;
 }
 
 constexpr double kUnbounded = 1e12;
@@ -46,12 +48,16 @@ std::vector<ChipKey> make_chip_keys() {
        "crossbars per processing element"},
       {"crossbar.rows", V::Integer, "cells", std::string_view("128"), 1, 65536, {},
        "word lines per crossbar (layer inputs map here)"},
+      {"crossbar.rows_per_read", V::Integer, "rows", CopiedDefault{"crossbar.rows"}, 1, 65536, {},
+       "word lines activated together: a tile of r rows is read in ceil(r / rows_per_read) groups per input "
+       "bit-plane, one after another, and every group's column sums are converted",
+       Fingerprint::UnlessDefault},
       {"crossbar.cols", V::Integer, "cells", std::string_view("128"), 1, 65536, {},
        "bit lines per crossbar (layer outputs times weight slices map here)"},
       {"crossbar.cell_bits", V::Integer, "bits", std::string_view("2"), 1, 8, {},
        "bits stored per cell; a w-bit weight takes ceil(w / cell_bits) slices"},
       {"crossbar.read_time_ns", V::Real, "ns", by_device("100", "10", "100", "50"), 1e-3, kUnbounded, {},
-       "analog read of one input bit-plane through the array"},
+       "analog read of one row group of one input bit-plane through the array"},
       {"crossbar.read_energy_fj_per_cell", V::Real, "fJ", by_device("1.8", "0.3", "2.5", "0.5"), 0,
        kUnbounded, {}, "energy per mapped cell per analog read"},
       {"crossbar.cell_area_um2", V::Real, "um^2", by_device("0.0016", "0.15", "0.004", "0.01"), 0,
@@ -61,16 +67,21 @@ std::vector<ChipKey> make_chip_keys() {
       {"dac.energy_pj", V::Real, "pJ", std::string_view("0.4"), 0, kUnbounded, {},
        "energy per row driver conversion"},
       {"dac.area_um2", V::Real, "um^2", std::string_view("0.17"), 0, kUnbounded, {}, "area per row driver"},
-      {"adc.kind", V::Choice, "", std::string_view("sar"), 0, 0, {"sar", "flash"},
-       "converter type: SAR takes one clock cycle per bit, flash one cycle"},
+      {"adc.kind", V::Choice, "", std::string_view("sar"), 0, 0, adc_models().names(),
+       "converter type; " + adc_models().help()},
       {"adc.bits", V::Integer, "bits", std::string_view("8"), 1, 16, {}, "converter resolution"},
+      {"adc.range", V::Choice, "", std::string_view("full"), 0, 0, {"full", "calibrated", "dynamic"},
+       "sums the converter's codes span: full: the largest sums the cells and input bit-plane could produce; "
+       "calibrated: one range per layer fitted on calibration data; dynamic: the smallest to the largest "
+       "column sum of each conversion. Shapes the computed values, not the cost",
+       Fingerprint::UnlessDefault},
       {"adc.columns_per_adc", V::Integer, "columns", std::string_view("8"), 1, 65536, {},
        "bit lines multiplexed onto one converter"},
       {"adc.sample_and_hold", V::Boolean, "", std::string_view("true"), 0, 0, {},
        "bit-line samples are held, so the next read overlaps the conversions"},
-      {"adc.energy_per_step_fj", V::Real, "fJ", by_adc_kind("6.1", "20"), 0, kUnbounded, {},
+      {"adc.energy_per_step_fj", V::Real, "fJ", by_adc_kind(&AdcModel::energy_per_step_fj), 0, kUnbounded, {},
        "energy per conversion step: one conversion costs this times 2^bits"},
-      {"adc.area_um2", V::Real, "um^2", by_adc_kind("1200", "3000"), 0, kUnbounded, {},
+      {"adc.area_um2", V::Real, "um^2", by_adc_kind(&AdcModel::area_um2), 0, kUnbounded, {},
        "area per converter"},
       {"shift_add.latency_cycles", V::Integer, "cycles", std::string_view("1"), 0, 1e6, {},
        "time to merge one converted sample into its partial sum"},
@@ -132,6 +143,9 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
 std::string describe_default(const ChipKey& key) {
   if (const auto* literal = std::get_if<std::string_view>(&key.default_value)) {
     return std::string(*literal);
+  }
+  if (const auto* copied = std::get_if<CopiedDefault>(&key.default_value)) {
+    return "= " + std::string(copied->key);
   }
   const auto& selected = std::get<SelectedDefault>(key.default_value);
   std::string text;

@@ -15,7 +15,21 @@ enum class ValueType { Integer, Real, Boolean, Choice, Text };
 // choice of the selector.
 struct SelectedDefault {
   std::string_view selector;
-  std::vector<std::pair<std::string_view, std::string_view>> by_choice;
+  std::vector<std::pair<std::string, std::string>> by_choice;
+};
+
+// A default that copies the resolved value of another key, one listed earlier in the table.
+struct CopiedDefault {
+  std::string_view key;
+};
+
+// Whether a key's value enters the chip's fingerprint when it equals the key's default.
+enum class Fingerprint {
+  Always,
+  // For keys added after chips were first fingerprinted, whose default is the behaviour every chip had
+  // before the key existed: a chip described before then keeps its fingerprint, and with it its cached
+  // costs, search runs and sweep databases. Such a default must never change.
+  UnlessDefault,
 };
 
 // One key of a chip description. The table of these is the single place that knows each key's type,
@@ -24,11 +38,12 @@ struct ChipKey {
   std::string_view key;  // dotted path, e.g. "crossbar.rows"
   ValueType type;
   std::string_view unit;
-  std::variant<std::string_view, SelectedDefault> default_value;  // literals are parsed like YAML values
+  std::variant<std::string_view, SelectedDefault, CopiedDefault> default_value;  // literals are parsed like YAML values
   double min = 0.0;  // inclusive bounds for Integer and Real
   double max = 0.0;
-  std::vector<std::string_view> choices;  // for Choice
-  std::string_view description;
+  std::vector<std::string> choices;  // for Choice
+  std::string description;
+  Fingerprint fingerprint = Fingerprint::Always;
 };
 
 const std::vector<ChipKey>& chip_keys();

@@ -6,13 +6,14 @@
 #include <variant>
 #include <vector>
 
+#include "sim/adc_models.h"
 #include "sim/core/errors.h"
 
 namespace qxbar {
 
 enum class Device { Rram, Sram, Pcm, Fefet };
 enum class SignedMapping { Offset, DifferentialColumn, DifferentialRow };
-enum class AdcKind { Sar, Flash };
+enum class AdcRange { Full, Calibrated, Dynamic };  // see crossbar_arithmetic.h
 enum class InterconnectKind { Bus, Mesh };
 enum class WeightResidency { Stationary, Reprogram };
 enum class WriteGranularity { Row, Crossbar };
@@ -46,6 +47,7 @@ struct ChipSpec {
 
   struct Crossbar {
     int rows = 0;
+    int rows_per_read = 0;
     int cols = 0;
     int cell_bits = 0;
     double read_time_ns = 0;
@@ -60,8 +62,9 @@ struct ChipSpec {
   } dac;
 
   struct Adc {
-    AdcKind kind = AdcKind::Sar;
+    const AdcModel* model = nullptr;  // adc.kind, an entry of adc_models()
     int bits = 0;
+    AdcRange range = AdcRange::Full;
     int columns_per_adc = 0;
     bool sample_and_hold = true;
     double energy_per_step_fj = 0;
@@ -147,6 +150,6 @@ std::string hw_config_dir();
 
 const char* to_string(Device device);
 const char* to_string(SignedMapping mapping);
-const char* to_string(AdcKind kind);
+const char* to_string(AdcRange range);
 
 }  // namespace qxbar
