@@ -48,12 +48,16 @@ std::vector<ChipKey> make_chip_keys() {
        "crossbars per processing element"},
       {"crossbar.rows", V::Integer, "cells", std::string_view("128"), 1, 65536, {},
        "word lines per crossbar (layer inputs map here)"},
+      {"crossbar.rows_per_read", V::Integer, "rows", CopiedDefault{"crossbar.rows"}, 1, 65536, {},
+       "word lines activated together: a tile of r rows is read in ceil(r / rows_per_read) groups per input "
+       "bit-plane, one after another, and every group's column sums are converted",
+       Fingerprint::UnlessDefault},
       {"crossbar.cols", V::Integer, "cells", std::string_view("128"), 1, 65536, {},
        "bit lines per crossbar (layer outputs times weight slices map here)"},
       {"crossbar.cell_bits", V::Integer, "bits", std::string_view("2"), 1, 8, {},
        "bits stored per cell; a w-bit weight takes ceil(w / cell_bits) slices"},
       {"crossbar.read_time_ns", V::Real, "ns", by_device("100", "10", "100", "50"), 1e-3, kUnbounded, {},
-       "analog read of one input bit-plane through the array"},
+       "analog read of one row group of one input bit-plane through the array"},
       {"crossbar.read_energy_fj_per_cell", V::Real, "fJ", by_device("1.8", "0.3", "2.5", "0.5"), 0,
        kUnbounded, {}, "energy per mapped cell per analog read"},
       {"crossbar.cell_area_um2", V::Real, "um^2", by_device("0.0016", "0.15", "0.004", "0.01"), 0,
@@ -66,6 +70,11 @@ std::vector<ChipKey> make_chip_keys() {
       {"adc.kind", V::Choice, "", std::string_view("sar"), 0, 0, adc_models().names(),
        "converter type; " + adc_models().help()},
       {"adc.bits", V::Integer, "bits", std::string_view("8"), 1, 16, {}, "converter resolution"},
+      {"adc.range", V::Choice, "", std::string_view("full"), 0, 0, {"full", "calibrated", "dynamic"},
+       "sums the converter's codes span: full: the largest sums the cells and input bit-plane could produce; "
+       "calibrated: one range per layer fitted on calibration data; dynamic: the smallest to the largest "
+       "column sum of each conversion. Shapes the computed values, not the cost",
+       Fingerprint::UnlessDefault},
       {"adc.columns_per_adc", V::Integer, "columns", std::string_view("8"), 1, 65536, {},
        "bit lines multiplexed onto one converter"},
       {"adc.sample_and_hold", V::Boolean, "", std::string_view("true"), 0, 0, {},
@@ -134,6 +143,9 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
 std::string describe_default(const ChipKey& key) {
   if (const auto* literal = std::get_if<std::string_view>(&key.default_value)) {
     return std::string(*literal);
+  }
+  if (const auto* copied = std::get_if<CopiedDefault>(&key.default_value)) {
+    return "= " + std::string(copied->key);
   }
   const auto& selected = std::get<SelectedDefault>(key.default_value);
   std::string text;

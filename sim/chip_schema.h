@@ -18,17 +18,32 @@ struct SelectedDefault {
   std::vector<std::pair<std::string, std::string>> by_choice;
 };
 
+// A default that copies the resolved value of another key, one listed earlier in the table.
+struct CopiedDefault {
+  std::string_view key;
+};
+
+// Whether a key's value enters the chip's fingerprint when it equals the key's default.
+enum class Fingerprint {
+  Always,
+  // For keys added after chips were first fingerprinted, whose default is the behaviour every chip had
+  // before the key existed: a chip described before then keeps its fingerprint, and with it its cached
+  // costs, search runs and sweep databases. Such a default must never change.
+  UnlessDefault,
+};
+
 // One key of a chip description. The table of these is the single place that knows each key's type,
 // unit, range and default: the parser, --set, `qxbar check-hw` and the documentation all read it.
 struct ChipKey {
   std::string_view key;  // dotted path, e.g. "crossbar.rows"
   ValueType type;
   std::string_view unit;
-  std::variant<std::string_view, SelectedDefault> default_value;  // literals are parsed like YAML values
+  std::variant<std::string_view, SelectedDefault, CopiedDefault> default_value;  // literals are parsed like YAML values
   double min = 0.0;  // inclusive bounds for Integer and Real
   double max = 0.0;
   std::vector<std::string> choices;  // for Choice
   std::string description;
+  Fingerprint fingerprint = Fingerprint::Always;
 };
 
 const std::vector<ChipKey>& chip_keys();

@@ -110,6 +110,8 @@ constexpr std::pair<const char*, SignedMapping> kMappings[] = {
     {"offset", SignedMapping::Offset},
     {"differential-column", SignedMapping::DifferentialColumn},
     {"differential-row", SignedMapping::DifferentialRow}};
+constexpr std::pair<const char*, AdcRange> kAdcRanges[] = {
+    {"full", AdcRange::Full}, {"calibrated", AdcRange::Calibrated}, {"dynamic", AdcRange::Dynamic}};
 constexpr std::pair<const char*, InterconnectKind> kInterconnects[] = {{"bus", InterconnectKind::Bus},
                                                                       {"mesh", InterconnectKind::Mesh}};
 constexpr std::pair<const char*, WeightResidency> kResidencies[] = {
@@ -186,6 +188,21 @@ void ChipDescription::apply_override(const std::string& assignment) {
 
 ChipSpec ChipDescription::resolve() const {
   std::map<std::string, SettingValue> values;
+  // Keys are resolved in table order, so a default may depend on keys listed before it.
+  const auto default_of = [&values](const ChipKey& key) -> SettingValue {
+    if (const auto* copied = std::get_if<CopiedDefault>(&key.default_value)) return values.at(std::string(copied->key));
+    std::string_view literal;
+    if (const auto* fixed = std::get_if<std::string_view>(&key.default_value)) {
+      literal = *fixed;
+    } else {
+      const auto& selected = std::get<SelectedDefault>(key.default_value);
+      const std::string& choice = std::get<std::string>(values.at(std::string(selected.selector)));
+      for (const auto& [option, value] : selected.by_choice) {
+        if (option == choice) literal = value;
+      }
+    }
+    return parse_value(key, load_yaml_text(std::string(literal), "default"), {"default"});
+  };
   ChipSpec spec;
   for (const ChipKey& key : chip_keys()) {
     const std::string name(key.key);
@@ -194,17 +211,7 @@ ChipSpec ChipDescription::resolve() const {
       values[name] = found->second.value;
       source = found->second.where.describe();
     } else {
-      std::string_view literal;
-      if (const auto* fixed = std::get_if<std::string_view>(&key.default_value)) {
-        literal = *fixed;
-      } else {
-        const auto& selected = std::get<SelectedDefault>(key.default_value);
-        const std::string& choice = std::get<std::string>(values.at(std::string(selected.selector)));
-        for (const auto& [option, value] : selected.by_choice) {
-          if (option == choice) literal = value;
-        }
-      }
-      values[name] = parse_value(key, load_yaml_text(std::string(literal), "default"), {"default"});
+      values[name] = default_of(key);
     }
     spec.settings.push_back({name, values[name], std::string(key.unit), source});
   }
@@ -218,6 +225,7 @@ ChipSpec ChipDescription::resolve() const {
   spec.hierarchy = {get_int(values, "hierarchy.tiles"), get_int(values, "hierarchy.pes_per_tile"),
                     get_int(values, "hierarchy.crossbars_per_pe")};
   spec.crossbar = {get_int(values, "crossbar.rows"),
+                   get_int(values, "crossbar.rows_per_read"),
                    get_int(values, "crossbar.cols"),
                    get_int(values, "crossbar.cell_bits"),
                    get<double>(values, "crossbar.read_time_ns"),
@@ -226,6 +234,7 @@ ChipSpec ChipDescription::resolve() const {
   spec.dac = {get_int(values, "dac.bits"), get<double>(values, "dac.energy_pj"), get<double>(values, "dac.area_um2")};
   spec.adc = {&adc_models().at(get<std::string>(values, "adc.kind")),
               get_int(values, "adc.bits"),
+              get_choice(values, "adc.range", kAdcRanges),
               get_int(values, "adc.columns_per_adc"),
               get<bool>(values, "adc.sample_and_hold"),
               get<double>(values, "adc.energy_per_step_fj"),
@@ -253,6 +262,9 @@ ChipSpec ChipDescription::resolve() const {
     const SourceLocation where = found != settings_.end() ? found->second.where : SourceLocation{"default"};
     throw ConfigError(located_message(where, key, reason));
   };
+  if (spec.crossbar.rows_per_read > spec.crossbar.rows) {
+    reject("crossbar.rows_per_read", "must not exceed crossbar.rows (" + std::to_string(spec.crossbar.rows) + ")");
+  }
   if (spec.adc.columns_per_adc > spec.crossbar.cols) {
     reject("adc.columns_per_adc", "must not exceed crossbar.cols (" + std::to_string(spec.crossbar.cols) + ")");
   }
@@ -265,8 +277,11 @@ ChipSpec ChipDescription::resolve() const {
   }
 
   std::string canonical;
-  for (const ResolvedSetting& setting : spec.settings) {
-    if (setting.key != "chip.name") canonical += setting.key + "=" + setting_text(setting.value) + "\n";
+  for (const ChipKey& key : chip_keys()) {
+    const std::string name(key.key);
+    if (name == "chip.name") continue;
+    if (key.fingerprint == Fingerprint::UnlessDefault && values.at(name) == default_of(key)) continue;
+    canonical += name + "=" + setting_text(values.at(name)) + "\n";
   }
   spec.fingerprint = fingerprint_hex(canonical);
   return spec;

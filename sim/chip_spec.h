@@ -13,6 +13,7 @@ namespace qxbar {
 
 enum class Device { Rram, Sram, Pcm, Fefet };
 enum class SignedMapping { Offset, DifferentialColumn, DifferentialRow };
+enum class AdcRange { Full, Calibrated, Dynamic };  // see crossbar_arithmetic.h
 enum class InterconnectKind { Bus, Mesh };
 enum class WeightResidency { Stationary, Reprogram };
 enum class WriteGranularity { Row, Crossbar };
@@ -46,6 +47,7 @@ struct ChipSpec {
 
   struct Crossbar {
     int rows = 0;
+    int rows_per_read = 0;
     int cols = 0;
     int cell_bits = 0;
     double read_time_ns = 0;
@@ -62,6 +64,7 @@ struct ChipSpec {
   struct Adc {
     const AdcModel* model = nullptr;  // adc.kind, an entry of adc_models()
     int bits = 0;
+    AdcRange range = AdcRange::Full;
     int columns_per_adc = 0;
     bool sample_and_hold = true;
     double energy_per_step_fj = 0;

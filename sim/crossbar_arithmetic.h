@@ -25,7 +25,8 @@ namespace qxbar {
 //   (v >> (s * cell_bits)) mod 2^cell_bits, place value 2^(s * cell_bits).
 // - Bit-planes: the input is applied in ceil(a / dac.bits) planes of dac.bits bits, least significant
 //   first, plane p with place value 2^(p * dac.bits); of a signed input the most significant plane is
-//   read as two's complement (the DAC drives a negative level), the others as unsigned.
+//   read as two's complement (the DAC drives a negative level), the others as unsigned. The most
+//   significant plane holds the a - (planes - 1) * dac.bits bits that remain.
 // - Rows: the layer's physical rows (after differential-row doubling) are split into row tiles of
 //   crossbar.rows and each tile into groups of crossbar.rows_per_read rows read at once.
 // - Conversion: each column's sum over one row group for one plane is converted by an adc.bits ADC over
@@ -39,8 +40,20 @@ namespace qxbar {
 // - Shift-add: converted values are weighted by their slice and plane place values and summed over
 //   slices, planes, row groups and row tiles in the digital domain.
 // With enough ADC bits for every full range the result is the exact integer product.
-
-enum class AdcRange { Full, Calibrated, Dynamic };
+//
+// Decisions where the rules leave room:
+// - Full range: every cell may hold 0 to 2^cell_bits - 1 whatever its slice, and every row its plane's
+//   values (negated on the odd rows of differential-row), each row independently of the others.
+// - Spanning: the grid starts at base = floor(low / LSB) * LSB and its top code is base + (2^bits - 1) *
+//   LSB, which must reach high. Only a 1-bit converter over a range holding both signs has no such LSB
+//   (its two codes are one LSB apart and the grid starts at or below low); reference_product rejects that
+//   chip for layers whose sums can be negative (signed inputs or differential-row).
+// - Dynamic: the columns of a conversion are all weight columns of the layer (every output, slice and
+//   differential column) read with one row group in one plane; column tiles do not get ranges of their own.
+// - Calibrated: one range for every weight-column conversion of the layer, e.g. the extremes of
+//   observed_sums over calibration inputs.
+// - Inputs that break these rules (weights or inputs outside their bit range, sizes that do not match, bits
+//   outside 1 to kMaxPolicyBits, a range with low > high) are the caller's bug: std::invalid_argument.
 
 // Range of the sums one conversion sees.
 struct SumRange {
@@ -50,6 +63,10 @@ struct SumRange {
 
 // The ADC's transfer function: the integer value the converter reports for analog sum `sum`.
 double convert(double sum, SumRange range, int adc_bits);
+
+// Row groups a tile of `rows` rows is read in, `rows_per_read` at a time: one crossbar read per input plane
+// each. The cost engines count reads and conversions with it (through LayerMapping::groups_in_tile).
+std::int64_t read_groups(std::int64_t rows, std::int64_t rows_per_read);
 
 // The fixed structure of one layer on the chip, without values.
 struct CrossbarArithmetic {
@@ -68,21 +85,21 @@ struct CrossbarArithmetic {
   std::int64_t crossbar_rows = 0;
   std::int64_t rows_per_read = 0;
 
-  // Physical rows [begin, end) read together; groups never straddle a row tile.
+  // Physical rows [begin, end) read together; groups never straddle a row tile. A tile of r rows holds
+  // read_groups(r, rows_per_read) of them.
   struct RowGroup {
     std::int64_t begin = 0;
     std::int64_t end = 0;
   };
   std::vector<RowGroup> row_groups() const;
-  // Groups the rows of one tile of `rows_in_tile` rows are read in.
-  std::int64_t groups_in_tile(std::int64_t rows_in_tile) const;
 
   // Values one plane of the input takes: [low, high].
   SumRange plane_values(int plane) const;
-  // The full range of one column's sum over `rows` physical rows of weight cells for `plane`.
-  SumRange full_range(std::int64_t rows, int plane) const;
+  // The full range of one column's sum over the rows of `group` of weight cells for `plane`. A group, not
+  // a row count: under differential-row the rows' signs alternate with their index.
+  SumRange full_range(const RowGroup& group, int plane) const;
   // The same for the offset mapping's reference column of unit cells.
-  SumRange reference_range(std::int64_t rows, int plane) const;
+  SumRange reference_range(const RowGroup& group, int plane) const;
   // The value the offset mapping adds to every weight: 2^(weight_bits - 1) - 1.
   std::int64_t weight_offset() const;
 };
@@ -96,6 +113,7 @@ SumRange observed_sums(const CrossbarArithmetic& arithmetic, const std::vector<s
 
 // The chip's result for one input vector: `weights` holds outputs x fan_in integers row-major, `input`
 // fan_in integers. `calibrated` is the layer's range under adc.range: calibrated (ignored otherwise).
+// Throws ConfigError for a 1-bit converter when the layer's sums can be negative (see above).
 std::vector<double> reference_product(const CrossbarArithmetic& arithmetic, const std::vector<std::int64_t>& weights,
                                       std::int64_t outputs, const std::vector<std::int64_t>& input,
                                       SumRange calibrated = {});

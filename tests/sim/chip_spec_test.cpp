@@ -2,6 +2,9 @@
 
 #include <gmock/gmock.h>
 
+#include <algorithm>
+#include <sstream>
+
 #include "sim/chip_schema.h"
 #include "tests/test_support.h"
 
@@ -48,11 +51,74 @@ TEST(ChipSpec, EveryPresetLoadsAndIsaacHasItsHierarchy) {
   EXPECT_EQ(neurosim.adcs_per_crossbar(), 16);
 }
 
-TEST(ChipSpec, EmptyDescriptionTakesEveryDefault) {
+// One row of the key reference in hw_configs/README.md, as a reader sees it.
+struct DocumentedKey {
+  std::string key;
+  std::string type;
+  std::string default_text;
+  std::string range_text;
+};
+
+std::vector<DocumentedKey> documented_keys() {
+  std::istringstream readme(qxbar::testing::read_text(qxbar::testing::source_path("hw_configs/README.md")));
+  std::vector<DocumentedKey> keys;
+  bool in_reference = false;
+  for (std::string line; std::getline(readme, line);) {
+    if (line.rfind("## ", 0) == 0) in_reference = line == "## Every key";
+    if (!in_reference || line.rfind("| `", 0) != 0) continue;
+    std::vector<std::string> cells;
+    std::istringstream row(line.substr(1));
+    for (std::string cell; std::getline(row, cell, '|');) {
+      const std::size_t first = cell.find_first_not_of(' ');
+      cells.push_back(first == std::string::npos ? "" : cell.substr(first, cell.find_last_not_of(' ') - first + 1));
+    }
+    keys.push_back({cells.at(0).substr(1, cells.at(0).size() - 2), cells.at(1), cells.at(3), cells.at(4)});
+  }
+  return keys;
+}
+
+// "rram: 100, sram: 10" as (choice, value) pairs.
+std::vector<std::pair<std::string, std::string>> per_choice(const std::string& text) {
+  std::vector<std::pair<std::string, std::string>> pairs;
+  std::istringstream items(text);
+  for (std::string item; std::getline(items, item, ',');) {
+    item.erase(0, item.find_first_not_of(' '));
+    const std::size_t colon = item.find(": ");
+    pairs.emplace_back(item.substr(0, colon), item.substr(colon + 2));
+  }
+  return pairs;
+}
+
+// The reference a user reads must be what an empty description resolves to: every key in its order, each
+// default as stated (per choice of the key that selects it, or a copy of another key's value).
+TEST(ChipSpec, EmptyDescriptionResolvesToTheDefaultsTheKeyReferenceStates) {
   TempDir dir;
+  const std::vector<DocumentedKey> documented = documented_keys();
   const ChipSpec chip = chip_from(dir, "{}\n");
-  for (const ResolvedSetting& setting : chip.settings) EXPECT_EQ(setting.source, "default") << setting.key;
-  EXPECT_EQ(chip.settings.size(), chip_keys().size());
+  ASSERT_EQ(chip.settings.size(), documented.size());
+  for (std::size_t i = 0; i < documented.size(); ++i) {
+    const DocumentedKey& doc = documented[i];
+    const ResolvedSetting& setting = chip.settings[i];
+    ASSERT_EQ(setting.key, doc.key);
+    EXPECT_EQ(setting.source, "default") << doc.key;
+    if (doc.default_text.rfind("= ", 0) == 0) {
+      EXPECT_EQ(setting_text(setting.value), setting_text(chip.setting(doc.default_text.substr(2)).value)) << doc.key;
+    } else if (doc.type != "text" && doc.default_text.find(": ") != std::string::npos) {
+      const auto choices = per_choice(doc.default_text);
+      std::string names;
+      for (const auto& [choice, value] : choices) names += (names.empty() ? "" : ", ") + choice;
+      const auto selector = std::find_if(documented.begin(), documented.end(), [&](const DocumentedKey& other) {
+        return other.type == "choice" && other.range_text == names;
+      });
+      ASSERT_NE(selector, documented.end()) << doc.key << ": no key chooses among " << names;
+      for (const auto& [choice, value] : choices) {
+        const ChipSpec selected = chip_from(dir, "{}", {selector->key + "=" + choice});
+        EXPECT_EQ(setting_text(selected.setting(doc.key).value), value) << doc.key << " with " << choice;
+      }
+    } else {
+      EXPECT_EQ(setting_text(setting.value), doc.default_text) << doc.key;
+    }
+  }
 }
 
 TEST(ChipSpec, UnknownKeyIsNamedWithItsPositionAndASuggestion) {
@@ -124,8 +190,24 @@ TEST(ChipSpec, DeviceAndAdcKindSelectDefaults) {
   EXPECT_DOUBLE_EQ(chip_from(dir, "chip:\n  device: sram\ncrossbar:\n  read_time_ns: 7\n").crossbar.read_time_ns, 7.0);
 }
 
+TEST(ChipSpec, RowsPerReadDefaultsToAllRowsAndAdcRangeToFull) {
+  TempDir dir;
+  const ChipSpec base = chip_from(dir, "{}");
+  EXPECT_EQ(base.crossbar.rows_per_read, 128);
+  EXPECT_EQ(base.adc.range, AdcRange::Full);
+  EXPECT_EQ(chip_from(dir, "crossbar:\n  rows: 64\n").crossbar.rows_per_read, 64);
+  const ChipSpec set = chip_from(dir, "crossbar:\n  rows: 64\n  rows_per_read: 16\nadc:\n  range: dynamic\n");
+  EXPECT_EQ(set.crossbar.rows_per_read, 16);
+  EXPECT_EQ(set.adc.range, AdcRange::Dynamic);
+  EXPECT_EQ(chip_from(dir, "{}", {"adc.range=calibrated"}).adc.range, AdcRange::Calibrated);
+}
+
 TEST(ChipSpec, ChecksAcrossKeysNameTheOffendingKey) {
   TempDir dir;
+  EXPECT_EQ(chip_error(dir, "crossbar:\n  rows: 64\n  rows_per_read: 128\n"),
+            dir.file("chip.yaml") + ":3:18: crossbar.rows_per_read: must not exceed crossbar.rows (64)");
+  EXPECT_EQ(chip_error(dir, "crossbar:\n  rows_per_read: 100\n", {"crossbar.rows=64"}),
+            dir.file("chip.yaml") + ":2:18: crossbar.rows_per_read: must not exceed crossbar.rows (64)");
   EXPECT_EQ(chip_error(dir, "crossbar:\n  cols: 64\nadc:\n  columns_per_adc: 128\n"),
             dir.file("chip.yaml") + ":4:20: adc.columns_per_adc: must not exceed crossbar.cols (64)");
   EXPECT_EQ(chip_error(dir, "weights:\n  crossbar_write_time_ns: 100\n"),
@@ -140,6 +222,24 @@ TEST(ChipSpec, FingerprintFollowsValuesNotLabels) {
   EXPECT_EQ(base.fingerprint, chip_from(dir, "crossbar:\n  rows: 128\n").fingerprint);  // the default, spelled out
   EXPECT_NE(base.fingerprint, chip_from(dir, "{}", {"crossbar.rows=64"}).fingerprint);
   EXPECT_EQ(base.fingerprint.size(), 16u);
+}
+
+// Fingerprints as computed before crossbar.rows_per_read and adc.range existed: chips that leave those at
+// their defaults (the behaviour every chip had before) keep their cached costs, search runs and sweep
+// databases. The empty description's fingerprint also pins every other default: changing one changes it,
+// and re-keys every cache, so update it only for a change of the model that is meant.
+TEST(ChipSpec, FingerprintsOfChipsDescribedBeforeTheReadGroupAndRangeKeysAreKept) {
+  EXPECT_EQ(load_chip("cimaq_default").fingerprint, "5fbe518143b87409");
+  EXPECT_EQ(load_chip("isaac").fingerprint, "391144f29fea2683");
+  EXPECT_EQ(load_chip("neurosim_rram").fingerprint, "dfbcf099487706b7");
+  TempDir dir;
+  EXPECT_EQ(chip_from(dir, "{}").fingerprint, "1f03e057746b0b02");
+  EXPECT_EQ(chip_from(dir, "crossbar: {rows: 128, rows_per_read: 128}\nadc: {range: full}\n").fingerprint,
+            "1f03e057746b0b02");
+  EXPECT_NE(chip_from(dir, "{}", {"crossbar.rows_per_read=32"}).fingerprint, "1f03e057746b0b02");
+  EXPECT_NE(chip_from(dir, "{}", {"adc.range=dynamic"}).fingerprint, "1f03e057746b0b02");
+  EXPECT_NE(chip_from(dir, "{}", {"adc.range=dynamic"}).fingerprint,
+            chip_from(dir, "{}", {"adc.range=calibrated"}).fingerprint);
 }
 
 TEST(ChipSpec, ChipKeyReferenceInReadmeMatchesTheKeyTable) {
