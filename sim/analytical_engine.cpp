@@ -19,16 +19,17 @@ double group_write_ns(const ChipSpec& chip, const LayerMapping& mapping, std::in
   return total;
 }
 
-// Time to stream `planes` input bit-planes through crossbars whose busiest converter serves
-// `samples_per_adc` bit lines: a two-stage pipeline (read, convert) when samples are held, otherwise
-// strictly one after the other. The shift-add behind the converter adds its latency once.
-double group_compute_ns(const ChipSpec& chip, std::int64_t planes, std::int64_t samples_per_adc) {
+// Time for `reads` crossbar reads in a row (every row group of every input bit-plane) through crossbars
+// whose busiest converter serves `samples_per_adc` bit lines: a two-stage pipeline (read, convert) when
+// samples are held, otherwise strictly one after the other. The shift-add behind the converter adds its
+// latency once.
+double group_compute_ns(const ChipSpec& chip, std::int64_t reads, std::int64_t samples_per_adc) {
   const double read = chip.crossbar.read_time_ns;
   const double convert = static_cast<double>(samples_per_adc) * chip.adc_conversion_ns();
   const double shift_add = chip.shift_add.latency_cycles * chip.cycle_ns();
   const double stream = chip.adc.sample_and_hold
-                            ? read + static_cast<double>(planes - 1) * std::max(read, convert) + convert
-                            : static_cast<double>(planes) * (read + convert);
+                            ? read + static_cast<double>(reads - 1) * std::max(read, convert) + convert
+                            : static_cast<double>(reads) * (read + convert);
   return stream + shift_add;
 }
 
@@ -39,10 +40,11 @@ ActionCounts group_actions(const ChipSpec& chip, const LayerMapping& mapping, Bi
   for (std::int64_t tile = begin; tile < end; ++tile) {
     const std::int64_t rows = mapping.rows_in_tile(tile, chip.crossbar.rows);
     const std::int64_t cols = mapping.cols_in_tile(tile, chip.crossbar.cols);
-    counts.crossbar_reads += mapping.input_cycles;
+    const std::int64_t reads = mapping.input_cycles * mapping.groups_in_tile(tile, chip.crossbar.rows);
+    counts.crossbar_reads += reads;
     counts.cell_reads += mapping.input_cycles * rows * cols;
     counts.dac_conversions += mapping.input_cycles * rows;
-    counts.adc_conversions += mapping.input_cycles * cols;
+    counts.adc_conversions += reads * cols;
   }
   counts.shift_adds = counts.adc_conversions;
   const InvocationTraffic traffic = invocation_traffic(chip, mapping, bits, begin, end);
@@ -66,11 +68,16 @@ LayerCost AnalyticalEngine::price(const LayerShape& layer, Bits bits) const {
     const std::int64_t begin = mapping.group_begin(group, on_chip);
     const std::int64_t end = mapping.group_end(group, on_chip);
     if (mapping.writes_weights) once_write_ns += group_write_ns(chip_, mapping, begin, end);
+    // The crossbars of a reload group read in lock-step, each plane in as many steps as the tile with the
+    // most row groups needs.
     std::int64_t widest = 0;
+    std::int64_t steps = 0;
     for (std::int64_t tile = begin; tile < end; ++tile) {
       widest = std::max(widest, mapping.cols_in_tile(tile, chip_.crossbar.cols));
+      steps = std::max(steps, mapping.groups_in_tile(tile, chip_.crossbar.rows));
     }
-    once_compute_ns += group_compute_ns(chip_, planes, std::min<std::int64_t>(chip_.adc.columns_per_adc, widest));
+    once_compute_ns +=
+        group_compute_ns(chip_, planes * steps, std::min<std::int64_t>(chip_.adc.columns_per_adc, widest));
     ActionCounts invocation = group_actions(chip_, mapping, bits, begin, end);
     invocation *= layer.mvm_invocations;
     cost.counts += invocation;

@@ -14,7 +14,8 @@ ActionCounts& ActionCounts::operator*=(std::int64_t factor) {
 
 const std::array<CounterInfo, 9>& counter_infos() {
   static const std::array<CounterInfo, 9> infos = {{
-      {"crossbar_reads", "count", &ActionCounts::crossbar_reads, "crossbar activations, one input bit-plane each"},
+      {"crossbar_reads", "count", &ActionCounts::crossbar_reads,
+       "crossbar activations, one row group of one input bit-plane each"},
       {"cell_reads", "count", &ActionCounts::cell_reads, "mapped cells read"},
       {"dac_conversions", "count", &ActionCounts::dac_conversions, "row driver conversions"},
       {"adc_conversions", "count", &ActionCounts::adc_conversions, "bit-line samples converted"},

@@ -11,7 +11,7 @@ namespace qxbar {
 // Actions one layer performs. Engines count them; the energy table alone turns them into joules, so a
 // new energy model touches one file and no engine.
 struct ActionCounts {
-  std::int64_t crossbar_reads = 0;  // one crossbar reading one input bit-plane
+  std::int64_t crossbar_reads = 0;  // one crossbar reading one row group of one input bit-plane
   std::int64_t cell_reads = 0;
   std::int64_t dac_conversions = 0;
   std::int64_t adc_conversions = 0;

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "sim/crossbar_arithmetic.h"
+
 namespace qxbar {
 namespace {
 
@@ -18,10 +20,13 @@ std::int64_t share_of_tile(std::int64_t total, std::int64_t tile_size, std::int6
 }  // namespace
 
 LayerMapping map_layer(const ChipSpec& chip, const LayerShape& layer, Bits bits) {
+  // Where the layer's cells sit does not depend on the sign of its inputs.
+  const CrossbarArithmetic arithmetic = crossbar_arithmetic(chip, layer.input_dim, bits, false);
   LayerMapping mapping;
-  mapping.weight_slices = static_cast<int>(ceil_div(bits.w, chip.crossbar.cell_bits));
-  mapping.input_cycles = static_cast<int>(ceil_div(bits.a, chip.dac.bits));
-  mapping.rows = layer.input_dim;
+  mapping.weight_slices = arithmetic.slices;
+  mapping.input_cycles = arithmetic.planes;
+  mapping.rows = arithmetic.physical_rows;
+  mapping.rows_per_read = arithmetic.rows_per_read;
   mapping.cols = layer.output_dim * mapping.weight_slices;
   mapping.columns_per_output = mapping.weight_slices;
   switch (chip.mapping) {
@@ -32,8 +37,7 @@ LayerMapping map_layer(const ChipSpec& chip, const LayerShape& layer, Bits bits)
       mapping.cols *= 2;
       mapping.columns_per_output *= 2;
       break;
-    case SignedMapping::DifferentialRow:
-      mapping.rows *= 2;
+    case SignedMapping::DifferentialRow:  // doubles the rows: the arithmetic's physical rows
       break;
   }
   mapping.row_tiles = ceil_div(mapping.rows, chip.crossbar.rows);
@@ -52,6 +56,10 @@ std::int64_t LayerMapping::rows_in_tile(std::int64_t tile, std::int64_t crossbar
 
 std::int64_t LayerMapping::cols_in_tile(std::int64_t tile, std::int64_t crossbar_cols) const {
   return share_of_tile(cols, crossbar_cols, tile / row_tiles);
+}
+
+std::int64_t LayerMapping::groups_in_tile(std::int64_t tile, std::int64_t crossbar_rows) const {
+  return read_groups(rows_in_tile(tile, crossbar_rows), rows_per_read);
 }
 
 std::int64_t LayerMapping::group_begin(std::int64_t group, std::int64_t crossbars_on_chip) const {

@@ -8,12 +8,14 @@
 
 namespace qxbar {
 
-// How one layer at given bits sits on the chip's crossbars. The only place that knows the mapping
-// arithmetic; every cost engine reads it from here.
+// How one layer at given bits sits on the chip's crossbars: the structure of its arithmetic (slices,
+// bit-planes, rows, row groups; see crossbar_arithmetic.h) cut into crossbar tiles. Every cost engine reads
+// it from here.
 struct LayerMapping {
   int weight_slices = 0;         // ceil(w_bits / cell_bits)
   int input_cycles = 0;          // ceil(a_bits / dac_bits): bit-planes streamed per invocation
   std::int64_t rows = 0;         // word lines the layer needs after signed mapping
+  std::int64_t rows_per_read = 0;  // word lines one crossbar read activates
   std::int64_t cols = 0;         // bit lines after slicing and signed mapping
   std::int64_t row_tiles = 0;    // ceil(rows / crossbar.rows)
   std::int64_t col_tiles = 0;    // ceil(cols / crossbar.cols)
@@ -26,6 +28,9 @@ struct LayerMapping {
   // Tiles are numbered row-tile fastest: tile t covers row tile t % row_tiles, column tile t / row_tiles.
   std::int64_t rows_in_tile(std::int64_t tile, std::int64_t crossbar_rows) const;
   std::int64_t cols_in_tile(std::int64_t tile, std::int64_t crossbar_cols) const;
+  // Row groups tile `tile` is read in, one after another, for every input plane: one crossbar read and one
+  // conversion of each of its columns per group.
+  std::int64_t groups_in_tile(std::int64_t tile, std::int64_t crossbar_rows) const;
   // Reload group g holds tiles [group_begin(g), group_end(g)).
   std::int64_t group_begin(std::int64_t group, std::int64_t crossbars_on_chip) const;
   std::int64_t group_end(std::int64_t group, std::int64_t crossbars_on_chip) const;

@@ -34,14 +34,17 @@ void wait_unless_zero(const sc_time& time) {
 }  // namespace
 
 std::ostream& operator<<(std::ostream& out, const BitPlane& plane) {
-  return out << "invocation " << plane.invocation << (plane.last_of_invocation ? " (last plane)" : "");
+  return out << "invocation " << plane.invocation << " step " << plane.step
+             << (plane.last_of_invocation ? " (last plane)" : "");
 }
 
 TileGroup TileGroup::of(const ChipSpec& chip, const LayerMapping& mapping, Bits bits, std::int64_t begin,
                         std::int64_t end) {
   TileGroup group;
   for (std::int64_t tile = begin; tile < end; ++tile) {
-    group.crossbars.push_back({mapping.rows_in_tile(tile, chip.crossbar.rows), mapping.cols_in_tile(tile, chip.crossbar.cols)});
+    group.crossbars.push_back({mapping.rows_in_tile(tile, chip.crossbar.rows),
+                               mapping.cols_in_tile(tile, chip.crossbar.cols),
+                               mapping.groups_in_tile(tile, chip.crossbar.rows)});
   }
   group.input_cycles = mapping.input_cycles;
   group.traffic = invocation_traffic(chip, mapping, bits, begin, end);
@@ -56,9 +59,23 @@ std::int64_t TileGroup::rows_driven() const {
   return rows;
 }
 
-std::int64_t TileGroup::bit_lines() const {
-  std::int64_t cols = 0;
-  for (const Crossbar& crossbar : crossbars) cols += crossbar.cols;
+std::vector<std::int64_t> TileGroup::reads_by_step() const {
+  std::vector<std::int64_t> reads;
+  for (const Crossbar& crossbar : crossbars) {
+    reads.resize(std::max(reads.size(), static_cast<std::size_t>(crossbar.row_groups)), 0);
+    for (std::int64_t step = 0; step < crossbar.row_groups; ++step) reads[static_cast<std::size_t>(step)] += 1;
+  }
+  return reads;
+}
+
+std::vector<std::int64_t> TileGroup::bit_lines_by_step() const {
+  std::vector<std::int64_t> cols;
+  for (const Crossbar& crossbar : crossbars) {
+    cols.resize(std::max(cols.size(), static_cast<std::size_t>(crossbar.row_groups)), 0);
+    for (std::int64_t step = 0; step < crossbar.row_groups; ++step) {
+      cols[static_cast<std::size_t>(step)] += crossbar.cols;
+    }
+  }
   return cols;
 }
 
@@ -198,7 +215,7 @@ CrossbarArray::CrossbarArray(const sc_core::sc_module_name& name, const ChipSpec
 }
 
 void CrossbarArray::configure(const TileGroup& group) {
-  crossbars_ = static_cast<std::int64_t>(group.crossbars.size());
+  reads_by_step_ = group.reads_by_step();
   cells_ = group.cells();
 }
 
@@ -206,12 +223,15 @@ void CrossbarArray::run() {
   const sc_time read_time = nanoseconds(chip_.crossbar.read_time_ns);
   while (true) {
     const BitPlane plane = in->read();
-    sc_core::wait(read_time);
-    stats.actions.crossbar_reads += crossbars_;
-    stats.actions.cell_reads += cells_;
-    ++stats.events;
-    hold_.latch(plane);
-    if (!chip_.adc.sample_and_hold) hold_.wait_released();
+    const auto steps = static_cast<std::int64_t>(reads_by_step_.size());
+    for (std::int64_t step = 0; step < steps; ++step) {
+      sc_core::wait(read_time);
+      stats.actions.crossbar_reads += reads_by_step_[static_cast<std::size_t>(step)];
+      ++stats.events;
+      hold_.latch({plane.invocation, plane.last_of_invocation && step + 1 == steps, step});
+      if (!chip_.adc.sample_and_hold) hold_.wait_released();
+    }
+    stats.actions.cell_reads += cells_;  // every cell once per plane, whichever group holds it
   }
 }
 
@@ -221,16 +241,16 @@ AdcBank::AdcBank(const sc_core::sc_module_name& name, const ChipSpec& chip, Samp
 }
 
 void AdcBank::configure(const TileGroup& group) {
-  samples_ = group.bit_lines();
+  samples_by_step_ = group.bit_lines_by_step();
   const std::int64_t busiest = std::min<std::int64_t>(chip_.adc.columns_per_adc, group.widest_crossbar());
-  plane_time_ = nanoseconds(static_cast<double>(busiest) * chip_.adc_conversion_ns());
+  step_time_ = nanoseconds(static_cast<double>(busiest) * chip_.adc_conversion_ns());
 }
 
 void AdcBank::run() {
   while (true) {
     const BitPlane plane = hold_.take();
-    wait_unless_zero(plane_time_);
-    stats.actions.adc_conversions += samples_;
+    wait_unless_zero(step_time_);
+    stats.actions.adc_conversions += samples_by_step_[static_cast<std::size_t>(plane.step)];
     ++stats.events;
     hold_.release();
     out->write(plane);
@@ -243,14 +263,14 @@ ShiftAdd::ShiftAdd(const sc_core::sc_module_name& name, const ChipSpec& chip)
 }
 
 void ShiftAdd::configure(const TileGroup& group) {
-  samples_ = group.bit_lines();
+  samples_by_step_ = group.bit_lines_by_step();
 }
 
 void ShiftAdd::run() {
   while (true) {
     const BitPlane plane = in->read();
     wait_unless_zero(latency_);
-    stats.actions.shift_adds += samples_;
+    stats.actions.shift_adds += samples_by_step_[static_cast<std::size_t>(plane.step)];
     ++stats.events;
     if (plane.last_of_invocation) out->write(plane.invocation);
   }
@@ -357,9 +377,9 @@ void LayerPipeline::trace(sc_core::sc_trace_file* file) const {
   const std::string prefix = std::string(name()) + ".";
   sc_core::sc_trace(file, input_.stats.events, prefix + "inputs_loaded");
   sc_core::sc_trace(file, dacs_.stats.events, prefix + "planes_driven");
-  sc_core::sc_trace(file, crossbars_.stats.events, prefix + "planes_read");
-  sc_core::sc_trace(file, adcs_.stats.events, prefix + "planes_converted");
-  sc_core::sc_trace(file, shift_add_.stats.events, prefix + "planes_accumulated");
+  sc_core::sc_trace(file, crossbars_.stats.events, prefix + "group_reads");
+  sc_core::sc_trace(file, adcs_.stats.events, prefix + "group_reads_converted");
+  sc_core::sc_trace(file, shift_add_.stats.events, prefix + "group_reads_accumulated");
   sc_core::sc_trace(file, reducer_.stats.events, prefix + "invocations_reduced");
   sc_core::sc_trace(file, output_.stats.events, prefix + "invocations_written");
 }

@@ -4,6 +4,8 @@
 // actions; none of them knows any energy (see energy.h). Work flows through them as tokens:
 //   Controller -> InputBuffer -> DacDrivers -> CrossbarArray -> SampleAndHold -> AdcBank -> ShiftAdd
 //     -> Reducer (over the Interconnect) -> OutputBuffer
+// The DACs pass on one token per input bit-plane; the crossbars read each plane in row-group steps and pass
+// on one token per step.
 // A LayerPipeline is built once and then given jobs: configure() loads the crossbars a layer occupies,
 // start() runs it. Between jobs the simulation has drained, so every job starts from empty queues.
 #include <systemc>
@@ -25,6 +27,7 @@ struct TileGroup {
   struct Crossbar {
     std::int64_t rows;
     std::int64_t cols;
+    std::int64_t row_groups;  // reads per bit-plane
   };
   std::vector<Crossbar> crossbars;
   int input_cycles = 0;  // bit-planes per invocation
@@ -35,13 +38,17 @@ struct TileGroup {
   static TileGroup of(const ChipSpec& chip, const LayerMapping& mapping, Bits bits, std::int64_t begin, std::int64_t end);
   std::int64_t widest_crossbar() const;
   std::int64_t rows_driven() const;  // word lines over all crossbars
-  std::int64_t bit_lines() const;    // bit lines over all crossbars: samples per bit-plane
   std::int64_t cells() const;
+  // The crossbars read in lock-step: each bit-plane in as many steps as the crossbar with the most row
+  // groups needs, step s reading row group s of every crossbar that has one. Per step:
+  std::vector<std::int64_t> reads_by_step() const;      // crossbars reading
+  std::vector<std::int64_t> bit_lines_by_step() const;  // their bit lines: samples to convert
 };
 
 struct BitPlane {
   std::int64_t invocation = 0;
   bool last_of_invocation = false;
+  std::int64_t step = 0;  // the row-group step read, once the crossbars have read it
 };
 std::ostream& operator<<(std::ostream& out, const BitPlane& plane);  // sc_fifo prints its contents
 
@@ -146,8 +153,8 @@ class SampleAndHold : public sc_core::sc_module {
   sc_core::sc_event released_;
 };
 
-// The analog arrays: every crossbar of the job reads the same bit-plane at once. Without sample-and-hold
-// the bit lines stay busy until the converters are done with them.
+// The analog arrays: every crossbar of the job reads the same bit-plane at once, row group by row group.
+// Without sample-and-hold the bit lines stay busy until the converters are done with them.
 class CrossbarArray : public sc_core::sc_module {
  public:
   CrossbarArray(const sc_core::sc_module_name& name, const ChipSpec& chip, SampleAndHold& hold);
@@ -159,12 +166,12 @@ class CrossbarArray : public sc_core::sc_module {
   void run();
   const ChipSpec& chip_;
   SampleAndHold& hold_;
-  std::int64_t crossbars_ = 0;
+  std::vector<std::int64_t> reads_by_step_;
   std::int64_t cells_ = 0;
 };
 
 // The converters of the job's crossbars, adc.columns_per_adc bit lines to each, converting in parallel;
-// a plane takes as long as the busiest converter.
+// a step takes as long as the busiest converter.
 class AdcBank : public sc_core::sc_module {
  public:
   AdcBank(const sc_core::sc_module_name& name, const ChipSpec& chip, SampleAndHold& hold);
@@ -176,8 +183,8 @@ class AdcBank : public sc_core::sc_module {
   void run();
   const ChipSpec& chip_;
   SampleAndHold& hold_;
-  sc_core::sc_time plane_time_;
-  std::int64_t samples_ = 0;
+  sc_core::sc_time step_time_;
+  std::vector<std::int64_t> samples_by_step_;
 };
 
 // Shifts each converted sample by its bit-plane and weight-slice position and adds it to its partial sum.
@@ -192,7 +199,7 @@ class ShiftAdd : public sc_core::sc_module {
  private:
   void run();
   sc_core::sc_time latency_;
-  std::int64_t samples_ = 0;
+  std::vector<std::int64_t> samples_by_step_;
 };
 
 // Sends the partial sums of the extra row tiles over the interconnect to the tile that accumulates them.

@@ -23,7 +23,9 @@ std::string signature_of(const TileGroup& group) {
   std::ostringstream key;
   key << group.input_cycles << '|' << group.traffic.input_bytes << '|' << group.traffic.output_bytes << '|'
       << group.traffic.reduction_bytes << '|' << group.hops << '|' << group.programmed_before_run;
-  for (const TileGroup::Crossbar& crossbar : group.crossbars) key << '|' << crossbar.rows << 'x' << crossbar.cols;
+  for (const TileGroup::Crossbar& crossbar : group.crossbars) {
+    key << '|' << crossbar.rows << 'x' << crossbar.cols << '/' << crossbar.row_groups;
+  }
   return key.str();
 }
 

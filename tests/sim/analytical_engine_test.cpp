@@ -145,6 +145,39 @@ TEST(AnalyticalEngine, WritePortsProgramCrossbarsInParallel) {
   EXPECT_LT(write_ns(2), write_ns(1));
 }
 
+// 8x8 crossbars of 2-bit cells read two rows at a time (a quarter of the rows), 1-bit DACs, 4-bit SAR
+// converters at 1 GHz, offset mapping, data movement hidden.
+ChipSpec row_group_chip(const std::vector<std::string>& overrides = {}) {
+  TempDir dir;
+  return load_chip(dir.write("chip.yaml", R"(
+chip: {clock_mhz: 1000, data_movement: hidden}
+mapping: offset
+hierarchy: {crossbars_per_pe: 4}
+crossbar: {rows: 8, rows_per_read: 2, cols: 8, cell_bits: 2, read_time_ns: 100}
+dac: {bits: 1}
+adc: {kind: sar, bits: 4, columns_per_adc: 8}
+shift_add: {latency_cycles: 1}
+)"),
+                   overrides);
+}
+
+TEST(AnalyticalEngine, RowGroupsMultiplyReadsConversionsAndTime) {
+  // 10 inputs x 3 outputs at w4 a2: 7 columns (two slices per output and the reference column) in row
+  // tiles of 8 and 2 rows, read in 4 and 1 groups. Two invocations of 2 planes: 4 planes in all.
+  const LayerShape layer{"tiny", LayerKind::Dense, 10, 3, 2, 1};
+  const LayerCost cost = AnalyticalEngine(row_group_chip()).price(layer, {4, 2});
+  EXPECT_EQ(cost.counts.crossbar_reads, 4 * (4 + 1));
+  EXPECT_EQ(cost.counts.adc_conversions, 4 * (4 * 7 + 1 * 7));
+  EXPECT_EQ(cost.counts.shift_adds, 140);
+  EXPECT_EQ(cost.counts.cell_reads, 4 * (8 * 7 + 2 * 7));  // each cell once per plane, as without groups
+  EXPECT_EQ(cost.counts.dac_conversions, 4 * 10);
+  // The crossbars read in lock-step, so every plane takes the 4 steps of the larger tile: 16 reads of
+  // 100 ns, each followed by 7 conversions of 4 cycles (28 ns), overlapped with the next read when held.
+  EXPECT_DOUBLE_EQ(cost.latency_ns, 100 + 15 * 100 + 28 + 1);
+  const ChipSpec unheld = row_group_chip({"adc.sample_and_hold=false"});
+  EXPECT_DOUBLE_EQ(AnalyticalEngine(unheld).price(layer, {4, 2}).latency_ns, 16 * (100 + 28) + 1);
+}
+
 TEST(AnalyticalEngine, NetworkCostIsTheSumOfItsLayers) {
   const AnalyticalEngine engine(load_chip("cimaq_default"));
   const Workload workload = load_cimaq_layer_file(source_path("tests/data/resnet18_layer_dimensions.yaml"));

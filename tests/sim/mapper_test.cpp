@@ -61,6 +61,18 @@ TEST(Mapper, TilesCoverTheMatrixExactly) {
   EXPECT_EQ(cells, mapping.rows * mapping.cols);
 }
 
+TEST(Mapper, TilesAreReadInGroupsOfRowsPerRead) {
+  TempDir dir;
+  const ChipSpec chip = load_chip(dir.write("chip.yaml", "crossbar: {rows: 128, rows_per_read: 48, cell_bits: 2}\n"),
+                                  {"mapping=offset"});
+  const LayerMapping mapping = map_layer(chip, kLayer, {8, 8});
+  EXPECT_EQ(mapping.rows_per_read, 48);
+  EXPECT_EQ(mapping.groups_in_tile(0, 128), 3);  // 128 rows: 48 + 48 + 32
+  EXPECT_EQ(mapping.groups_in_tile(1, 128), 3);
+  EXPECT_EQ(mapping.groups_in_tile(2, 128), 1);  // the last 44 rows
+  EXPECT_EQ(map_layer(small_chip("offset"), kLayer, {8, 8}).groups_in_tile(0, 128), 1);  // all rows at once
+}
+
 TEST(Mapper, LayerLargerThanTheChipIsSplitIntoReloadGroups) {
   const ChipSpec chip = small_chip("offset", 5);
   const LayerMapping mapping = map_layer(chip, kLayer, {8, 8});

@@ -60,7 +60,8 @@ std::vector<ChipSpec> probe_chips() {
           load_chip("isaac", {"shift_add.latency_cycles=300"}),
           load_chip("neurosim_rram", {"adc.sample_and_hold=false", "buffer.bandwidth_bytes_per_cycle=2"}),
           load_chip("neurosim_rram", {"hierarchy.tiles=1", "hierarchy.pes_per_tile=1", "hierarchy.crossbars_per_pe=3",
-                                      "weights.write_ports=2"})};
+                                      "weights.write_ports=2"}),
+          load_chip("isaac", {"crossbar.rows_per_read=40"})};
 }
 
 TEST(SystemcEngine, FastForwardEqualsFullSimulation) {
@@ -248,6 +249,61 @@ weights: {residency: stationary, write_energy_pj_per_cell: 1}
   EXPECT_DOUBLE_EQ(cost.energy_pj[Component::Write], 0.0);
   EXPECT_DOUBLE_EQ(cost.energy_pj[Component::Leakage], 214.5);  // 0.5 mW x 429 ns
   EXPECT_DOUBLE_EQ(cost.energy_pj.total(), 0.56 + 16 + 8.96 + 2.8 + 19 + 8 + 214.5);
+}
+
+// The layer and chip of AnalyticalEngine.RowGroupsMultiplyReadsConversionsAndTime, simulated: 8x8 crossbars
+// read two rows at a time, a 10 x 3 layer at w4 a2 in row tiles of 8 and 2 rows (4 and 1 groups) holding 7
+// columns, two invocations of 2 planes.
+TEST(SystemcEngine, RowGroupsMultiplyReadsConversionsAndTime) {
+  TempDir dir;
+  const std::string file = dir.write("chip.yaml", R"(
+chip: {clock_mhz: 1000, data_movement: hidden}
+mapping: offset
+hierarchy: {crossbars_per_pe: 4}
+crossbar: {rows: 8, rows_per_read: 2, cols: 8, cell_bits: 2, read_time_ns: 100}
+dac: {bits: 1}
+adc: {kind: sar, bits: 4, columns_per_adc: 8}
+shift_add: {latency_cycles: 1}
+)");
+  const LayerShape layer{"tiny", LayerKind::Dense, 10, 3, 2, 1};
+  const LayerCost cost = SystemcEngine(load_chip(file)).price(layer, {4, 2});
+  EXPECT_EQ(cost.counts.crossbar_reads, 4 * (4 + 1));
+  EXPECT_EQ(cost.counts.adc_conversions, 4 * (4 * 7 + 1 * 7));
+  EXPECT_EQ(cost.counts.shift_adds, 140);
+  EXPECT_EQ(cost.counts.cell_reads, 4 * (8 * 7 + 2 * 7));
+  EXPECT_EQ(cost.counts.dac_conversions, 4 * 10);
+  EXPECT_DOUBLE_EQ(cost.latency_ns, 100 + 15 * 100 + 28 + 1);  // 16 reads, each then 7 conversions of 4 ns
+  const LayerCost unheld = SystemcEngine(load_chip(file, {"adc.sample_and_hold=false"})).price(layer, {4, 2});
+  EXPECT_DOUBLE_EQ(unheld.latency_ns, 16 * (100 + 28) + 1);
+}
+
+// With data movement hidden the simulated datapath is the analytical pipeline, row groups included: tiles
+// whose last group is short, a last row tile with fewer groups, reload groups, with and without
+// sample-and-hold.
+TEST(SystemcEngine, EqualsAnalyticalEngineWithRowGroups) {
+  std::vector<ChipSpec> chips;
+  for (const char* rows_per_read : {"32", "24", "1"}) {
+    const std::string key = std::string("crossbar.rows_per_read=") + rows_per_read;
+    chips.push_back(load_chip("isaac", {"chip.data_movement=hidden", key}));
+    chips.push_back(load_chip("neurosim_rram", {"chip.data_movement=hidden", "adc.sample_and_hold=false", key}));
+    chips.push_back(load_chip("neurosim_rram", {"chip.data_movement=hidden", "hierarchy.tiles=1",
+                                                "hierarchy.pes_per_tile=1", "hierarchy.crossbars_per_pe=3", key}));
+    chips.push_back(load_chip("cimaq_default", {key}));
+  }
+  for (const ChipSpec& chip : chips) {
+    const SystemcEngine simulated(chip);
+    const AnalyticalEngine closed_form(chip);
+    for (const LayerShape& layer : kProbeLayers) {
+      for (const Bits bits : {Bits{8, 8}, Bits{3, 5}}) {
+        const LayerCost expected = closed_form.price(layer, bits);
+        const LayerCost actual = simulated.price(layer, bits);
+        const std::string context = chip.name + " rows_per_read " + std::to_string(chip.crossbar.rows_per_read) +
+                                    " " + layer.name + " w" + std::to_string(bits.w) + "a" + std::to_string(bits.a);
+        EXPECT_EQ(actual.latency_ns, expected.latency_ns) << context;
+        expect_same_counts(actual.counts, expected.counts, context);
+      }
+    }
+  }
 }
 
 TEST(SystemcEngine, ResultsDoNotDependOnWhatRanBefore) {

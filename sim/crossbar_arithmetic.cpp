@@ -1,0 +1,275 @@
+#include "sim/crossbar_arithmetic.h"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+#include <string>
+
+namespace qxbar {
+namespace {
+
+void require(bool condition, const std::string& what) {
+  if (!condition) throw std::invalid_argument(what);
+}
+
+std::int64_t power_of_two(int exponent) { return std::int64_t{1} << exponent; }
+
+// floor(value / 2^shift), which >> only guarantees for non-negative values before C++20.
+std::int64_t floor_shift(std::int64_t value, int shift) {
+  return value >= 0 ? value >> shift : -((-value - 1) >> shift) - 1;
+}
+
+// Digit `plane` of input `value`: the unsigned dac_bits-bit digit, or for the most significant plane all
+// the bits that remain, signed when the input is.
+std::int64_t plane_digit(const CrossbarArithmetic& arithmetic, std::int64_t value, int plane) {
+  const std::int64_t shifted = floor_shift(value, plane * arithmetic.dac_bits);
+  if (plane == arithmetic.planes - 1) return shifted;
+  return shifted - floor_shift(shifted, arithmetic.dac_bits) * power_of_two(arithmetic.dac_bits);
+}
+
+// The values of one layer for one input vector, checked against the arithmetic's bit widths.
+class LayerValues {
+ public:
+  LayerValues(const CrossbarArithmetic& arithmetic, const std::vector<std::int64_t>& weights, std::int64_t outputs,
+              const std::vector<std::int64_t>& input)
+      : arithmetic_(arithmetic), weights_(weights), outputs_(outputs), input_(input) {
+    require(outputs >= 1, "a layer needs at least one output");
+    require(static_cast<std::int64_t>(input.size()) == arithmetic.fan_in,
+            "input has " + std::to_string(input.size()) + " values, fan-in is " + std::to_string(arithmetic.fan_in));
+    require(static_cast<std::int64_t>(weights.size()) == outputs * arithmetic.fan_in,
+            "weights hold " + std::to_string(weights.size()) + " values, not outputs x fan-in = " +
+                std::to_string(outputs * arithmetic.fan_in));
+    const std::int64_t weight_limit = arithmetic.weight_offset();
+    for (const std::int64_t weight : weights) {
+      require(weight >= -weight_limit && weight <= weight_limit,
+              "weight " + std::to_string(weight) + " is outside the " + std::to_string(arithmetic.weight_bits) +
+                  "-bit range [-" + std::to_string(weight_limit) + ", " + std::to_string(weight_limit) + "]");
+    }
+    const std::int64_t low = arithmetic.signed_input ? -power_of_two(arithmetic.input_bits - 1) : 0;
+    const std::int64_t high =
+        (arithmetic.signed_input ? power_of_two(arithmetic.input_bits - 1) : power_of_two(arithmetic.input_bits)) - 1;
+    for (const std::int64_t value : input) {
+      require(value >= low && value <= high, "input " + std::to_string(value) + " is outside the " +
+                                                 std::string(arithmetic.signed_input ? "signed " : "unsigned ") +
+                                                 std::to_string(arithmetic.input_bits) + "-bit range");
+    }
+  }
+
+  // Columns per output and slice: one, or W+ and W- under differential-column.
+  int columns() const { return arithmetic_.mapping == SignedMapping::DifferentialColumn ? 2 : 1; }
+  std::int64_t outputs() const { return outputs_; }
+
+  // Raw sum of every weight column over `group` in `plane`, indexed ((output * slices) + slice) * columns()
+  // + column, column 0 holding W+ (or the only column) and column 1 W-.
+  std::vector<std::int64_t> column_sums(const CrossbarArithmetic::RowGroup& group, int plane) const {
+    std::vector<std::int64_t> sums(static_cast<std::size_t>(outputs_ * arithmetic_.slices * columns()), 0);
+    for (std::int64_t row = group.begin; row < group.end; ++row) {
+      const std::int64_t drive = row_drive(row, plane);
+      if (drive == 0) continue;
+      for (std::int64_t output = 0; output < outputs_; ++output) {
+        for (int slice = 0; slice < arithmetic_.slices; ++slice) {
+          for (int column = 0; column < columns(); ++column) {
+            sums[static_cast<std::size_t>((output * arithmetic_.slices + slice) * columns() + column)] +=
+                cell(output, column, slice, row) * drive;
+          }
+        }
+      }
+    }
+    return sums;
+  }
+
+  // The offset mapping's reference column: unit cells, so the sum of the rows' drives.
+  std::int64_t reference_sum(const CrossbarArithmetic::RowGroup& group, int plane) const {
+    std::int64_t sum = 0;
+    for (std::int64_t row = group.begin; row < group.end; ++row) sum += row_drive(row, plane);
+    return sum;
+  }
+
+ private:
+  std::int64_t weight(std::int64_t output, std::int64_t input) const {
+    return weights_[static_cast<std::size_t>(output * arithmetic_.fan_in + input)];
+  }
+
+  // What physical row `row` is driven with in `plane`.
+  std::int64_t row_drive(std::int64_t row, int plane) const {
+    if (arithmetic_.mapping != SignedMapping::DifferentialRow) {
+      return plane_digit(arithmetic_, input_[static_cast<std::size_t>(row)], plane);
+    }
+    const std::int64_t digit = plane_digit(arithmetic_, input_[static_cast<std::size_t>(row / 2)], plane);
+    return row % 2 == 0 ? digit : -digit;
+  }
+
+  // The cell of `column` of `output`'s slice `slice` on physical row `row`.
+  std::int64_t cell(std::int64_t output, int column, int slice, std::int64_t row) const {
+    std::int64_t stored = 0;
+    switch (arithmetic_.mapping) {
+      case SignedMapping::Offset:
+        stored = weight(output, row) + arithmetic_.weight_offset();
+        break;
+      case SignedMapping::DifferentialColumn:
+        stored = std::max<std::int64_t>(column == 0 ? weight(output, row) : -weight(output, row), 0);
+        break;
+      case SignedMapping::DifferentialRow:
+        stored = std::max<std::int64_t>(row % 2 == 0 ? weight(output, row / 2) : -weight(output, row / 2), 0);
+        break;
+    }
+    return (stored >> (slice * arithmetic_.cell_bits)) % power_of_two(arithmetic_.cell_bits);
+  }
+
+  const CrossbarArithmetic& arithmetic_;
+  const std::vector<std::int64_t>& weights_;
+  std::int64_t outputs_;
+  const std::vector<std::int64_t>& input_;
+};
+
+// Sums of products of a cell in [0, cell_max] and a drive in [low, high], over `rows` rows.
+SumRange cell_times_drive(std::int64_t rows, double cell_max, double low, double high) {
+  return {static_cast<double>(rows) * std::min(0.0, cell_max * low),
+          static_cast<double>(rows) * std::max(0.0, cell_max * high)};
+}
+
+}  // namespace
+
+double convert(double sum, SumRange range, int adc_bits) {
+  require(adc_bits >= 1 && adc_bits <= 52, "ADC bits must be 1 to 52, got " + std::to_string(adc_bits));
+  require(std::isfinite(sum) && std::isfinite(range.low) && std::isfinite(range.high), "sums must be finite");
+  require(range.low <= range.high, "conversion range is empty: low > high");
+  require(!(adc_bits == 1 && range.low < 0 && range.high > 0),
+          "a 1-bit converter cannot span a range holding both signs");
+  const double top_code = std::ldexp(1.0, adc_bits) - 1;
+  double lsb = 1;
+  double base = std::floor(range.low);
+  while (base + top_code * lsb < range.high) {
+    lsb *= 2;
+    base = std::floor(range.low / lsb) * lsb;
+  }
+  const double code = std::clamp(std::nearbyint((sum - base) / lsb), 0.0, top_code);
+  return base + code * lsb;
+}
+
+std::int64_t read_groups(std::int64_t rows, std::int64_t rows_per_read) {
+  return (rows + rows_per_read - 1) / rows_per_read;
+}
+
+std::vector<CrossbarArithmetic::RowGroup> CrossbarArithmetic::row_groups() const {
+  std::vector<RowGroup> groups;
+  for (std::int64_t tile = 0; tile < physical_rows; tile += crossbar_rows) {
+    const std::int64_t tile_end = std::min(tile + crossbar_rows, physical_rows);
+    for (std::int64_t begin = tile; begin < tile_end; begin += rows_per_read) {
+      groups.push_back({begin, std::min(begin + rows_per_read, tile_end)});
+    }
+  }
+  return groups;
+}
+
+SumRange CrossbarArithmetic::plane_values(int plane) const {
+  if (plane < planes - 1) return {0, static_cast<double>(power_of_two(dac_bits) - 1)};
+  const int bits = input_bits - (planes - 1) * dac_bits;
+  if (!signed_input) return {0, static_cast<double>(power_of_two(bits) - 1)};
+  return {-static_cast<double>(power_of_two(bits - 1)), static_cast<double>(power_of_two(bits - 1) - 1)};
+}
+
+SumRange CrossbarArithmetic::full_range(const RowGroup& group, int plane) const {
+  const auto cell_max = static_cast<double>(power_of_two(cell_bits) - 1);
+  const SumRange values = plane_values(plane);
+  const std::int64_t rows = group.end - group.begin;
+  if (mapping != SignedMapping::DifferentialRow) return cell_times_drive(rows, cell_max, values.low, values.high);
+  const std::int64_t driven_positive = (group.end + 1) / 2 - (group.begin + 1) / 2;  // even rows
+  const SumRange positive = cell_times_drive(driven_positive, cell_max, values.low, values.high);
+  const SumRange negative = cell_times_drive(rows - driven_positive, cell_max, -values.high, -values.low);
+  return {positive.low + negative.low, positive.high + negative.high};
+}
+
+SumRange CrossbarArithmetic::reference_range(const RowGroup& group, int plane) const {
+  const SumRange values = plane_values(plane);
+  const auto rows = static_cast<double>(group.end - group.begin);
+  return {rows * values.low, rows * values.high};
+}
+
+std::int64_t CrossbarArithmetic::weight_offset() const { return power_of_two(weight_bits - 1) - 1; }
+
+CrossbarArithmetic crossbar_arithmetic(const ChipSpec& chip, std::int64_t fan_in, Bits bits, bool signed_input) {
+  require(fan_in >= 1, "a layer needs at least one input, got fan-in " + std::to_string(fan_in));
+  for (const int value : {bits.w, bits.a}) {
+    require(value >= 1 && value <= kMaxPolicyBits,
+            "bits must be 1 to " + std::to_string(kMaxPolicyBits) + ", got " + std::to_string(value));
+  }
+  CrossbarArithmetic arithmetic;
+  arithmetic.mapping = chip.mapping;
+  arithmetic.weight_bits = bits.w;
+  arithmetic.input_bits = bits.a;
+  arithmetic.signed_input = signed_input;
+  arithmetic.cell_bits = chip.crossbar.cell_bits;
+  arithmetic.slices = (bits.w + chip.crossbar.cell_bits - 1) / chip.crossbar.cell_bits;
+  arithmetic.dac_bits = chip.dac.bits;
+  arithmetic.planes = (bits.a + chip.dac.bits - 1) / chip.dac.bits;
+  arithmetic.adc_bits = chip.adc.bits;
+  arithmetic.range = chip.adc.range;
+  arithmetic.fan_in = fan_in;
+  arithmetic.physical_rows = chip.mapping == SignedMapping::DifferentialRow ? 2 * fan_in : fan_in;
+  arithmetic.crossbar_rows = chip.crossbar.rows;
+  arithmetic.rows_per_read = chip.crossbar.rows_per_read;
+  return arithmetic;
+}
+
+SumRange observed_sums(const CrossbarArithmetic& arithmetic, const std::vector<std::int64_t>& weights,
+                       std::int64_t outputs, const std::vector<std::int64_t>& input) {
+  const LayerValues layer(arithmetic, weights, outputs, input);
+  bool first = true;
+  SumRange observed;
+  for (const CrossbarArithmetic::RowGroup& group : arithmetic.row_groups()) {
+    for (int plane = 0; plane < arithmetic.planes; ++plane) {
+      for (const std::int64_t sum : layer.column_sums(group, plane)) {
+        const auto value = static_cast<double>(sum);
+        observed = first ? SumRange{value, value}
+                         : SumRange{std::min(observed.low, value), std::max(observed.high, value)};
+        first = false;
+      }
+    }
+  }
+  return observed;
+}
+
+std::vector<double> reference_product(const CrossbarArithmetic& arithmetic, const std::vector<std::int64_t>& weights,
+                                      std::int64_t outputs, const std::vector<std::int64_t>& input,
+                                      SumRange calibrated) {
+  const LayerValues layer(arithmetic, weights, outputs, input);
+  if (arithmetic.adc_bits == 1 && (arithmetic.signed_input || arithmetic.mapping == SignedMapping::DifferentialRow)) {
+    throw ConfigError("adc.bits: a 1-bit converter cannot span column sums of both signs, which " +
+                      std::string(arithmetic.signed_input ? "signed inputs" : "mapping: differential-row") +
+                      " produce");
+  }
+  std::vector<double> result(static_cast<std::size_t>(outputs), 0.0);
+  for (const CrossbarArithmetic::RowGroup& group : arithmetic.row_groups()) {
+    for (int plane = 0; plane < arithmetic.planes; ++plane) {
+      const int plane_shift = plane * arithmetic.dac_bits;
+      const std::vector<std::int64_t> sums = layer.column_sums(group, plane);
+      SumRange range = calibrated;
+      if (arithmetic.range == AdcRange::Full) {
+        range = arithmetic.full_range(group, plane);
+      } else if (arithmetic.range == AdcRange::Dynamic) {
+        const auto [low, high] = std::minmax_element(sums.begin(), sums.end());
+        range = {static_cast<double>(*low), static_cast<double>(*high)};
+      }
+      std::size_t index = 0;
+      for (std::int64_t output = 0; output < outputs; ++output) {
+        for (int slice = 0; slice < arithmetic.slices; ++slice) {
+          for (int column = 0; column < layer.columns(); ++column) {
+            const double value = convert(static_cast<double>(sums[index++]), range, arithmetic.adc_bits);
+            const double place = std::ldexp(value, slice * arithmetic.cell_bits + plane_shift);
+            result[static_cast<std::size_t>(output)] += column == 0 ? place : -place;
+          }
+        }
+      }
+      if (arithmetic.mapping == SignedMapping::Offset) {
+        const double reference = convert(static_cast<double>(layer.reference_sum(group, plane)),
+                                         arithmetic.reference_range(group, plane), arithmetic.adc_bits);
+        const double subtracted = std::ldexp(reference * static_cast<double>(arithmetic.weight_offset()), plane_shift);
+        for (double& value : result) value -= subtracted;
+      }
+    }
+  }
+  return result;
+}
+
+}  // namespace qxbar
