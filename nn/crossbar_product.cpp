@@ -185,7 +185,7 @@ class LayerOnChip {
     const torch::Tensor values = convert_sums(sums, low, high, arithmetic_.adc_bits)
                                      .view({arithmetic_.planes, samples, arithmetic_.slices, columns_});
     const torch::Tensor places = plane_place_.view({-1, 1, 1, 1}) * slice_place_.view({1, 1, -1, 1});
-    GroupResult result{(values * places).sum({0, 2}), {}};
+    GroupResult result{(values * places).sum(std::vector<std::int64_t>{0, 2}), {}};
     if (arithmetic_.mapping == SignedMapping::Offset) {
       const torch::Tensor reference_sums = rows.index({Slice(), Slice(), Slice(group.begin, group.end)}).sum(-1, true);
       const auto [reference_low, reference_high] = plane_ranges(arithmetic_, group, &CrossbarArithmetic::reference_range);

@@ -308,8 +308,5 @@ ChipSpec load_chip(const std::string& path_or_preset, const std::vector<std::str
   return description.resolve();
 }
 
-const char* to_string(Device device) { return choice_name(device, kDevices); }
-const char* to_string(SignedMapping mapping) { return choice_name(mapping, kMappings); }
-const char* to_string(AdcRange range) { return choice_name(range, kAdcRanges); }
 
 }  // namespace qxbar

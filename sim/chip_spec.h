@@ -148,8 +148,5 @@ ChipSpec load_chip(const std::string& path_or_preset, const std::vector<std::str
 // The folder holding the preset chip descriptions.
 std::string hw_config_dir();
 
-const char* to_string(Device device);
-const char* to_string(SignedMapping mapping);
-const char* to_string(AdcRange range);
 
 }  // namespace qxbar

@@ -209,6 +209,11 @@ CrossbarArithmetic crossbar_arithmetic(const ChipSpec& chip, std::int64_t fan_in
   arithmetic.physical_rows = chip.mapping == SignedMapping::DifferentialRow ? 2 * fan_in : fan_in;
   arithmetic.crossbar_rows = chip.crossbar.rows;
   arithmetic.rows_per_read = chip.crossbar.rows_per_read;
+  if (arithmetic.adc_bits == 1 && (arithmetic.signed_input || arithmetic.mapping == SignedMapping::DifferentialRow)) {
+    throw ConfigError("adc.bits: a 1-bit converter cannot span column sums of both signs, which " +
+                      std::string(arithmetic.signed_input ? "signed inputs" : "mapping: differential-row") +
+                      " produce");
+  }
   return arithmetic;
 }
 
@@ -234,11 +239,6 @@ std::vector<double> reference_product(const CrossbarArithmetic& arithmetic, cons
                                       std::int64_t outputs, const std::vector<std::int64_t>& input,
                                       SumRange calibrated) {
   const LayerValues layer(arithmetic, weights, outputs, input);
-  if (arithmetic.adc_bits == 1 && (arithmetic.signed_input || arithmetic.mapping == SignedMapping::DifferentialRow)) {
-    throw ConfigError("adc.bits: a 1-bit converter cannot span column sums of both signs, which " +
-                      std::string(arithmetic.signed_input ? "signed inputs" : "mapping: differential-row") +
-                      " produce");
-  }
   std::vector<double> result(static_cast<std::size_t>(outputs), 0.0);
   for (const CrossbarArithmetic::RowGroup& group : arithmetic.row_groups()) {
     for (int plane = 0; plane < arithmetic.planes; ++plane) {

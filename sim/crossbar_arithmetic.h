@@ -46,7 +46,7 @@ namespace qxbar {
 //   values (negated on the odd rows of differential-row), each row independently of the others.
 // - Spanning: the grid starts at base = floor(low / LSB) * LSB and its top code is base + (2^bits - 1) *
 //   LSB, which must reach high. Only a 1-bit converter over a range holding both signs has no such LSB
-//   (its two codes are one LSB apart and the grid starts at or below low); reference_product rejects that
+//   (its two codes are one LSB apart and the grid starts at or below low); crossbar_arithmetic rejects that
 //   chip for layers whose sums can be negative (signed inputs or differential-row).
 // - Dynamic: the columns of a conversion are all weight columns of the layer (every output, slice and
 //   differential column) read with one row group in one plane; column tiles do not get ranges of their own.
@@ -104,6 +104,7 @@ struct CrossbarArithmetic {
   std::int64_t weight_offset() const;
 };
 
+// Throws ConfigError for a 1-bit converter when the layer's sums can be negative (see above).
 CrossbarArithmetic crossbar_arithmetic(const ChipSpec& chip, std::int64_t fan_in, Bits bits, bool signed_input);
 
 // The smallest and largest raw sum over all weight columns, row groups and planes for one input vector:
@@ -113,7 +114,6 @@ SumRange observed_sums(const CrossbarArithmetic& arithmetic, const std::vector<s
 
 // The chip's result for one input vector: `weights` holds outputs x fan_in integers row-major, `input`
 // fan_in integers. `calibrated` is the layer's range under adc.range: calibrated (ignored otherwise).
-// Throws ConfigError for a 1-bit converter when the layer's sums can be negative (see above).
 std::vector<double> reference_product(const CrossbarArithmetic& arithmetic, const std::vector<std::int64_t>& weights,
                                       std::int64_t outputs, const std::vector<std::int64_t>& input,
                                       SumRange calibrated = {});
