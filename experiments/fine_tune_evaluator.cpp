@@ -4,8 +4,13 @@
 
 namespace qxbar {
 
-FineTuneEvaluator::FineTuneEvaluator(std::string checkpoint, DataSplits data, TrainOptions options)
-    : checkpoint_(std::move(checkpoint)), info_(read_checkpoint_info(checkpoint_)), data_(std::move(data)), options_(options) {
+FineTuneEvaluator::FineTuneEvaluator(std::string checkpoint, DataSplits data, TrainOptions options,
+                                     std::shared_ptr<const ChipSpec> chip)
+    : checkpoint_(std::move(checkpoint)),
+      info_(read_checkpoint_info(checkpoint_)),
+      data_(std::move(data)),
+      options_(options),
+      chip_(std::move(chip)) {
   if (data_.val.size() == 0) throw ConfigError("--val-size: a search validates every policy, give it images (e.g. 5000)");
   // The test set stays untouched until the chosen policy is fine-tuned for good.
   data_.test = Dataset{};
@@ -17,6 +22,10 @@ double FineTuneEvaluator::accuracy(const Policy& policy) {
   Model model(info_.spec);
   model.set_policy(policy);
   load_weights_from(model, checkpoint_);
+  if (chip_) {
+    model.set_chip(chip_);
+    if (chip_->adc.range == AdcRange::Calibrated) calibrate_converters(model, data_.train, options_.batch_size);
+  }
   CheckpointInfo info = info_;
   info.history.clear();
   return train(model, data_, options_, info, "").val_accuracy;

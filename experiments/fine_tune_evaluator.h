@@ -1,5 +1,6 @@
 #pragma once
 
+#include <memory>
 #include <string>
 
 #include "nn/data.h"
@@ -12,10 +13,12 @@ namespace qxbar {
 // CIM-AQ's evaluation of a candidate policy: the network of a quantized (INT8) checkpoint under the
 // policy, quantizers of changed layers calibrated afresh, fine-tuned on the search's training subset
 // and validated on its validation subset. Every evaluation starts from the same weights and seed, so
-// the accuracy depends on the policy alone.
+// the accuracy depends on the policy alone. Given a chip, fine-tuning and validation compute as the chip
+// does (chip-aware training).
 class FineTuneEvaluator : public AccuracyEvaluator {
  public:
-  FineTuneEvaluator(std::string checkpoint, DataSplits data, TrainOptions options);
+  FineTuneEvaluator(std::string checkpoint, DataSplits data, TrainOptions options,
+                    std::shared_ptr<const ChipSpec> chip = nullptr);
   double accuracy(const Policy& policy) override;
   const ModelSpec& spec() const { return info_.spec; }
 
@@ -24,6 +27,7 @@ class FineTuneEvaluator : public AccuracyEvaluator {
   CheckpointInfo info_;
   DataSplits data_;
   TrainOptions options_;
+  std::shared_ptr<const ChipSpec> chip_;
 };
 
 }  // namespace qxbar

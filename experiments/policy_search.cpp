@@ -33,6 +33,9 @@ OptionSet search_request_options(PolicySearchRequest& request) {
       {"finetune_epochs", "finetune-epochs", "fine-tuning epochs per candidate (0: none)", &C::finetune_epochs, {0}},
       {"finetune_lr", "finetune-lr", "fine-tuning learning rate (SGD, cosine)", &C::finetune_lr, {0, 1e3, true}},
       {"batch_size", "batch-size", "fine-tuning images per step", &C::batch_size, {1}},
+      {"analog", "analog",
+       "fine-tune and validate every candidate as the chip computes (crossbar slices, bit-planes, row groups, "
+       "converters), so that the chip decides its accuracy too", &C::analog},
   };
   OptionSet options = algorithm_choice_options(request.algorithm);
   for (OptionSet group : {search_settings_options(request.settings), space_options(request.space),
@@ -67,7 +70,8 @@ SearchResult search_policy(PolicySearchRequest request) {
   finetune.lr = candidates.finetune_lr;
   finetune.batch_size = candidates.batch_size;
   finetune.seed = request.algorithm.seed;
-  FineTuneEvaluator evaluator(request.checkpoint, load_data(request.data), finetune);
+  const auto chip = candidates.analog ? std::make_shared<const ChipSpec>(request.chip) : nullptr;
+  FineTuneEvaluator evaluator(request.checkpoint, load_data(request.data), finetune, chip);
   const Model model(checkpoint.spec);
   const PolicySpace space(model.workload(), model.geometry(), request.space);
   const std::unique_ptr<SearchAlgorithm> algorithm =

@@ -23,6 +23,7 @@ struct CandidateOptions {
   int finetune_epochs = 1;
   double finetune_lr = 0.01;
   std::int64_t batch_size = 128;
+  bool analog = false;  // fine-tune and validate candidates as the chip computes
 };
 
 // Everything a policy search of a trained network needs, however it was asked for (qxbar search, a recipe).

@@ -182,7 +182,10 @@ RunSummary run_recipe(const Recipe& recipe, const std::string& recipe_path, cons
   }
   const Policy policy = parse_policy_summary(search.at("policy").get<std::string>(), search_stage.path("stage.json"));
 
-  const Stage final_stage(run, "final", key_of({{"search", search_stage.key()}, {"finetune", stage_key(recipe.finetune)}}));
+  const Stage final_stage(run, "final", key_of({{"search", search_stage.key()},
+                                               {"finetune", stage_key(recipe.finetune)},
+                                               {"evaluations", "ideal, integer, chip"}}));
+  const auto on_chip = std::make_shared<const ChipSpec>(chip);
   Json final_result = final_stage.finished().value_or(Json());
   Model final_model(model_spec(recipe, true));
   final_model.set_policy(policy);
@@ -190,11 +193,16 @@ RunSummary run_recipe(const Recipe& recipe, const std::string& recipe_path, cons
     spdlog::info("final: fine-tuning {} for {} epochs on the full training set", search.at("policy").get<std::string>(),
                  recipe.finetune.epochs);
     load_weights_from(final_model, int8_stage.path("model.pt"));
+    // Candidates searched on the chip's arithmetic are fine-tuned for it in the end too.
+    if (request.candidates.analog) final_model.set_chip(on_chip);
     final_result = train_in(final_stage, final_model, full_data(), train_options(recipe.finetune, recipe.seed), recipe.data.name);
-    spdlog::info("final: evaluating with folded batch norms and integer arithmetic");
+    spdlog::info("final: evaluating with folded batch norms, in exact integers and as {} computes", chip.name);
     Model deployed = fold_batch_norm(final_model);
     deployed.set_integer_arithmetic(true);
     final_result["integer_test_accuracy"] = evaluate(deployed, full_data().test, 256);
+    deployed.set_chip(on_chip);
+    if (chip.adc.range == AdcRange::Calibrated) calibrate_converters(deployed, full_data().train, 256);
+    final_result["chip_test_accuracy"] = evaluate(deployed, full_data().test, 256);
     final_result = final_stage.finish(final_result);
   }
 
@@ -203,6 +211,7 @@ RunSummary run_recipe(const Recipe& recipe, const std::string& recipe_path, cons
   summary.int8_accuracy = int8.at("test_accuracy").get<double>();
   summary.final_accuracy = final_result.at("test_accuracy").get<double>();
   summary.integer_accuracy = final_result.at("integer_test_accuracy").get<double>();
+  summary.chip_accuracy = final_result.at("chip_test_accuracy").get<double>();
   summary.latency_ns = search.at("latency_ns").get<double>();
   summary.latency_w8a8_ns = search.at("latency_w8a8_ns").get<double>();
   summary.energy_pj = search.at("energy_pj").get<double>();
@@ -215,6 +224,7 @@ RunSummary run_recipe(const Recipe& recipe, const std::string& recipe_path, cons
                              {"int8_accuracy", summary.int8_accuracy},
                              {"final_accuracy", summary.final_accuracy},
                              {"integer_accuracy", summary.integer_accuracy},
+                             {"chip_accuracy", summary.chip_accuracy},
                              {"latency_ns", summary.latency_ns},
                              {"latency_w8a8_ns", summary.latency_w8a8_ns},
                              {"latency_ratio", summary.latency_ns / summary.latency_w8a8_ns},

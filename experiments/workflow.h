@@ -12,6 +12,7 @@ struct RunSummary {
   double int8_accuracy = 0;
   double final_accuracy = 0;
   double integer_accuracy = 0;  // the final model with folded batch norms and integer matrix products
+  double chip_accuracy = 0;     // the same computed as the chip computes (crossbar arithmetic)
   double latency_ns = 0;
   double latency_w8a8_ns = 0;
   double energy_pj = 0;

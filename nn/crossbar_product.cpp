@@ -65,18 +65,35 @@ torch::Tensor input_planes(const CrossbarArithmetic& arithmetic, const torch::Te
   return torch::stack(planes);
 }
 
-// The ADC of `convert` over tensors of sums and broadcastable ranges: the LSB doubles from one until the
-// codes from the grid's base reach the top of the range.
+// The grid of `convert` for broadcastable ranges: the LSB doubles from one until the codes from the grid's
+// base reach the top of the range.
+struct ConverterGrid {
+  torch::Tensor lsb;
+  torch::Tensor base;
+};
+
+ConverterGrid converter_grid(const torch::Tensor& low, const torch::Tensor& high, double top_code) {
+  ConverterGrid grid{torch::ones_like(low), torch::floor(low)};
+  for (torch::Tensor short_of_top = grid.base + top_code * grid.lsb < high; short_of_top.any().item<bool>();
+       short_of_top = grid.base + top_code * grid.lsb < high) {
+    grid.lsb = torch::where(short_of_top, grid.lsb * 2, grid.lsb);
+    grid.base = torch::floor(low / grid.lsb) * grid.lsb;
+  }
+  return grid;
+}
+
+// Replaces sums by the converter's codes on `grid`, in place: the tensors are the size of every conversion
+// of a block, so each pass over them counts.
+void to_codes_(torch::Tensor& sums, const ConverterGrid& grid, double top_code) {
+  sums.sub_(grid.base).div_(grid.lsb).round_().clamp_(0, top_code);
+}
+
 torch::Tensor convert_sums(const torch::Tensor& sums, const torch::Tensor& low, const torch::Tensor& high, int adc_bits) {
   const double top_code = std::ldexp(1.0, adc_bits) - 1;
-  torch::Tensor lsb = torch::ones_like(low);
-  torch::Tensor base = torch::floor(low);
-  for (torch::Tensor short_of_top = base + top_code * lsb < high; short_of_top.any().item<bool>();
-       short_of_top = base + top_code * lsb < high) {
-    lsb = torch::where(short_of_top, lsb * 2, lsb);
-    base = torch::floor(low / lsb) * lsb;
-  }
-  return base + torch::clamp(torch::round((sums - base) / lsb), 0, top_code) * lsb;
+  const ConverterGrid grid = converter_grid(low, high, top_code);
+  torch::Tensor codes = sums.clone();
+  to_codes_(codes, grid, top_code);
+  return codes * grid.lsb + grid.base;
 }
 
 torch::Tensor range_tensor(const std::vector<SumRange>& ranges, double SumRange::*bound) {
@@ -93,12 +110,10 @@ std::pair<torch::Tensor, torch::Tensor> plane_ranges(const CrossbarArithmetic& a
   return {range_tensor(ranges, &SumRange::low).view({-1, 1, 1}), range_tensor(ranges, &SumRange::high).view({-1, 1, 1})};
 }
 
-// Column sums of one row group: [planes, samples, slices * columns].
+// Column sums of one row group: [planes, samples, slices * columns], float32 where that is exact.
 torch::Tensor group_sums(const torch::Tensor& planes, const torch::Tensor& cells, double bound) {
-  if (bound < kExactFloat32) {
-    return float64(torch::matmul(planes.to(torch::kFloat32), cells.to(torch::kFloat32).t()));
-  }
-  return torch::matmul(planes, cells.t());
+  if (bound < kExactFloat32) return torch::matmul(planes.to(torch::kFloat32), cells.to(torch::kFloat32).t());
+  return torch::matmul(float64(planes), float64(cells).t());
 }
 
 // What one row group of one block of input rows contributes: the shift-added converted sums per physical
@@ -117,14 +132,13 @@ class LayerOnChip {
     std::vector<double> plane_places;
     for (int p = 0; p < arithmetic.planes; ++p) plane_places.push_back(std::ldexp(1.0, p * arithmetic.dac_bits));
     plane_place_ = torch::tensor(plane_places, torch::kFloat64);
-    std::vector<double> slice_places;
-    for (int s = 0; s < arithmetic.slices; ++s) slice_places.push_back(std::ldexp(1.0, s * arithmetic.cell_bits));
-    slice_place_ = torch::tensor(slice_places, torch::kFloat64);
   }
 
   // [planes, samples, physical rows] of one block of input rows.
   torch::Tensor driven_rows(const torch::Tensor& input) const {
-    return input_planes(arithmetic_, float64(input)).index_select(2, physical_.row_input) * physical_.row_sign;
+    // Plane values have at most 16 bits: exact in float32, half the memory traffic of float64.
+    return (input_planes(arithmetic_, float64(input)).index_select(2, physical_.row_input) * physical_.row_sign)
+        .to(torch::kFloat32);
   }
 
   torch::Tensor raw_sums(const torch::Tensor& rows, const CrossbarArithmetic::RowGroup& group) const {
@@ -159,13 +173,13 @@ class LayerOnChip {
     const torch::Tensor cells = physical_.cells.index({Slice(), Slice(group.begin, group.end)});
     const double bound = static_cast<double>(group.end - group.begin) * cells.abs().max().item<double>() *
                          std::ldexp(1.0, arithmetic_.input_bits);
-    GroupResult result{group_sums(driven, cells, bound), {}};
+    GroupResult result{float64(group_sums(driven, cells, bound)), {}};
     if (arithmetic_.mapping == SignedMapping::Offset) result.reference = driven.sum(-1);
     return result;
   }
 
   GroupResult convert_group(const torch::Tensor& rows, const CrossbarArithmetic::RowGroup& group, SumRange calibrated) const {
-    const torch::Tensor sums = raw_sums(rows, group);
+    torch::Tensor sums = raw_sums(rows, group);
     torch::Tensor low;
     torch::Tensor high;
     switch (arithmetic_.range) {
@@ -181,11 +195,10 @@ class LayerOnChip {
         high = sums.amax(-1, true);
         break;
     }
-    const std::int64_t samples = rows.size(1);
-    const torch::Tensor values = convert_sums(sums, low, high, arithmetic_.adc_bits)
-                                     .view({arithmetic_.planes, samples, arithmetic_.slices, columns_});
-    const torch::Tensor places = plane_place_.view({-1, 1, 1, 1}) * slice_place_.view({1, 1, -1, 1});
-    GroupResult result{(values * places).sum(std::vector<std::int64_t>{0, 2}), {}};
+    const double top_code = std::ldexp(1.0, arithmetic_.adc_bits) - 1;
+    const ConverterGrid grid = converter_grid(low, high, top_code);
+    to_codes_(sums, grid, top_code);
+    GroupResult result{shift_add(sums, grid), {}};
     if (arithmetic_.mapping == SignedMapping::Offset) {
       const torch::Tensor reference_sums = rows.index({Slice(), Slice(), Slice(group.begin, group.end)}).sum(-1, true);
       const auto [reference_low, reference_high] = plane_ranges(arithmetic_, group, &CrossbarArithmetic::reference_range);
@@ -193,6 +206,36 @@ class LayerOnChip {
       result.reference = (converted.squeeze(-1) * plane_place_.view({-1, 1})).sum(0);
     }
     return result;
+  }
+
+  // Σ over planes p and slices s of 2^(p dac.bits + s cell_bits) (base + code lsb), per sample and column:
+  // [samples, columns] in float64, where every such sum is exact. Where the grid is one per plane the LSB
+  // and base fold into the weights, sparing two passes over the codes.
+  torch::Tensor shift_add(torch::Tensor& codes, const ConverterGrid& grid) const {
+    const std::int64_t samples = codes.size(1);
+    const torch::Tensor per_sample = codes.view({arithmetic_.planes, samples, arithmetic_.slices, columns_});
+    const bool per_plane = grid.lsb.numel() == 1 || grid.lsb.size(1) == 1;
+    std::vector<double> lsb(static_cast<std::size_t>(arithmetic_.planes), 1.0);
+    std::vector<double> base(static_cast<std::size_t>(arithmetic_.planes), 0.0);
+    if (per_plane) {
+      const torch::Tensor plane_lsb = grid.lsb.expand({arithmetic_.planes, 1, 1}).reshape({-1}).contiguous();
+      const torch::Tensor plane_base = grid.base.expand({arithmetic_.planes, 1, 1}).reshape({-1}).contiguous();
+      lsb.assign(plane_lsb.data_ptr<double>(), plane_lsb.data_ptr<double>() + arithmetic_.planes);
+      base.assign(plane_base.data_ptr<double>(), plane_base.data_ptr<double>() + arithmetic_.planes);
+    } else {
+      codes.mul_(grid.lsb).add_(grid.base);
+    }
+    torch::Tensor total = torch::zeros({samples, columns_}, torch::kFloat64);
+    double constant = 0;
+    for (int p = 0; p < arithmetic_.planes; ++p) {
+      for (int s = 0; s < arithmetic_.slices; ++s) {
+        const double place = std::ldexp(1.0, p * arithmetic_.dac_bits + s * arithmetic_.cell_bits);
+        const auto plane = static_cast<std::size_t>(p);
+        total.add_(per_sample.select(0, p).select(1, s), place * lsb[plane]);
+        constant += place * base[plane];
+      }
+    }
+    return constant == 0 ? total : total.add_(constant);
   }
 
   // The layer's outputs [samples, outputs] from the shift-added physical columns.
@@ -216,7 +259,6 @@ class LayerOnChip {
   torch::Tensor slices_;
   std::int64_t columns_ = 0;
   torch::Tensor plane_place_;
-  torch::Tensor slice_place_;
 };
 
 void check_operands(const CrossbarArithmetic& arithmetic, const torch::Tensor& input, const torch::Tensor& weight) {
