@@ -123,7 +123,11 @@ std::vector<RecipeSection> recipe_sections(Recipe& recipe) {
     OptionSet parameters = recipe.search.algorithm.parameters(entry.name).options();
     if (!parameters.empty()) sections.push_back({std::string("search.") + entry.name, std::move(parameters)});
   }
-  sections.push_back({"finetune", stage_options(recipe.finetune, 0)});
+  static const std::vector<Option<Recipe>> final_test = {
+      {"chip_test_images", "", "test images the final policy is evaluated on as the chip computes (0: all)",
+       &R::chip_test_images, {0}},
+  };
+  sections.push_back({"finetune", concatenated({stage_options(recipe.finetune, 0), bind_options(final_test, recipe)})});
   return sections;
 }
 

@@ -23,6 +23,7 @@ struct Recipe {
   TrainOptions int8 = stage(2, 0.01);
   PolicySearchRequest search;  // options only: checkpoint, chip, data and folder are the workflow's
   TrainOptions finetune = stage(2, 0.01);
+  std::int64_t chip_test_images = 0;  // test images the final policy is evaluated on as the chip computes; 0: all
 
   static TrainOptions stage(int epochs, double lr) {
     TrainOptions options;

@@ -7,6 +7,7 @@
 #include "plots/breakdown.h"
 #include "plots/search_figures.h"
 #include "sim/core/atomic_file.h"
+#include "sim/core/errors.h"
 
 namespace qxbar {
 namespace {
@@ -58,11 +59,19 @@ std::string report_markdown(const Recipe& recipe, const std::string& recipe_path
 }  // namespace
 
 std::string write_report(const Recipe& recipe, const std::string& recipe_path, const RunSummary& summary,
-                         const ChipSpec& chip, const CostEngine& engine, const Workload& workload, const Policy& policy,
+                         const ChipSpec& chip, const Workload& workload, const Policy& policy,
                          const std::string& search_directory, const std::string& run_directory) {
   const std::filesystem::path run(run_directory);
-  std::vector<Figure> figures = search_figures({read_search_run(search_directory)});
-  for (Figure& figure : breakdown_figures(workload, price_network(engine, workload, policy),
+  const SearchRunData search = read_search_run(search_directory);
+  std::vector<Figure> figures = search_figures({search});
+  const std::size_t best = best_searched(search.rows);
+  NetworkCost chosen;
+  if (best < search.rows.size()) chosen.layers = search.rows[best].layer_costs;
+  if (chosen.layers.size() != workload.layers.size()) {
+    throw DataError(search_directory + "/search.sqlite: holds no per-layer costs of the chosen policy (written by "
+                    "an earlier qxbar); run the search again in a new folder");
+  }
+  for (Figure& figure : breakdown_figures(workload, chosen,
                                           recipe.network.architecture + " " + summary.policy + " on " + chip.name)) {
     figures.push_back(std::move(figure));
   }

@@ -184,7 +184,7 @@ RunSummary run_recipe(const Recipe& recipe, const std::string& recipe_path, cons
 
   const Stage final_stage(run, "final", key_of({{"search", search_stage.key()},
                                                {"finetune", stage_key(recipe.finetune)},
-                                               {"evaluations", "ideal, integer, chip"}}));
+                                               {"chip_test_images", recipe.chip_test_images}}));
   const auto on_chip = std::make_shared<const ChipSpec>(chip);
   Json final_result = final_stage.finished().value_or(Json());
   Model final_model(model_spec(recipe, true));
@@ -202,7 +202,10 @@ RunSummary run_recipe(const Recipe& recipe, const std::string& recipe_path, cons
     final_result["integer_test_accuracy"] = evaluate(deployed, full_data().test, 256);
     deployed.set_chip(on_chip);
     if (chip.adc.range == AdcRange::Calibrated) calibrate_converters(deployed, full_data().train, 256);
-    final_result["chip_test_accuracy"] = evaluate(deployed, full_data().test, 256);
+    const Dataset& test = full_data().test;
+    const std::int64_t chip_images = recipe.chip_test_images > 0 ? std::min(recipe.chip_test_images, test.size()) : test.size();
+    final_result["chip_test_accuracy"] = evaluate(deployed, test.subset(torch::arange(chip_images)), 256);
+    final_result["chip_test_images"] = chip_images;
     final_result = final_stage.finish(final_result);
   }
 
@@ -236,8 +239,7 @@ RunSummary run_recipe(const Recipe& recipe, const std::string& recipe_path, cons
   write_file_atomically((run / "best_policy.yaml").string(), policy_yaml_text(final_model.workload(), policy));
   write_file_atomically((run / "best_policy.npy").string(), policy_npy_bytes(policy));
 
-  const std::unique_ptr<CostEngine> engine = make_cost_engine(request.candidates.engine, chip, request.cache);
-  summary.report_path = write_report(recipe, recipe_path, summary, chip, *engine, final_model.workload(), policy,
+  summary.report_path = write_report(recipe, recipe_path, summary, chip, final_model.workload(), policy,
                                      request.settings.out_dir, directory);
   return summary;
 }

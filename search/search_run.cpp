@@ -116,6 +116,7 @@ class SearchRun {
       e.latency_ns = cost.latency_ns;
       e.energy_pj = cost.energy_pj.total();
       e.cost_ratio = metric_.of(cost) / reference_cost_;
+      row.layer_costs = cost.layers;
     } catch (const UserError& error) {
       // One candidate the chip cannot run must not end a long search; the W8A8 reference was priced already.
       row.price_seconds = seconds_since(priced);

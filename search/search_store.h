@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "search/algorithm.h"
+#include "sim/cost_engine.h"
 #include "sim/core/sqlite_db.h"
 
 namespace qxbar {
@@ -19,10 +20,14 @@ struct EvaluatedPolicy {
   Evaluation evaluation;
   double train_seconds = 0;  // spent fine-tuning and validating (0 when an earlier result was reused)
   double price_seconds = 0;  // spent pricing on the chip
+  // Of a priced policy, per layer: latency, the part spent writing weights, and energy by component, so
+  // that figures of any stored policy need no cost engine.
+  std::vector<LayerCost> layer_costs;
 };
 
-// The run's evaluated policies in SQLite (DIR/search.sqlite), one committed row per evaluation, so a run
-// killed at any instant (SIGKILL included) keeps every finished evaluation and nothing half-written.
+// The run's evaluated policies in SQLite (DIR/search.sqlite), one committed transaction per evaluation (its
+// row and its layers' costs), so a run killed at any instant (SIGKILL included) keeps every finished
+// evaluation and nothing half-written.
 class SearchStore {
  public:
   explicit SearchStore(const std::string& path);

@@ -98,8 +98,7 @@ void CostCache::store(const CostEngine& engine, const LayerShape& layer, Bits bi
 
 void CostCache::flush() {
   if (pending_.empty()) return;
-  db_.execute("BEGIN IMMEDIATE");
-  try {
+  db_.transaction([this] {
     for (const auto& [key, cost] : pending_) {
       bind_key(insert_, key);
       insert_.bind(9, cost.latency_ns).bind(10, cost.write_ns);
@@ -107,15 +106,7 @@ void CostCache::flush() {
       for (const CounterInfo& info : counter_infos()) insert_.bind(column++, cost.counts.*info.field);
       insert_.run();
     }
-    db_.execute("COMMIT");
-  } catch (const DataError&) {
-    try {
-      db_.execute("ROLLBACK");
-    } catch (const DataError&) {
-      // SQLite may have rolled back already; the first error is the one to report.
-    }
-    throw;
-  }
+  });
   pending_.clear();
 }
 

@@ -35,6 +35,19 @@ class TempDir {
   std::filesystem::path path_;
 };
 
+// A chip that reads its crossbars in row groups, shared by the engines' row-group tests so that both price
+// the same chip: 8x8 crossbars of 2-bit cells read two rows at a time (a quarter of the rows), 1-bit DACs,
+// 4-bit SAR converters at 1 GHz, offset mapping, data movement hidden.
+inline constexpr const char* kRowGroupChipYaml = R"(
+chip: {clock_mhz: 1000, data_movement: hidden}
+mapping: offset
+hierarchy: {crossbars_per_pe: 4}
+crossbar: {rows: 8, rows_per_read: 2, cols: 8, cell_bits: 2, read_time_ns: 100}
+dac: {bits: 1}
+adc: {kind: sar, bits: 4, columns_per_adc: 8}
+shift_add: {latency_cycles: 1}
+)";
+
 inline std::string source_path(const std::string& relative) { return std::string(QXBAR_SOURCE_DIR) + "/" + relative; }
 
 inline std::string read_text(const std::string& path) {

@@ -100,6 +100,21 @@ SqliteDb::SqliteDb(const std::string& path, int busy_timeout_ms) : path_(path) {
 
 SqliteDb::~SqliteDb() { sqlite3_close_v2(db_); }
 
+void SqliteDb::transaction(const std::function<void()>& body) {
+  execute("BEGIN IMMEDIATE");
+  try {
+    body();
+    execute("COMMIT");
+  } catch (...) {
+    try {
+      execute("ROLLBACK");
+    } catch (const DataError&) {
+      // SQLite may have rolled back already; the first error is the one to report.
+    }
+    throw;
+  }
+}
+
 void SqliteDb::execute(const std::string& sql) {
   char* message = nullptr;
   if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &message) != SQLITE_OK) {

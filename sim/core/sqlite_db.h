@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 struct sqlite3;
@@ -56,6 +57,8 @@ class SqliteDb {
   SqliteDb& operator=(const SqliteDb&) = delete;
 
   void execute(const std::string& sql);
+  // Runs `body` in one write transaction: all of it is committed, or (on any exception) none of it.
+  void transaction(const std::function<void()>& body);
   SqliteStatement prepare(const std::string& sql) const { return SqliteStatement(db_, path_, sql); }
   const std::string& path() const { return path_; }
 

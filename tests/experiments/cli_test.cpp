@@ -414,7 +414,8 @@ TEST(Cli, ImageNetRecipeRunsOnAnImageFolder) {
                           " --threads 2 --set data.dir=" + source_path("tests/data/image_folder");
   for (const char* setting : {"data.val_size=3", "fp32.epochs=1", "fp32.batch_size=9", "int8.epochs=1", "int8.batch_size=9",
                               "search.episodes=2", "search.train_size=6", "search.val_size=3", "search.finetune_epochs=0",
-                              "search.ddpg.warmup=1", "finetune.epochs=1", "finetune.batch_size=9"}) {
+                              "search.ddpg.warmup=1", "finetune.epochs=1", "finetune.batch_size=9",
+                              "finetune.chip_test_images=2"}) {
     arguments += std::string(" --set ") + setting;
   }
   const ProcessResult result = qxbar(arguments);
@@ -428,6 +429,9 @@ TEST(Cli, ImageNetRecipeRunsOnAnImageFolder) {
   // Six validation images in three classes: accuracy is a multiple of 1/6.
   const double accuracy = summary["final_accuracy"];
   EXPECT_NEAR(accuracy * 6, std::round(accuracy * 6), 1e-9);
+  // The chip's arithmetic was asked for on two of them.
+  const double chip_accuracy = summary["chip_accuracy"];
+  EXPECT_NEAR(chip_accuracy * 2, std::round(chip_accuracy * 2), 1e-9);
   // `qxbar eval` reads the same folder's validation images into the same accuracies.
   const ProcessResult eval = qxbar("eval --ckpt " + run + "/final/model.pt --integer --data imagenet --data-dir " +
                                    source_path("tests/data/image_folder") + " --json " + dir.file("eval.json"));

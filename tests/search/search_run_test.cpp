@@ -5,6 +5,7 @@
 #include <set>
 
 #include "search/ddpg.h"
+#include "search/search_store.h"
 #include "sim/analytical_engine.h"
 #include "sim/chip_spec.h"
 #include "tests/test_support.h"
@@ -99,6 +100,26 @@ TEST(SearchRun, BaselinesThenEpisodesWithCimaqRewards) {
   EXPECT_NE(csv.find("\n,baseline,W8A5,ok,"), std::string::npos);
   EXPECT_NE(csv.find("\n,baseline,W4A4,ok,"), std::string::npos);
   EXPECT_NE(csv.find("\n10,search,,ok,"), std::string::npos);
+}
+
+TEST(SearchRun, EveryPricedPolicyKeepsItsLayerCostsInTheStore) {
+  const TempDir dir;
+  Fixture fixture;
+  FakeEvaluator evaluator;
+  fixture.run(dir.file("run"), evaluator, 3);
+  const std::vector<EvaluatedPolicy> stored = SearchStore(dir.file("run/search.sqlite")).load();
+  ASSERT_EQ(stored.size(), 12u + 3u);
+  for (const EvaluatedPolicy& row : stored) {
+    const NetworkCost cost = price_network(*fixture.engine, fixture.space.workload(), row.policy);
+    ASSERT_EQ(row.layer_costs.size(), cost.layers.size()) << policy_summary(row.policy);
+    for (std::size_t i = 0; i < cost.layers.size(); ++i) {
+      EXPECT_EQ(row.layer_costs[i].latency_ns, cost.layers[i].latency_ns);
+      EXPECT_EQ(row.layer_costs[i].write_ns, cost.layers[i].write_ns);
+      for (const Component component : kComponents) {
+        EXPECT_EQ(row.layer_costs[i].energy_pj[component], cost.layers[i].energy_pj[component]) << to_string(component);
+      }
+    }
+  }
 }
 
 TEST(SearchRun, RepeatedPoliciesAreTrainedOnce) {

@@ -145,20 +145,9 @@ TEST(AnalyticalEngine, WritePortsProgramCrossbarsInParallel) {
   EXPECT_LT(write_ns(2), write_ns(1));
 }
 
-// 8x8 crossbars of 2-bit cells read two rows at a time (a quarter of the rows), 1-bit DACs, 4-bit SAR
-// converters at 1 GHz, offset mapping, data movement hidden.
 ChipSpec row_group_chip(const std::vector<std::string>& overrides = {}) {
   TempDir dir;
-  return load_chip(dir.write("chip.yaml", R"(
-chip: {clock_mhz: 1000, data_movement: hidden}
-mapping: offset
-hierarchy: {crossbars_per_pe: 4}
-crossbar: {rows: 8, rows_per_read: 2, cols: 8, cell_bits: 2, read_time_ns: 100}
-dac: {bits: 1}
-adc: {kind: sar, bits: 4, columns_per_adc: 8}
-shift_add: {latency_cycles: 1}
-)"),
-                   overrides);
+  return load_chip(dir.write("chip.yaml", qxbar::testing::kRowGroupChipYaml), overrides);
 }
 
 TEST(AnalyticalEngine, RowGroupsMultiplyReadsConversionsAndTime) {

@@ -256,15 +256,7 @@ weights: {residency: stationary, write_energy_pj_per_cell: 1}
 // columns, two invocations of 2 planes.
 TEST(SystemcEngine, RowGroupsMultiplyReadsConversionsAndTime) {
   TempDir dir;
-  const std::string file = dir.write("chip.yaml", R"(
-chip: {clock_mhz: 1000, data_movement: hidden}
-mapping: offset
-hierarchy: {crossbars_per_pe: 4}
-crossbar: {rows: 8, rows_per_read: 2, cols: 8, cell_bits: 2, read_time_ns: 100}
-dac: {bits: 1}
-adc: {kind: sar, bits: 4, columns_per_adc: 8}
-shift_add: {latency_cycles: 1}
-)");
+  const std::string file = dir.write("chip.yaml", qxbar::testing::kRowGroupChipYaml);
   const LayerShape layer{"tiny", LayerKind::Dense, 10, 3, 2, 1};
   const LayerCost cost = SystemcEngine(load_chip(file)).price(layer, {4, 2});
   EXPECT_EQ(cost.counts.crossbar_reads, 4 * (4 + 1));
