@@ -51,6 +51,8 @@ int run_train(const std::vector<std::string>& args) {
   if (!analog && (!values["hw"].defaulted() || values.count("set") != 0)) {
     throw ConfigError("train: --hw and --set describe the chip of --analog; give --analog too");
   }
+  // A chip description is checked before any data is read or trained on.
+  const auto chip = analog ? std::make_shared<const ChipSpec>(chip_options.load()) : nullptr;
 
   const DataSplits data = data_options.load(train_options.seed);
   const std::string& dataset = data_options.data.name;
@@ -79,7 +81,6 @@ int run_train(const std::vector<std::string>& args) {
   info.dataset = dataset;
   if (analog) {
     if (policy.layers.front().w == kFloatBits) throw ConfigError("train: --analog needs a quantized policy (--bits or --policy)");
-    const auto chip = std::make_shared<const ChipSpec>(chip_options.load());
     model.set_chip(chip);
     if (chip->adc.range == AdcRange::Calibrated) calibrate_converters(model, data.train, train_options.batch_size);
     info.chip_name = chip->name;
@@ -147,6 +148,7 @@ int run_eval(const std::vector<std::string>& args) {
   if (!analog && (!values["hw"].defaulted() || values.count("set") != 0)) {
     throw ConfigError("eval: --hw and --set describe the chip of --analog; give --analog too");
   }
+  const auto chip = analog ? std::make_shared<const ChipSpec>(chip_options.load()) : nullptr;
 
   Model model = load_checkpoint(checkpoint);
   if (values["data"].defaulted()) data_options.data.name = read_checkpoint_info(checkpoint).dataset;
@@ -172,7 +174,6 @@ int run_eval(const std::vector<std::string>& args) {
     std::printf("batch norm folded: %.4f fake-quantized, %.4f with integer arithmetic\n", folded, integer_accuracy);
   }
   if (analog) {
-    const auto chip = std::make_shared<const ChipSpec>(chip_options.load());
     Model deployed = fold_batch_norm(model);
     deployed.set_chip(chip);
     if (chip->adc.range == AdcRange::Calibrated) calibrate_converters(deployed, data.train, batch_size, calibration_images);

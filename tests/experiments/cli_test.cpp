@@ -192,7 +192,42 @@ TEST(Cli, TrainWritesCheckpointMetricsAndPolicyAndEvalAgrees) {
   ASSERT_EQ(evaluated.exit_code, 0) << evaluated.err;
   EXPECT_DOUBLE_EQ(nlohmann::json::parse(read_text(run + "/eval.json"))["test_accuracy"].get<double>(), accuracy);
 
+  // As the chip computes: converters wide enough for every sum reproduce integer evaluation.
+  const ProcessResult exact = qxbar("eval --ckpt " + run + "/model.pt --data synthetic --threads 1 --integer --analog --set "
+                                    "adc.bits=16 --set crossbar.rows_per_read=16 --json " + dir.file("chip.json"));
+  ASSERT_EQ(exact.exit_code, 0) << exact.err;
+  const auto on_chip = nlohmann::json::parse(read_text(dir.file("chip.json")));
+  EXPECT_EQ(on_chip["test_accuracy"], on_chip["integer_test_accuracy"]);
+  EXPECT_DOUBLE_EQ(on_chip["ideal_test_accuracy"].get<double>(), accuracy);
+  EXPECT_EQ(on_chip["chip"]["name"], "cimaq-default");
+  EXPECT_EQ(on_chip["chip"]["fingerprint"].get<std::string>().size(), 16U);
+  // A bad chip key stops the command before anything is evaluated or written.
+  expect_one_line_error(qxbar("eval --ckpt " + run + "/model.pt --data synthetic --analog --set adc.range=widest --json " +
+                              dir.file("bad.json")),
+                        "--set adc.range=widest: adc.range: must be one of full, calibrated, dynamic, got 'widest'");
+  EXPECT_FALSE(std::filesystem::exists(dir.file("bad.json")));
+
   expect_one_line_error(qxbar("-q train --net lenet5 --data synthetic --epochs 1 --val-size 200 --bits 4,4 --out " + run),
+                        run + "/model.pt: holds a different run (other network, data or settings); choose another --out or "
+                              "remove it");
+}
+
+TEST(Cli, ChipAwareTrainingTestsAsTheChipComputes) {
+  TempDir dir;
+  const std::string run = dir.file("run");
+  const std::string chip = " --analog --hw isaac --set adc.bits=5 --set crossbar.rows_per_read=32";
+  const ProcessResult trained =
+      qxbar("train --net lenet5 --data synthetic --epochs 1 --val-size 200 --train-size 400 --bits 6,6 --threads 1 --out " + run +
+            chip);
+  ASSERT_EQ(trained.exit_code, 0) << trained.err;
+  const double accuracy = nlohmann::json::parse(read_text(run + "/metrics.json"))["test_accuracy"];
+  const ProcessResult evaluated = qxbar("eval --ckpt " + run + "/model.pt --data synthetic --threads 1 --json " +
+                                        dir.file("eval.json") + chip);
+  ASSERT_EQ(evaluated.exit_code, 0) << evaluated.err;
+  EXPECT_DOUBLE_EQ(nlohmann::json::parse(read_text(dir.file("eval.json")))["test_accuracy"].get<double>(), accuracy);
+  // The chip is part of the run: the same folder on another chip is another run.
+  expect_one_line_error(qxbar("-q train --net lenet5 --data synthetic --epochs 1 --val-size 200 --train-size 400 --bits 6,6 "
+                              "--threads 1 --out " + run + " --analog --hw isaac"),
                         run + "/model.pt: holds a different run (other network, data or settings); choose another --out or "
                               "remove it");
 }
