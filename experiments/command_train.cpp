@@ -81,8 +81,7 @@ int run_train(const std::vector<std::string>& args) {
   info.dataset = dataset;
   if (analog) {
     if (policy.layers.front().w == kFloatBits) throw ConfigError("train: --analog needs a quantized policy (--bits or --policy)");
-    model.set_chip(chip);
-    if (chip->adc.range == AdcRange::Calibrated) calibrate_converters(model, data.train, train_options.batch_size);
+    put_on_chip(model, chip, data.train, train_options.batch_size);
     info.chip_name = chip->name;
     info.chip_fingerprint = chip->fingerprint;
   }
@@ -119,6 +118,7 @@ int run_eval(const std::vector<std::string>& args) {
   std::int64_t batch_size = 512;
   std::int64_t calibration_images = 512;
   std::int64_t test_images = 0;
+  int noise_seeds = 1;
   bool integer = false;
   bool analog = false;
   po::options_description options("eval options");
@@ -135,6 +135,9 @@ int run_eval(const std::vector<std::string>& args) {
        "training images that fit the converters' ranges when adc.range is calibrated")
       ("test-images", po::value(&test_images)->default_value(test_images),
        "evaluate on the first N test images (0: all of them)")
+      ("noise-seeds", po::value(&noise_seeds)->default_value(noise_seeds),
+       "with --analog on a chip with noise: program and evaluate the chip this many times, noise seeds 0 to "
+       "N-1, and report the mean and standard deviation")
       ("json", po::value(&json_path), "where to write the accuracy (default: eval.json beside the checkpoint)");
   chip_options.add_to(options);
   data_options.add_to(options);
@@ -145,6 +148,8 @@ int run_eval(const std::vector<std::string>& args) {
     throw ConfigError("--calibration-images " + std::to_string(calibration_images) + ": must be at least 1");
   }
   if (test_images < 0) throw ConfigError("--test-images " + std::to_string(test_images) + ": must not be negative");
+  if (noise_seeds < 1) throw ConfigError("--noise-seeds " + std::to_string(noise_seeds) + ": must be at least 1");
+  if (!analog && !values["noise-seeds"].defaulted()) throw ConfigError("eval: --noise-seeds needs --analog");
   if (!analog && (!values["hw"].defaulted() || values.count("set") != 0)) {
     throw ConfigError("eval: --hw and --set describe the chip of --analog; give --analog too");
   }
@@ -175,13 +180,16 @@ int run_eval(const std::vector<std::string>& args) {
   }
   if (analog) {
     Model deployed = fold_batch_norm(model);
-    deployed.set_chip(chip);
-    if (chip->adc.range == AdcRange::Calibrated) calibrate_converters(deployed, data.train, batch_size, calibration_images);
-    const double chip_accuracy = evaluate(deployed, data.test, batch_size);
+    const ChipAccuracy on_chip =
+        evaluate_on_chip(deployed, chip, data.test, data.train, batch_size, noise_seeds, calibration_images);
     result["ideal_test_accuracy"] = accuracy;
-    result["test_accuracy"] = chip_accuracy;
+    result["test_accuracy"] = on_chip.mean;
+    result["test_accuracy_std"] = on_chip.std;
+    result["noise_seeds"] = on_chip.seeds;
     result["chip"] = {{"name", chip->name}, {"fingerprint", chip->fingerprint}};
-    std::printf("on %s: test accuracy %.4f (ideal arithmetic %.4f)\n", chip->name.c_str(), chip_accuracy, accuracy);
+    std::printf("on %s: test accuracy %.4f", chip->name.c_str(), on_chip.mean);
+    if (on_chip.seeds > 1) std::printf(" +- %.4f over %d noise seeds", on_chip.std, on_chip.seeds);
+    std::printf(" (ideal arithmetic %.4f)\n", accuracy);
   }
   write_file_atomically(json_path, result.dump(2) + "\n");
   return 0;

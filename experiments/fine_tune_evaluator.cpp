@@ -22,10 +22,7 @@ double FineTuneEvaluator::accuracy(const Policy& policy) {
   Model model(info_.spec);
   model.set_policy(policy);
   load_weights_from(model, checkpoint_);
-  if (chip_) {
-    model.set_chip(chip_);
-    if (chip_->adc.range == AdcRange::Calibrated) calibrate_converters(model, data_.train, options_.batch_size);
-  }
+  if (chip_) put_on_chip(model, chip_, data_.train, options_.batch_size);
   CheckpointInfo info = info_;
   info.history.clear();
   return train(model, data_, options_, info, "").val_accuracy;

@@ -123,16 +123,33 @@ struct GroupResult {
   torch::Tensor reference;
 };
 
-class LayerOnChip {
+// Cell levels as programmed (see the noise rules in sim/crossbar_arithmetic.h), drawn from torch's generator.
+torch::Tensor programmed(const AnalogNoise& noise, torch::Tensor levels) {
+  if (noise.programming_sigma > 0) levels = (levels + noise.programming_sigma * torch::randn_like(levels)).clamp_min(0);
+  if (noise.drifts()) {
+    const torch::Tensor nu = (noise.drift_nu + noise.drift_nu_std * torch::randn_like(levels)).abs();
+    levels = levels * torch::pow(noise.drift_time_ratio, -nu);
+  }
+  return levels;
+}
+
+}  // namespace
+
+class ProgrammedLayer::Cells {
  public:
-  LayerOnChip(const CrossbarArithmetic& arithmetic, const torch::Tensor& weight)
+  Cells(const CrossbarArithmetic& arithmetic, const torch::Tensor& weight)
       : arithmetic_(arithmetic), physical_(physical_layer(arithmetic, float64(weight))) {
-    slices_ = cell_slices(arithmetic, physical_.cells);
+    slices_ = programmed(arithmetic.noise, cell_slices(arithmetic, physical_.cells));
+    if (arithmetic.mapping == SignedMapping::Offset) {
+      reference_ = programmed(arithmetic.noise, torch::ones({physical_.cells.size(1)}, torch::kFloat64));
+    }
     columns_ = physical_.cells.size(0);
     std::vector<double> plane_places;
     for (int p = 0; p < arithmetic.planes; ++p) plane_places.push_back(std::ldexp(1.0, p * arithmetic.dac_bits));
     plane_place_ = torch::tensor(plane_places, torch::kFloat64);
   }
+
+  const CrossbarArithmetic& arithmetic() const { return arithmetic_; }
 
   // [planes, samples, physical rows] of one block of input rows.
   torch::Tensor driven_rows(const torch::Tensor& input) const {
@@ -141,9 +158,14 @@ class LayerOnChip {
         .to(torch::kFloat32);
   }
 
+  // [slices * columns, group rows]: the programmed levels of every weight column on the group's rows.
+  torch::Tensor group_cells(const CrossbarArithmetic::RowGroup& group) const {
+    return slices_.index({Slice(), Slice(), Slice(group.begin, group.end)}).reshape({-1, group.end - group.begin});
+  }
+
   torch::Tensor raw_sums(const torch::Tensor& rows, const CrossbarArithmetic::RowGroup& group) const {
     const torch::Tensor planes = rows.index({Slice(), Slice(), Slice(group.begin, group.end)});
-    const torch::Tensor cells = slices_.index({Slice(), Slice(), Slice(group.begin, group.end)}).reshape({-1, group.end - group.begin});
+    const torch::Tensor cells = group_cells(group);
     double bound = 0;
     for (int p = 0; p < arithmetic_.planes; ++p) {
       const SumRange full = arithmetic_.full_range(group, p);
@@ -155,7 +177,7 @@ class LayerOnChip {
   // True when no conversion of the group can round or clip: the full range of every plane fits the
   // converter's codes at an LSB of one, and the rule is one whose range lies within the full range.
   bool converts_exactly(const CrossbarArithmetic::RowGroup& group) const {
-    if (arithmetic_.range == AdcRange::Calibrated) return false;
+    if (arithmetic_.range == AdcRange::Calibrated || arithmetic_.noise.any()) return false;
     const double codes = std::ldexp(1.0, arithmetic_.adc_bits) - 1;
     for (int p = 0; p < arithmetic_.planes; ++p) {
       const SumRange full = arithmetic_.full_range(group, p);
@@ -178,8 +200,32 @@ class LayerOnChip {
     return result;
   }
 
+  // Adds the noise of one conversion to every sum of `sums` [planes, samples, columns] over `cells`
+  // [columns, group rows] driven by `planes` [planes, samples, group rows], in place.
+  void add_conversion_noise_(torch::Tensor& sums, const torch::Tensor& planes, const torch::Tensor& cells,
+                             const CrossbarArithmetic::RowGroup& group) const {
+    std::vector<double> fixed_variance;
+    std::vector<double> shot_scale;
+    for (int p = 0; p < arithmetic_.planes; ++p) {
+      const ConversionNoise noise = arithmetic_.conversion_noise(group, p);
+      fixed_variance.push_back(noise.fixed_variance);
+      shot_scale.push_back(noise.shot_scale);
+    }
+    torch::Tensor variance = torch::tensor(fixed_variance, torch::kFloat64).view({-1, 1, 1});
+    if (arithmetic_.noise.shot > 0) {
+      const torch::Tensor scale = torch::tensor(shot_scale, torch::kFloat64).view({-1, 1, 1});
+      const torch::Tensor drives = float64(planes).square().sum(-1, true);
+      const torch::Tensor levels = float64(cells).square().sum(-1).view({1, 1, -1});
+      variance = variance + scale.square() * drives * levels;
+    }
+    if (!variance.gt(0).any().item<bool>()) return;
+    sums.add_(variance.sqrt() * torch::randn(sums.sizes(), sums.options().dtype(torch::kFloat64)));
+  }
+
   GroupResult convert_group(const torch::Tensor& rows, const CrossbarArithmetic::RowGroup& group, SumRange calibrated) const {
     torch::Tensor sums = raw_sums(rows, group);
+    const torch::Tensor planes = rows.index({Slice(), Slice(), Slice(group.begin, group.end)});
+    add_conversion_noise_(sums, planes, group_cells(group), group);
     torch::Tensor low;
     torch::Tensor high;
     switch (arithmetic_.range) {
@@ -191,8 +237,8 @@ class LayerOnChip {
         high = torch::tensor(calibrated.high, torch::kFloat64);
         break;
       case AdcRange::Dynamic:
-        low = sums.amin(-1, true);
-        high = sums.amax(-1, true);
+        low = float64(sums.amin(-1, true));
+        high = float64(sums.amax(-1, true));
         break;
     }
     const double top_code = std::ldexp(1.0, arithmetic_.adc_bits) - 1;
@@ -200,7 +246,9 @@ class LayerOnChip {
     to_codes_(sums, grid, top_code);
     GroupResult result{shift_add(sums, grid), {}};
     if (arithmetic_.mapping == SignedMapping::Offset) {
-      const torch::Tensor reference_sums = rows.index({Slice(), Slice(), Slice(group.begin, group.end)}).sum(-1, true);
+      const torch::Tensor reference_cells = reference_.index({Slice(group.begin, group.end)});
+      torch::Tensor reference_sums = torch::matmul(float64(planes), reference_cells).unsqueeze(-1);
+      add_conversion_noise_(reference_sums, planes, reference_cells.view({1, -1}), group);
       const auto [reference_low, reference_high] = plane_ranges(arithmetic_, group, &CrossbarArithmetic::reference_range);
       const torch::Tensor converted = convert_sums(reference_sums, reference_low, reference_high, arithmetic_.adc_bits);
       result.reference = (converted.squeeze(-1) * plane_place_.view({-1, 1})).sum(0);
@@ -241,8 +289,15 @@ class LayerOnChip {
     return constant == 0 ? total : total.add_(constant);
   }
 
-  // The layer's outputs [samples, outputs] from the shift-added physical columns.
+  // The layer's outputs [samples, outputs] from the shift-added physical columns, drift compensated.
   torch::Tensor outputs(const torch::Tensor& columns, const torch::Tensor& reference) const {
+    const double compensation = arithmetic_.noise.drift_compensation();
+    const torch::Tensor result = signed_outputs(columns, reference);
+    return compensation == 1 ? result : (result * compensation).round();
+  }
+
+ private:
+  torch::Tensor signed_outputs(const torch::Tensor& columns, const torch::Tensor& reference) const {
     switch (arithmetic_.mapping) {
       case SignedMapping::Offset:
         return columns - static_cast<double>(arithmetic_.weight_offset()) * reference.unsqueeze(1);
@@ -256,28 +311,40 @@ class LayerOnChip {
     throw std::logic_error("unhandled signed mapping");
   }
 
- private:
-  const CrossbarArithmetic& arithmetic_;
+  const CrossbarArithmetic arithmetic_;
   PhysicalLayer physical_;
-  torch::Tensor slices_;
+  torch::Tensor slices_;     // [slices, columns, physical rows], programmed
+  torch::Tensor reference_;  // [physical rows]: the offset mapping's reference column, programmed
   std::int64_t columns_ = 0;
   torch::Tensor plane_place_;
 };
 
-void check_operands(const CrossbarArithmetic& arithmetic, const torch::Tensor& input, const torch::Tensor& weight) {
-  if (input.dim() != 2 || weight.dim() != 2 || input.size(1) != weight.size(1) || weight.size(1) != arithmetic.fan_in) {
-    throw std::invalid_argument("crossbar product: operands must be [samples, fan_in] and [outputs, fan_in] with fan_in " +
+namespace {
+
+void check_operands(const CrossbarArithmetic& arithmetic, const torch::Tensor& input) {
+  if (input.dim() != 2 || input.size(1) != arithmetic.fan_in) {
+    throw std::invalid_argument("crossbar product: the input must be [samples, fan_in] with fan_in " +
                                 std::to_string(arithmetic.fan_in));
   }
 }
 
 }  // namespace
 
-torch::Tensor crossbar_product(const CrossbarArithmetic& arithmetic, const torch::Tensor& integer_input,
-                               const torch::Tensor& integer_weight, SumRange calibrated) {
-  check_operands(arithmetic, integer_input, integer_weight);
+ProgrammedLayer::ProgrammedLayer(const CrossbarArithmetic& arithmetic, const torch::Tensor& integer_weight) {
+  if (integer_weight.dim() != 2 || integer_weight.size(1) != arithmetic.fan_in) {
+    throw std::invalid_argument("crossbar product: the weights must be [outputs, fan_in] with fan_in " +
+                                std::to_string(arithmetic.fan_in));
+  }
   const torch::NoGradGuard no_grad;
-  const LayerOnChip layer(arithmetic, integer_weight);
+  cells_ = std::make_shared<const Cells>(arithmetic, integer_weight);
+}
+
+const CrossbarArithmetic& ProgrammedLayer::arithmetic() const { return cells_->arithmetic(); }
+
+torch::Tensor ProgrammedLayer::product(const torch::Tensor& integer_input, SumRange calibrated) const {
+  const CrossbarArithmetic& arithmetic = cells_->arithmetic();
+  check_operands(arithmetic, integer_input);
+  const torch::NoGradGuard no_grad;
   const std::vector<CrossbarArithmetic::RowGroup> groups = arithmetic.row_groups();
   std::vector<torch::Tensor> blocks;
   for (std::int64_t begin = 0; begin < integer_input.size(0); begin += kRowsPerBlock) {
@@ -286,33 +353,36 @@ torch::Tensor crossbar_product(const CrossbarArithmetic& arithmetic, const torch
     torch::Tensor columns;
     torch::Tensor reference;
     for (const CrossbarArithmetic::RowGroup& group : groups) {
-      const bool exact = layer.converts_exactly(group);
-      if (!exact && !rows.defined()) rows = layer.driven_rows(block);
-      GroupResult part = exact ? layer.exact_group(block, group)
-                                                                          : layer.convert_group(rows, group, calibrated);
+      const bool exact = cells_->converts_exactly(group);
+      if (!exact && !rows.defined()) rows = cells_->driven_rows(block);
+      GroupResult part = exact ? cells_->exact_group(block, group) : cells_->convert_group(rows, group, calibrated);
       columns = columns.defined() ? columns + part.columns : part.columns;
       if (part.reference.defined()) reference = reference.defined() ? reference + part.reference : part.reference;
     }
-    blocks.push_back(layer.outputs(columns, reference));
+    blocks.push_back(cells_->outputs(columns, reference));
   }
   return torch::cat(blocks);
 }
 
-SumRange crossbar_sum_range(const CrossbarArithmetic& arithmetic, const torch::Tensor& integer_input,
-                            const torch::Tensor& integer_weight) {
-  check_operands(arithmetic, integer_input, integer_weight);
+SumRange ProgrammedLayer::sum_range(const torch::Tensor& integer_input) const {
+  const CrossbarArithmetic& arithmetic = cells_->arithmetic();
+  check_operands(arithmetic, integer_input);
   const torch::NoGradGuard no_grad;
-  const LayerOnChip layer(arithmetic, integer_weight);
   SumRange range{std::numeric_limits<double>::infinity(), -std::numeric_limits<double>::infinity()};
   for (std::int64_t begin = 0; begin < integer_input.size(0); begin += kRowsPerBlock) {
-    const torch::Tensor rows = layer.driven_rows(integer_input.index({Slice(begin, begin + kRowsPerBlock)}));
+    const torch::Tensor rows = cells_->driven_rows(integer_input.index({Slice(begin, begin + kRowsPerBlock)}));
     for (const CrossbarArithmetic::RowGroup& group : arithmetic.row_groups()) {
-      const torch::Tensor sums = layer.raw_sums(rows, group);
+      const torch::Tensor sums = cells_->raw_sums(rows, group);
       range.low = std::min(range.low, sums.min().item<double>());
       range.high = std::max(range.high, sums.max().item<double>());
     }
   }
   return range;
+}
+
+torch::Tensor crossbar_product(const CrossbarArithmetic& arithmetic, const torch::Tensor& integer_input,
+                               const torch::Tensor& integer_weight, SumRange calibrated) {
+  return ProgrammedLayer(arithmetic, integer_weight).product(integer_input, calibrated);
 }
 
 }  // namespace qxbar

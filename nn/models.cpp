@@ -379,6 +379,10 @@ void Model::set_chip(const std::shared_ptr<const ChipSpec>& chip) {
   }
 }
 
+void Model::reprogram() {
+  for (QuantLayer* layer : layers_) layer->reprogram();
+}
+
 void Model::set_calibrating(bool calibrating) {
   for (QuantLayer* layer : layers_) layer->set_calibrating(calibrating);
 }

@@ -67,6 +67,8 @@ class Model {
   void set_integer_arithmetic(bool enabled);
   // Integer arithmetic as `chip` computes it, on every layer; nullptr: exact integer products.
   void set_chip(const std::shared_ptr<const ChipSpec>& chip);
+  // Programs every layer's weights anew at its next product: new programming noise on a noisy chip.
+  void reprogram();
   // While on, forwards fit the converters' ranges (adc.range: calibrated) and compute exactly.
   void set_calibrating(bool calibrating);
 

@@ -96,19 +96,42 @@ torch::Tensor QuantLayer::integer_product(const torch::Tensor& integer_input, co
   if (chip_ == nullptr) return exact_integer_product(integer_input, integer_weight, product);
   const torch::Tensor rows = lowering.rows(integer_input);
   const torch::Tensor matrix = integer_weight.reshape({integer_weight.size(0), -1});
-  const CrossbarArithmetic arithmetic = crossbar_arithmetic(*chip_, matrix.size(1), bits(), input_quantizer_->is_signed());
+  const ProgrammedLayer& programmed = programmed_layer(matrix);
   if (calibrating_) {
-    const SumRange seen = crossbar_sum_range(arithmetic, rows, matrix);
+    const SumRange seen = programmed.sum_range(rows);
     calibrated_range_ = calibrated_range_ ? SumRange{std::min(calibrated_range_->low, seen.low),
                                                      std::max(calibrated_range_->high, seen.high)}
                                           : seen;
     return exact_integer_product(integer_input, integer_weight, product);
   }
-  if (arithmetic.range == AdcRange::Calibrated && !calibrated_range_) {
+  if (programmed.arithmetic().range == AdcRange::Calibrated && !calibrated_range_) {
     throw ConfigError("adc.range: calibrated: the converters' ranges must be calibrated before the chip computes");
   }
   const SumRange calibrated = calibrated_range_.value_or(SumRange{});
-  return lowering.output(crossbar_product(arithmetic, rows, matrix, calibrated), integer_input).to(torch::kInt64);
+  return lowering.output(programmed.product(rows, calibrated), integer_input).to(torch::kInt64);
+}
+
+const ProgrammedLayer& QuantLayer::programmed_layer(const torch::Tensor& integer_weight) {
+  const Bits now = bits();
+  const bool current = programmed_ && programmed_bits_.w == now.w && programmed_bits_.a == now.a &&
+                       torch::equal(programmed_weight_, integer_weight);
+  if (!current) {
+    programmed_.emplace(crossbar_arithmetic(*chip_, integer_weight.size(1), now, input_quantizer_->is_signed()),
+                        integer_weight);
+    programmed_weight_ = integer_weight;
+    programmed_bits_ = now;
+  }
+  return *programmed_;
+}
+
+void QuantLayer::set_chip(std::shared_ptr<const ChipSpec> chip) {
+  chip_ = std::move(chip);
+  reprogram();
+}
+
+void QuantLayer::reprogram() {
+  programmed_.reset();
+  programmed_weight_ = torch::Tensor();
 }
 
 torch::Tensor QuantLayer::multiply(const torch::Tensor& input, const torch::Tensor& weight, const torch::Tensor& bias,

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "nn/crossbar_product.h"
 #include "nn/quantizers.h"
 #include "sim/chip_spec.h"
 #include "sim/crossbar_arithmetic.h"
@@ -58,7 +59,10 @@ class QuantLayer {
   void set_integer_arithmetic(bool enabled) { integer_arithmetic_ = enabled; }
   // Integer arithmetic as `chip`'s crossbars compute it (sim/crossbar_arithmetic.h): sliced weights,
   // input bit-planes, row groups and converters. nullptr: exact integer products.
-  void set_chip(std::shared_ptr<const ChipSpec> chip) { chip_ = std::move(chip); }
+  void set_chip(std::shared_ptr<const ChipSpec> chip);
+  // The chip holds the weights as last programmed, noise and all, until they change; this programs them
+  // anew at the next product, drawing new programming noise.
+  void reprogram();
   // While on, every product also widens the range fitted for adc.range: calibrated by the sums it sees, and
   // is computed exactly.
   void set_calibrating(bool calibrating);
@@ -96,7 +100,12 @@ class QuantLayer {
   torch::Tensor integer_product(const torch::Tensor& integer_input, const torch::Tensor& integer_weight,
                                 const Product& product, const Lowering& lowering);
   bool integer_arithmetic_ = false;
+  // The weights as programmed on the chip, with the integer weights and bits they were programmed from.
+  const ProgrammedLayer& programmed_layer(const torch::Tensor& integer_weight);
   std::shared_ptr<const ChipSpec> chip_;
+  std::optional<ProgrammedLayer> programmed_;
+  torch::Tensor programmed_weight_;
+  Bits programmed_bits_;
   bool calibrating_ = false;
   std::optional<SumRange> calibrated_range_;
 };

@@ -7,8 +7,10 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <stdexcept>
 
 #include "sim/core/errors.h"
+#include "sim/crossbar_arithmetic.h"
 #include "sim/core/progress.h"
 
 namespace qxbar {
@@ -251,10 +253,34 @@ double evaluate(Model& model, const Dataset& data, std::int64_t batch_size) {
   return static_cast<double>(correct) / static_cast<double>(data.size());
 }
 
-void calibrate_converters(Model& model, const Dataset& data, std::int64_t batch_size, std::int64_t images) {
+void put_on_chip(Model& model, const std::shared_ptr<const ChipSpec>& chip, const Dataset& calibration,
+                 std::int64_t batch_size, std::int64_t calibration_images) {
+  model.set_chip(chip);
+  if (chip == nullptr || chip->adc.range != AdcRange::Calibrated) return;
   model.set_calibrating(true);
-  evaluate(model, data.subset(torch::arange(std::min(images, data.size()))), batch_size);
+  evaluate(model, calibration.subset(torch::arange(std::min(calibration_images, calibration.size()))), batch_size);
   model.set_calibrating(false);
+}
+
+ChipAccuracy evaluate_on_chip(Model& model, const std::shared_ptr<const ChipSpec>& chip, const Dataset& test,
+                              const Dataset& calibration, std::int64_t batch_size, int noise_seeds,
+                              std::int64_t calibration_images) {
+  if (noise_seeds < 1) throw std::invalid_argument("evaluate_on_chip: at least one noise seed");
+  ChipAccuracy result;
+  result.seeds = analog_noise(*chip).any() ? noise_seeds : 1;
+  std::vector<double> accuracies;
+  for (int seed = 0; seed < result.seeds; ++seed) {
+    torch::manual_seed(static_cast<std::uint64_t>(seed));
+    put_on_chip(model, chip, calibration, batch_size, calibration_images);
+    accuracies.push_back(evaluate(model, test, batch_size));
+  }
+  for (const double accuracy : accuracies) result.mean += accuracy / result.seeds;
+  if (result.seeds > 1) {
+    double squares = 0;
+    for (const double accuracy : accuracies) squares += (accuracy - result.mean) * (accuracy - result.mean);
+    result.std = std::sqrt(squares / (result.seeds - 1));
+  }
+  return result;
 }
 
 OptionSet training_options(TrainOptions& options) {

@@ -70,9 +70,23 @@ struct TrainResult {
 // Fraction of correctly classified images, in evaluation mode, without gradients.
 double evaluate(Model& model, const Dataset& data, std::int64_t batch_size);
 
-// Fits the converters' ranges (adc.range: calibrated) of a model on a chip to the sums the first `images`
-// images of `data` produce.
-void calibrate_converters(Model& model, const Dataset& data, std::int64_t batch_size, std::int64_t images = 512);
+// Puts `model` on `chip` (Model::set_chip, which programs its weights anew) and, under adc.range:
+// calibrated, fits the converters' ranges to the sums the first `calibration_images` images of
+// `calibration` produce.
+void put_on_chip(Model& model, const std::shared_ptr<const ChipSpec>& chip, const Dataset& calibration,
+                 std::int64_t batch_size, std::int64_t calibration_images = 512);
+
+// Test accuracy as a noisy chip computes it, over programmings of the chip: the mean and the sample
+// standard deviation over `noise_seeds` repetitions, repetition s drawing its noise from LibTorch's
+// generator seeded with s. A chip without noise is evaluated once (seeds 1, std 0).
+struct ChipAccuracy {
+  double mean = 0;
+  double std = 0;
+  int seeds = 1;
+};
+ChipAccuracy evaluate_on_chip(Model& model, const std::shared_ptr<const ChipSpec>& chip, const Dataset& test,
+                              const Dataset& calibration, std::int64_t batch_size, int noise_seeds,
+                              std::int64_t calibration_images = 512);
 
 // Trains `model` and writes `checkpoint_path` (model, optimizer, quantizer state and policy) after every
 // epoch and every `checkpoint_minutes` within one, atomically. When the checkpoint already holds the same

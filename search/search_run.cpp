@@ -107,7 +107,7 @@ class SearchRun {
   }
 
   EvaluatedPolicy evaluate(EvaluatedPolicy::Kind kind, int episode, const std::string& label, const Policy& policy) {
-    EvaluatedPolicy row{kind, episode, label, policy, {}, 0, 0};
+    EvaluatedPolicy row{kind, episode, label, policy, {}, 0, 0, {}};
     Evaluation& e = row.evaluation;
     const bool reference = kind == EvaluatedPolicy::Kind::Baseline && label == "W8A8";
     const Clock::time_point priced = Clock::now();

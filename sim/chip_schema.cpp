@@ -83,6 +83,37 @@ std::vector<ChipKey> make_chip_keys() {
        "energy per conversion step: one conversion costs this times 2^bits"},
       {"adc.area_um2", V::Real, "um^2", by_adc_kind(&AdcModel::area_um2), 0, kUnbounded, {},
        "area per converter"},
+      // Analog noise (off by default). Thermal and shot noise follow Garg et al. (arXiv 2102.06365), whose
+      // energy per MAC E is the energy the table above charges per cell read, in units of noise.unit_energy_fj.
+      {"noise.programming", V::Real, "of top level", std::string_view("0"), 0, 1, {},
+       "standard deviation of a cell's programmed level as a fraction of the top level 2^cell_bits - 1, drawn "
+       "once each time weights are programmed; levels below zero read as zero",
+       Fingerprint::UnlessDefault},
+      {"noise.drift_nu", V::Real, "", std::string_view("0"), 0, 1, {},
+       "mean drift exponent: a cell of level g reads g (t / 20 s)^-nu at t = noise.read_time_s, nu drawn per "
+       "cell from |N(drift_nu, drift_nu_std)|; outputs are scaled back by (t / 20 s)^drift_nu (global drift "
+       "compensation)",
+       Fingerprint::UnlessDefault},
+      {"noise.drift_nu_std", V::Real, "", std::string_view("0"), 0, 1, {},
+       "standard deviation of the drift exponent across cells", Fingerprint::UnlessDefault},
+      {"noise.read_time_s", V::Real, "s", std::string_view("20"), 20, kUnbounded, {},
+       "time from programming to inference, for drift", Fingerprint::UnlessDefault},
+      {"noise.read", V::Real, "of full range", std::string_view("0"), 0, 1, {},
+       "standard deviation of every converted column sum as a fraction of that conversion's full range, drawn "
+       "anew for each conversion",
+       Fingerprint::UnlessDefault},
+      {"noise.thermal", V::Real, "", std::string_view("0"), 0, kUnbounded, {},
+       "thermal-noise coefficient k: a column sum over n rows gets sigma = k sqrt(n / E) (2^cell_bits - 1) "
+       "x_max, x_max the largest input level (Garg et al.: 0.01)",
+       Fingerprint::UnlessDefault},
+      {"noise.shot", V::Real, "", std::string_view("0"), 0, kUnbounded, {},
+       "shot-noise coefficient k: a column sum over n rows of cell levels g and input levels x gets "
+       "sigma = k |g| |x| / sqrt(n E) (Garg et al.: 1)",
+       Fingerprint::UnlessDefault},
+      {"noise.unit_energy_fj", V::Real, "fJ", std::string_view("1"), 1e-9, kUnbounded, {},
+       "energy per MAC that counts as E = 1 in the thermal and shot formulas: E = "
+       "crossbar.read_energy_fj_per_cell / noise.unit_energy_fj",
+       Fingerprint::UnlessDefault},
       {"shift_add.latency_cycles", V::Integer, "cycles", std::string_view("1"), 0, 1e6, {},
        "time to merge one converted sample into its partial sum"},
       {"shift_add.energy_pj", V::Real, "pJ", std::string_view("0.05"), 0, kUnbounded, {},

@@ -239,6 +239,10 @@ ChipSpec ChipDescription::resolve() const {
               get<bool>(values, "adc.sample_and_hold"),
               get<double>(values, "adc.energy_per_step_fj"),
               get<double>(values, "adc.area_um2")};
+  spec.noise = {get<double>(values, "noise.programming"), get<double>(values, "noise.drift_nu"),
+                get<double>(values, "noise.drift_nu_std"),  get<double>(values, "noise.read_time_s"),
+                get<double>(values, "noise.read"),          get<double>(values, "noise.thermal"),
+                get<double>(values, "noise.shot"),          get<double>(values, "noise.unit_energy_fj")};
   spec.shift_add = {get_int(values, "shift_add.latency_cycles"), get<double>(values, "shift_add.energy_pj"),
                     get<double>(values, "shift_add.area_um2")};
   spec.buffer = {get<double>(values, "buffer.input_kib"), get<double>(values, "buffer.output_kib"),
@@ -267,6 +271,11 @@ ChipSpec ChipDescription::resolve() const {
   }
   if (spec.adc.columns_per_adc > spec.crossbar.cols) {
     reject("adc.columns_per_adc", "must not exceed crossbar.cols (" + std::to_string(spec.crossbar.cols) + ")");
+  }
+  if (spec.crossbar.read_energy_fj_per_cell == 0) {
+    const std::string reason = "needs an energy per MAC: with crossbar.read_energy_fj_per_cell 0 the noise is unbounded";
+    if (spec.noise.thermal > 0) reject("noise.thermal", reason);
+    if (spec.noise.shot > 0) reject("noise.shot", reason);
   }
   const char* unused_write_time = spec.weights.write_granularity == WriteGranularity::Row
                                       ? "weights.crossbar_write_time_ns"

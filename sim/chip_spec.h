@@ -71,6 +71,17 @@ struct ChipSpec {
     double area_um2 = 0;
   } adc;
 
+  struct Noise {
+    double programming = 0;
+    double drift_nu = 0;
+    double drift_nu_std = 0;
+    double read_time_s = 0;
+    double read = 0;
+    double thermal = 0;
+    double shot = 0;
+    double unit_energy_fj = 0;
+  } noise;
+
   struct ShiftAdd {
     int latency_cycles = 0;
     double energy_pj = 0;

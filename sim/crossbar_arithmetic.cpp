@@ -14,6 +14,9 @@ void require(bool condition, const std::string& what) {
 
 std::int64_t power_of_two(int exponent) { return std::int64_t{1} << exponent; }
 
+// Drift is measured from this long after programming (aihwkit's t0).
+constexpr double kDriftReferenceSeconds = 20.0;
+
 // floor(value / 2^shift), which >> only guarantees for non-negative values before C++20.
 std::int64_t floor_shift(std::int64_t value, int shift) {
   return value >= 0 ? value >> shift : -((-value - 1) >> shift) - 1;
@@ -31,8 +34,9 @@ std::int64_t plane_digit(const CrossbarArithmetic& arithmetic, std::int64_t valu
 class LayerValues {
  public:
   LayerValues(const CrossbarArithmetic& arithmetic, const std::vector<std::int64_t>& weights, std::int64_t outputs,
-              const std::vector<std::int64_t>& input)
-      : arithmetic_(arithmetic), weights_(weights), outputs_(outputs), input_(input) {
+              const std::vector<std::int64_t>& input, NoiseSource* noise)
+      : arithmetic_(arithmetic), weights_(weights), outputs_(outputs), input_(input), noise_(noise) {
+    require(noise != nullptr || !arithmetic.noise.any(), "a noisy arithmetic needs a noise source");
     require(outputs >= 1, "a layer needs at least one output");
     require(static_cast<std::int64_t>(input.size()) == arithmetic.fan_in,
             "input has " + std::to_string(input.size()) + " values, fan-in is " + std::to_string(arithmetic.fan_in));
@@ -53,39 +57,88 @@ class LayerValues {
                                                  std::string(arithmetic.signed_input ? "signed " : "unsigned ") +
                                                  std::to_string(arithmetic.input_bits) + "-bit range");
     }
+    program();
   }
 
   // Columns per output and slice: one, or W+ and W- under differential-column.
   int columns() const { return arithmetic_.mapping == SignedMapping::DifferentialColumn ? 2 : 1; }
   std::int64_t outputs() const { return outputs_; }
 
-  // Raw sum of every weight column over `group` in `plane`, indexed ((output * slices) + slice) * columns()
-  // + column, column 0 holding W+ (or the only column) and column 1 W-.
-  std::vector<std::int64_t> column_sums(const CrossbarArithmetic::RowGroup& group, int plane) const {
-    std::vector<std::int64_t> sums(static_cast<std::size_t>(outputs_ * arithmetic_.slices * columns()), 0);
+  // Weight columns, indexed ((output * slices) + slice) * columns() + column, column 0 holding W+ (or the
+  // only column) and column 1 W-.
+  std::size_t weight_columns() const { return static_cast<std::size_t>(outputs_ * arithmetic_.slices * columns()); }
+
+  // Raw sum of every weight column over `group` in `plane`, without conversion noise.
+  std::vector<double> column_sums(const CrossbarArithmetic::RowGroup& group, int plane) const {
+    std::vector<double> sums(weight_columns(), 0.0);
     for (std::int64_t row = group.begin; row < group.end; ++row) {
-      const std::int64_t drive = row_drive(row, plane);
+      const auto drive = static_cast<double>(row_drive(row, plane));
       if (drive == 0) continue;
-      for (std::int64_t output = 0; output < outputs_; ++output) {
-        for (int slice = 0; slice < arithmetic_.slices; ++slice) {
-          for (int column = 0; column < columns(); ++column) {
-            sums[static_cast<std::size_t>((output * arithmetic_.slices + slice) * columns() + column)] +=
-                cell(output, column, slice, row) * drive;
-          }
-        }
-      }
+      for (std::size_t column = 0; column < sums.size(); ++column) sums[column] += level(column, row) * drive;
     }
     return sums;
   }
 
-  // The offset mapping's reference column: unit cells, so the sum of the rows' drives.
-  std::int64_t reference_sum(const CrossbarArithmetic::RowGroup& group, int plane) const {
-    std::int64_t sum = 0;
-    for (std::int64_t row = group.begin; row < group.end; ++row) sum += row_drive(row, plane);
+  // The offset mapping's reference column of unit cells.
+  double reference_sum(const CrossbarArithmetic::RowGroup& group, int plane) const {
+    double sum = 0;
+    for (std::int64_t row = group.begin; row < group.end; ++row) {
+      sum += reference_levels_[static_cast<std::size_t>(row)] * static_cast<double>(row_drive(row, plane));
+    }
     return sum;
   }
 
+  // `sum` of weight column `column` (or of the reference column when `column` is npos) with the noise of
+  // one conversion.
+  double with_conversion_noise(double sum, std::size_t column, const CrossbarArithmetic::RowGroup& group, int plane) {
+    const ConversionNoise noise = arithmetic_.conversion_noise(group, plane);
+    double variance = noise.fixed_variance;
+    if (noise.shot_scale > 0) {
+      double levels = 0;
+      double drives = 0;
+      for (std::int64_t row = group.begin; row < group.end; ++row) {
+        const double g = column == kReferenceColumn ? reference_levels_[static_cast<std::size_t>(row)] : level(column, row);
+        const auto x = static_cast<double>(row_drive(row, plane));
+        levels += g * g;
+        drives += x * x;
+      }
+      variance += noise.shot_scale * noise.shot_scale * levels * drives;
+    }
+    if (variance == 0) return sum;
+    return sum + std::sqrt(variance) * standard_normal_(*noise_);
+  }
+
+  static constexpr std::size_t kReferenceColumn = static_cast<std::size_t>(-1);
+
  private:
+  double level(std::size_t column, std::int64_t row) const {
+    return levels_[column * static_cast<std::size_t>(arithmetic_.physical_rows) + static_cast<std::size_t>(row)];
+  }
+
+  // The cells as programmed: the stored levels, with programming noise and drift where the chip has them.
+  void program() {
+    levels_.reserve(weight_columns() * static_cast<std::size_t>(arithmetic_.physical_rows));
+    for (std::int64_t output = 0; output < outputs_; ++output) {
+      for (int slice = 0; slice < arithmetic_.slices; ++slice) {
+        for (int column = 0; column < columns(); ++column) {
+          for (std::int64_t row = 0; row < arithmetic_.physical_rows; ++row) {
+            levels_.push_back(programmed(static_cast<double>(cell(output, column, slice, row))));
+          }
+        }
+      }
+    }
+    if (arithmetic_.mapping != SignedMapping::Offset) return;
+    for (std::int64_t row = 0; row < arithmetic_.physical_rows; ++row) reference_levels_.push_back(programmed(1.0));
+  }
+
+  double programmed(double stored) {
+    const AnalogNoise& noise = arithmetic_.noise;
+    double level = stored;
+    if (noise.programming_sigma > 0) level = std::max(0.0, level + noise.programming_sigma * standard_normal_(*noise_));
+    if (noise.drifts()) level *= std::pow(noise.drift_time_ratio, -noise.drift_nu_of(standard_normal_(*noise_)));
+    return level;
+  }
+
   std::int64_t weight(std::int64_t output, std::int64_t input) const {
     return weights_[static_cast<std::size_t>(output * arithmetic_.fan_in + input)];
   }
@@ -120,6 +173,10 @@ class LayerValues {
   const std::vector<std::int64_t>& weights_;
   std::int64_t outputs_;
   const std::vector<std::int64_t>& input_;
+  NoiseSource* noise_;
+  std::normal_distribution<double> standard_normal_;
+  std::vector<double> levels_;
+  std::vector<double> reference_levels_;
 };
 
 // Sums of products of a cell in [0, cell_max] and a drive in [low, high], over `rows` rows.
@@ -188,6 +245,38 @@ SumRange CrossbarArithmetic::reference_range(const RowGroup& group, int plane) c
 
 std::int64_t CrossbarArithmetic::weight_offset() const { return power_of_two(weight_bits - 1) - 1; }
 
+ConversionNoise CrossbarArithmetic::conversion_noise(const RowGroup& group, int plane) const {
+  const SumRange full = full_range(group, plane);
+  const SumRange values = plane_values(plane);
+  const auto rows = static_cast<double>(group.end - group.begin);
+  const double read_sigma = noise.read * (full.high - full.low);
+  const double thermal_sigma = noise.thermal * std::sqrt(rows / noise.energy_per_mac) *
+                               static_cast<double>(power_of_two(cell_bits) - 1) *
+                               std::max(std::abs(values.low), std::abs(values.high));
+  return {read_sigma * read_sigma + thermal_sigma * thermal_sigma, noise.shot / std::sqrt(rows * noise.energy_per_mac)};
+}
+
+bool AnalogNoise::any() const {
+  return programming_sigma > 0 || drifts() || read > 0 || thermal > 0 || shot > 0;
+}
+
+bool AnalogNoise::drifts() const { return drift_time_ratio > 1 && (drift_nu > 0 || drift_nu_std > 0); }
+
+double AnalogNoise::drift_nu_of(double standard_normal) const { return std::abs(drift_nu + drift_nu_std * standard_normal); }
+
+double AnalogNoise::drift_compensation() const { return drifts() ? std::pow(drift_time_ratio, drift_nu) : 1.0; }
+
+AnalogNoise analog_noise(const ChipSpec& chip) {
+  return {chip.noise.programming * static_cast<double>(power_of_two(chip.crossbar.cell_bits) - 1),
+          chip.noise.drift_nu,
+          chip.noise.drift_nu_std,
+          chip.noise.read_time_s / kDriftReferenceSeconds,
+          chip.noise.read,
+          chip.noise.thermal,
+          chip.noise.shot,
+          chip.crossbar.read_energy_fj_per_cell / chip.noise.unit_energy_fj};
+}
+
 CrossbarArithmetic crossbar_arithmetic(const ChipSpec& chip, std::int64_t fan_in, Bits bits, bool signed_input) {
   require(fan_in >= 1, "a layer needs at least one input, got fan-in " + std::to_string(fan_in));
   for (const int value : {bits.w, bits.a}) {
@@ -209,6 +298,7 @@ CrossbarArithmetic crossbar_arithmetic(const ChipSpec& chip, std::int64_t fan_in
   arithmetic.physical_rows = chip.mapping == SignedMapping::DifferentialRow ? 2 * fan_in : fan_in;
   arithmetic.crossbar_rows = chip.crossbar.rows;
   arithmetic.rows_per_read = chip.crossbar.rows_per_read;
+  arithmetic.noise = analog_noise(chip);
   if (arithmetic.adc_bits == 1 && (arithmetic.signed_input || arithmetic.mapping == SignedMapping::DifferentialRow)) {
     throw ConfigError("adc.bits: a 1-bit converter cannot span column sums of both signs, which " +
                       std::string(arithmetic.signed_input ? "signed inputs" : "mapping: differential-row") +
@@ -218,14 +308,13 @@ CrossbarArithmetic crossbar_arithmetic(const ChipSpec& chip, std::int64_t fan_in
 }
 
 SumRange observed_sums(const CrossbarArithmetic& arithmetic, const std::vector<std::int64_t>& weights,
-                       std::int64_t outputs, const std::vector<std::int64_t>& input) {
-  const LayerValues layer(arithmetic, weights, outputs, input);
+                       std::int64_t outputs, const std::vector<std::int64_t>& input, NoiseSource* noise) {
+  const LayerValues layer(arithmetic, weights, outputs, input, noise);
   bool first = true;
   SumRange observed;
   for (const CrossbarArithmetic::RowGroup& group : arithmetic.row_groups()) {
     for (int plane = 0; plane < arithmetic.planes; ++plane) {
-      for (const std::int64_t sum : layer.column_sums(group, plane)) {
-        const auto value = static_cast<double>(sum);
+      for (const double value : layer.column_sums(group, plane)) {
         observed = first ? SumRange{value, value}
                          : SumRange{std::min(observed.low, value), std::max(observed.high, value)};
         first = false;
@@ -237,37 +326,45 @@ SumRange observed_sums(const CrossbarArithmetic& arithmetic, const std::vector<s
 
 std::vector<double> reference_product(const CrossbarArithmetic& arithmetic, const std::vector<std::int64_t>& weights,
                                       std::int64_t outputs, const std::vector<std::int64_t>& input,
-                                      SumRange calibrated) {
-  const LayerValues layer(arithmetic, weights, outputs, input);
+                                      SumRange calibrated, NoiseSource* noise) {
+  LayerValues layer(arithmetic, weights, outputs, input, noise);
   std::vector<double> result(static_cast<std::size_t>(outputs), 0.0);
   for (const CrossbarArithmetic::RowGroup& group : arithmetic.row_groups()) {
     for (int plane = 0; plane < arithmetic.planes; ++plane) {
       const int plane_shift = plane * arithmetic.dac_bits;
-      const std::vector<std::int64_t> sums = layer.column_sums(group, plane);
+      std::vector<double> sums = layer.column_sums(group, plane);
+      for (std::size_t column = 0; column < sums.size(); ++column) {
+        sums[column] = layer.with_conversion_noise(sums[column], column, group, plane);
+      }
       SumRange range = calibrated;
       if (arithmetic.range == AdcRange::Full) {
         range = arithmetic.full_range(group, plane);
       } else if (arithmetic.range == AdcRange::Dynamic) {
         const auto [low, high] = std::minmax_element(sums.begin(), sums.end());
-        range = {static_cast<double>(*low), static_cast<double>(*high)};
+        range = {*low, *high};
       }
       std::size_t index = 0;
       for (std::int64_t output = 0; output < outputs; ++output) {
         for (int slice = 0; slice < arithmetic.slices; ++slice) {
           for (int column = 0; column < layer.columns(); ++column) {
-            const double value = convert(static_cast<double>(sums[index++]), range, arithmetic.adc_bits);
+            const double value = convert(sums[index++], range, arithmetic.adc_bits);
             const double place = std::ldexp(value, slice * arithmetic.cell_bits + plane_shift);
             result[static_cast<std::size_t>(output)] += column == 0 ? place : -place;
           }
         }
       }
       if (arithmetic.mapping == SignedMapping::Offset) {
-        const double reference = convert(static_cast<double>(layer.reference_sum(group, plane)),
-                                         arithmetic.reference_range(group, plane), arithmetic.adc_bits);
+        const double reference_sum = layer.with_conversion_noise(layer.reference_sum(group, plane),
+                                                                 LayerValues::kReferenceColumn, group, plane);
+        const double reference = convert(reference_sum, arithmetic.reference_range(group, plane), arithmetic.adc_bits);
         const double subtracted = std::ldexp(reference * static_cast<double>(arithmetic.weight_offset()), plane_shift);
         for (double& value : result) value -= subtracted;
       }
     }
+  }
+  const double compensation = arithmetic.noise.drift_compensation();
+  if (compensation != 1) {
+    for (double& value : result) value = std::nearbyint(value * compensation);
   }
   return result;
 }

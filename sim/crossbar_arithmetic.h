@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <random>
 #include <vector>
 
 #include "sim/chip_spec.h"
@@ -41,6 +42,21 @@ namespace qxbar {
 //   slices, planes, row groups and row tiles in the digital domain.
 // With enough ADC bits for every full range the result is the exact integer product.
 //
+// Noise (chip keys noise.*, all off by default), where a chip puts it:
+// - Programming: every cell level v, the offset mapping's unit reference cells included, is programmed as
+//   max(0, v + sigma_p N(0, 1)), sigma_p = noise.programming (2^cell_bits - 1), once each time weights are
+//   programmed. Drift then scales it by (t / t0)^-nu, t = noise.read_time_s, t0 = 20 s, nu drawn per cell
+//   from |N(noise.drift_nu, noise.drift_nu_std)|; the digital result is multiplied by
+//   (t / t0)^noise.drift_nu and rounded half to even (global drift compensation).
+// - Conversion: each column sum gets Gaussian noise before its conversion, drawn anew every time, of
+//   variance read^2 + thermal^2 + shot^2 (conversion_noise below): read noise relative to the full range
+//   of the sum; Garg et al.'s thermal noise k_t sqrt(n / E) (2^cell_bits - 1) x_max over n rows, and shot
+//   noise k_s |g| |x| / sqrt(n E) over the group's programmed levels g and input levels x, E the energy
+//   per MAC in units of noise.unit_energy_fj. A dynamic range is taken over the noisy sums; a calibrated
+//   one is fitted on the programmed cells' sums without conversion noise.
+// The vectorised implementation draws from LibTorch's generator and the reference from its own, so with
+// noise the two agree in distribution, not value by value.
+//
 // Decisions where the rules leave room:
 // - Full range: every cell may hold 0 to 2^cell_bits - 1 whatever its slice, and every row its plane's
 //   values (negated on the odd rows of differential-row), each row independently of the others.
@@ -68,6 +84,31 @@ double convert(double sum, SumRange range, int adc_bits);
 // each. The cost engines count reads and conversions with it (through LayerMapping::groups_in_tile).
 std::int64_t read_groups(std::int64_t rows, std::int64_t rows_per_read);
 
+// The noise keys of a chip in the units of the arithmetic: cell levels and column sums.
+struct AnalogNoise {
+  double programming_sigma = 0;  // in cell levels
+  double drift_nu = 0;
+  double drift_nu_std = 0;
+  double drift_time_ratio = 1;  // t / t0
+  double read = 0;              // fraction of a conversion's full range
+  double thermal = 0;
+  double shot = 0;
+  double energy_per_mac = 1;  // Garg's E
+
+  bool any() const;
+  bool drifts() const;
+  // The drift exponent of one cell, from a standard normal draw.
+  double drift_nu_of(double standard_normal) const;
+  // What the digital result is multiplied by to undo the mean drift (1 without drift).
+  double drift_compensation() const;
+};
+
+// The noise one conversion's sum gets: variance fixed_variance + (shot_scale |g| |x|)^2.
+struct ConversionNoise {
+  double fixed_variance = 0;
+  double shot_scale = 0;
+};
+
 // The fixed structure of one layer on the chip, without values.
 struct CrossbarArithmetic {
   SignedMapping mapping = SignedMapping::DifferentialColumn;
@@ -84,6 +125,7 @@ struct CrossbarArithmetic {
   std::int64_t physical_rows = 0;   // rows on the crossbars (doubled by differential-row)
   std::int64_t crossbar_rows = 0;
   std::int64_t rows_per_read = 0;
+  AnalogNoise noise;
 
   // Physical rows [begin, end) read together; groups never straddle a row tile. A tile of r rows holds
   // read_groups(r, rows_per_read) of them.
@@ -102,20 +144,28 @@ struct CrossbarArithmetic {
   SumRange reference_range(const RowGroup& group, int plane) const;
   // The value the offset mapping adds to every weight: 2^(weight_bits - 1) - 1.
   std::int64_t weight_offset() const;
+  // The noise of a conversion of `group` in `plane`; the reference column's like any other column's.
+  ConversionNoise conversion_noise(const RowGroup& group, int plane) const;
 };
+
+AnalogNoise analog_noise(const ChipSpec& chip);
 
 // Throws ConfigError for a 1-bit converter when the layer's sums can be negative (see above).
 CrossbarArithmetic crossbar_arithmetic(const ChipSpec& chip, std::int64_t fan_in, Bits bits, bool signed_input);
 
+// Draws of the reference's noise; the weights are programmed anew on every call.
+using NoiseSource = std::mt19937_64;
+
 // The smallest and largest raw sum over all weight columns, row groups and planes for one input vector:
-// what calibration (adc.range: calibrated) collects over calibration inputs.
+// what calibration (adc.range: calibrated) collects over calibration inputs. `noise` programs the cells;
+// it may be null only when the arithmetic has no noise.
 SumRange observed_sums(const CrossbarArithmetic& arithmetic, const std::vector<std::int64_t>& weights,
-                       std::int64_t outputs, const std::vector<std::int64_t>& input);
+                       std::int64_t outputs, const std::vector<std::int64_t>& input, NoiseSource* noise = nullptr);
 
 // The chip's result for one input vector: `weights` holds outputs x fan_in integers row-major, `input`
 // fan_in integers. `calibrated` is the layer's range under adc.range: calibrated (ignored otherwise).
 std::vector<double> reference_product(const CrossbarArithmetic& arithmetic, const std::vector<std::int64_t>& weights,
                                       std::int64_t outputs, const std::vector<std::int64_t>& input,
-                                      SumRange calibrated = {});
+                                      SumRange calibrated = {}, NoiseSource* noise = nullptr);
 
 }  // namespace qxbar

@@ -201,6 +201,19 @@ TEST(Cli, TrainWritesCheckpointMetricsAndPolicyAndEvalAgrees) {
   EXPECT_DOUBLE_EQ(on_chip["ideal_test_accuracy"].get<double>(), accuracy);
   EXPECT_EQ(on_chip["chip"]["name"], "cimaq-default");
   EXPECT_EQ(on_chip["chip"]["fingerprint"].get<std::string>().size(), 16U);
+  EXPECT_EQ(on_chip["noise_seeds"], 1);  // a chip without noise computes the same on every programming
+  EXPECT_EQ(on_chip["test_accuracy_std"], 0.0);
+  // A noisy chip: repeated programmings, their mean and spread, the same on every run.
+  const std::string noisy = "eval --ckpt " + run + "/model.pt --data synthetic --threads 1 --analog --hw pcm --set "
+                            "noise.programming=0.2 --noise-seeds 3 --json ";
+  ASSERT_EQ(qxbar(noisy + dir.file("noisy.json")).exit_code, 0);
+  ASSERT_EQ(qxbar(noisy + dir.file("noisy_again.json")).exit_code, 0);
+  const auto noisy_result = nlohmann::json::parse(read_text(dir.file("noisy.json")));
+  EXPECT_EQ(noisy_result["noise_seeds"], 3);
+  EXPECT_GT(noisy_result["test_accuracy_std"].get<double>(), 0.0);
+  EXPECT_EQ(noisy_result["test_accuracy"], nlohmann::json::parse(read_text(dir.file("noisy_again.json")))["test_accuracy"]);
+  expect_one_line_error(qxbar("eval --ckpt " + run + "/model.pt --data synthetic --noise-seeds 2"),
+                        "eval: --noise-seeds needs --analog");
   // A bad chip key stops the command before anything is evaluated or written.
   expect_one_line_error(qxbar("eval --ckpt " + run + "/model.pt --data synthetic --analog --set adc.range=widest --json " +
                               dir.file("bad.json")),

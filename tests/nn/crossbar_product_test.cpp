@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -87,10 +89,117 @@ TEST(CrossbarProduct, EqualsTheScalarReferenceBitForBit) {
             << describe(c) << ", sample " << sample << ", output " << o;
       }
     }
-    const SumRange seen = crossbar_sum_range(arithmetic, input.index({torch::indexing::Slice(0, 1)}), weight);
+    const SumRange seen = ProgrammedLayer(arithmetic, weight).sum_range(input.index({torch::indexing::Slice(0, 1)}));
     EXPECT_EQ(seen.low, calibrated.low) << describe(c);
     EXPECT_EQ(seen.high, calibrated.high) << describe(c);
   }
+}
+
+// Mean and variance of the error against the exact product, per output, over repeated programmings and
+// conversions of one input vector.
+struct ErrorMoments {
+  std::vector<double> mean;
+  std::vector<double> variance;
+};
+
+template <typename Draw>
+ErrorMoments error_moments(int draws, std::int64_t outputs, const std::vector<double>& exact, Draw draw) {
+  ErrorMoments moments{std::vector<double>(static_cast<std::size_t>(outputs)), std::vector<double>(static_cast<std::size_t>(outputs))};
+  std::vector<double> squares(static_cast<std::size_t>(outputs));
+  for (int d = 0; d < draws; ++d) {
+    const std::vector<double> result = draw();
+    for (std::size_t o = 0; o < result.size(); ++o) {
+      const double error = result[o] - exact[o];
+      moments.mean[o] += error / draws;
+      squares[o] += error * error / draws;
+    }
+  }
+  for (std::size_t o = 0; o < squares.size(); ++o) {
+    moments.variance[o] = (squares[o] - moments.mean[o] * moments.mean[o]) * draws / (draws - 1);
+  }
+  return moments;
+}
+
+// With noise the two implementations draw from different generators: their errors must agree in mean and
+// variance. With n draws the standard error of a mean is sqrt(var / n) and a sample variance's relative
+// standard error sqrt(2 / (n - 1)); the bounds below are about five of those.
+TEST(CrossbarProduct, NoisyProductsAgreeWithTheReferenceInMeanAndVariance) {
+  constexpr int kDraws = 1000;
+  const std::vector<std::vector<std::string>> noises = {
+      {"noise.programming=0.05"},
+      {"noise.read=0.004"},
+      {"noise.thermal=0.01", "noise.shot=0.3", "crossbar.read_energy_fj_per_cell=2"},
+      {"noise.programming=0.03", "noise.drift_nu=0.05", "noise.drift_nu_std=0.02", "noise.read_time_s=86400"},
+  };
+  std::uint64_t seed = 100;
+  for (const char* mapping : {"offset", "differential-column", "differential-row"}) {
+    for (std::size_t n = 0; n < noises.size(); ++n) {
+      const std::vector<std::string>& noise = noises[n];
+      {
+        const std::string range = n % 2 == 0 ? "full" : "dynamic";
+        const Case c{mapping, 32, 16, 2, 2, 6, range, {6, 6}, std::string(mapping) == "differential-column"};
+        std::vector<std::string> overrides = {"mapping=" + c.mapping, "crossbar.rows=32", "crossbar.rows_per_read=16",
+                                              "crossbar.cell_bits=2", "dac.bits=2", "adc.bits=6", "adc.range=" + c.range};
+        overrides.insert(overrides.end(), noise.begin(), noise.end());
+        const ChipSpec chip = load_chip("cimaq_default", overrides);
+        const std::int64_t fan_in = 40;
+        const std::int64_t outputs = 3;
+        const auto [input, weight] = operands(c, 1, fan_in, outputs, ++seed);
+        const CrossbarArithmetic arithmetic = crossbar_arithmetic(chip, fan_in, c.bits, c.signed_input);
+        ASSERT_TRUE(arithmetic.noise.any());
+        const std::vector<std::int64_t> weights = integers(weight);
+        const std::vector<std::int64_t> x = integers(input[0]);
+        const torch::Tensor exact_product = torch::matmul(input, weight.t())[0];
+        const std::vector<double> exact(exact_product.data_ptr<double>(), exact_product.data_ptr<double>() + outputs);
+        NoiseSource source(seed);
+        const ErrorMoments reference = error_moments(kDraws, outputs, exact, [&] {
+          return reference_product(arithmetic, weights, outputs, x, {}, &source);
+        });
+        torch::manual_seed(static_cast<std::int64_t>(seed));
+        const ErrorMoments vectorised = error_moments(kDraws, outputs, exact, [&] {
+          const torch::Tensor result = crossbar_product(arithmetic, input, weight)[0].contiguous();
+          return std::vector<double>(result.data_ptr<double>(), result.data_ptr<double>() + outputs);
+        });
+        for (std::size_t o = 0; o < exact.size(); ++o) {
+          const std::string what = describe(c) + " " + noise.front() + ", output " + std::to_string(o);
+          const double variance = std::max(reference.variance[o], vectorised.variance[o]);
+          EXPECT_GT(variance, 0.0) << what;
+          EXPECT_NEAR(reference.mean[o], vectorised.mean[o], 5 * std::sqrt(2 * variance / kDraws) + 1e-9) << what;
+          EXPECT_NEAR(reference.variance[o], vectorised.variance[o], 5 * std::sqrt(2.0 / kDraws) * variance) << what;
+        }
+      }
+    }
+  }
+}
+
+TEST(CrossbarProduct, ConversionNoiseGrowsAsEnergyPerMacFalls) {
+  const Case c{"differential-column", 64, 64, 2, 1, 8, "full", {8, 8}, false};
+  const auto [input, weight] = operands(c, 200, 64, 4, 3);
+  const torch::Tensor exact = torch::matmul(input, weight.t());
+  double previous_error = std::numeric_limits<double>::infinity();
+  for (const char* energy : {"0.1", "1", "10", "100"}) {
+    const ChipSpec chip = load_chip("cimaq_default", {"crossbar.rows=64", "crossbar.cell_bits=2", "adc.bits=8",
+                                                      "noise.thermal=0.01", "noise.shot=1",
+                                                      std::string("crossbar.read_energy_fj_per_cell=") + energy});
+    torch::manual_seed(5);
+    const torch::Tensor result = crossbar_product(crossbar_arithmetic(chip, 64, c.bits, false), input, weight);
+    const double error = (result - exact).square().mean().sqrt().item<double>();
+    EXPECT_LT(error, previous_error) << "energy per MAC " << energy << " fJ";
+    previous_error = error;
+  }
+}
+
+TEST(CrossbarProduct, ALayerKeepsItsProgrammingUntilReprogrammed) {
+  torch::manual_seed(13);
+  Model model(spec_for_dataset("lenet5", "fashion-mnist"));
+  model.set_policy(uniform_policy(model.workload(), {8, 8}));
+  model.network().eval();
+  model.set_chip(std::make_shared<const ChipSpec>(load_chip("cimaq_default", {"noise.programming=0.1"})));
+  const torch::Tensor images = torch::randn({2, 1, 28, 28});
+  const torch::Tensor first = model.forward(images);
+  EXPECT_TRUE(torch::equal(model.forward(images), first)) << "programming noise is drawn once, not per product";
+  model.reprogram();
+  EXPECT_FALSE(torch::equal(model.forward(images), first)) << "programming anew draws new noise";
 }
 
 TEST(CrossbarProduct, WideConvertersOverFullRangesGiveTheExactProduct) {

@@ -3,9 +3,11 @@
 #include <gmock/gmock.h>
 
 #include <algorithm>
+#include <cmath>
 #include <sstream>
 
 #include "sim/chip_schema.h"
+#include "sim/crossbar_arithmetic.h"
 #include "tests/test_support.h"
 
 namespace qxbar {
@@ -39,7 +41,7 @@ TEST(ChipSpec, CimaqPresetHoldsCimaqDefaults) {
 }
 
 TEST(ChipSpec, EveryPresetLoadsAndIsaacHasItsHierarchy) {
-  for (const char* preset : {"cimaq_default", "isaac", "neurosim_rram"}) {
+  for (const char* preset : {"cimaq_default", "isaac", "neurosim_rram", "pcm"}) {
     EXPECT_NO_THROW(load_chip(preset)) << preset;
   }
   const ChipSpec isaac = load_chip("isaac");
@@ -213,6 +215,9 @@ TEST(ChipSpec, ChecksAcrossKeysNameTheOffendingKey) {
   EXPECT_EQ(chip_error(dir, "weights:\n  crossbar_write_time_ns: 100\n"),
             dir.file("chip.yaml") +
                 ":2:27: weights.crossbar_write_time_ns: has no effect with weights.write_granularity: row");
+  EXPECT_EQ(chip_error(dir, "noise:\n  shot: 1\n", {"crossbar.read_energy_fj_per_cell=0"}),
+            dir.file("chip.yaml") + ":2:9: noise.shot: needs an energy per MAC: with "
+                                    "crossbar.read_energy_fj_per_cell 0 the noise is unbounded");
 }
 
 TEST(ChipSpec, FingerprintFollowsValuesNotLabels) {
@@ -240,6 +245,24 @@ TEST(ChipSpec, FingerprintsOfChipsDescribedBeforeTheReadGroupAndRangeKeysAreKept
   EXPECT_NE(chip_from(dir, "{}", {"adc.range=dynamic"}).fingerprint, "1f03e057746b0b02");
   EXPECT_NE(chip_from(dir, "{}", {"adc.range=dynamic"}).fingerprint,
             chip_from(dir, "{}", {"adc.range=calibrated"}).fingerprint);
+  // The noise keys came later still: off, they leave every fingerprint as it was.
+  EXPECT_EQ(chip_from(dir, "noise: {programming: 0, read: 0, read_time_s: 20, unit_energy_fj: 1}\n").fingerprint,
+            "1f03e057746b0b02");
+  EXPECT_NE(chip_from(dir, "{}", {"noise.read=0.01"}).fingerprint, "1f03e057746b0b02");
+}
+
+TEST(ChipSpec, NoiseKeysResolveToTheArithmeticsUnits) {
+  const ChipSpec chip = load_chip("cimaq_default", {"crossbar.cell_bits=2", "noise.programming=0.1",
+                                                    "noise.read_time_s=200", "noise.drift_nu=0.05",
+                                                    "crossbar.read_energy_fj_per_cell=3", "noise.unit_energy_fj=0.5"});
+  const AnalogNoise noise = analog_noise(chip);
+  EXPECT_DOUBLE_EQ(noise.programming_sigma, 0.3);  // of the top level 3
+  EXPECT_DOUBLE_EQ(noise.drift_time_ratio, 10.0);  // 200 s after the 20 s reference
+  EXPECT_NEAR(noise.drift_compensation(), std::pow(10.0, 0.05), 1e-12);
+  EXPECT_DOUBLE_EQ(noise.energy_per_mac, 6.0);
+  EXPECT_TRUE(noise.any());
+  EXPECT_FALSE(analog_noise(load_chip("cimaq_default")).any());
+  EXPECT_TRUE(analog_noise(load_chip("pcm")).any());
 }
 
 TEST(ChipSpec, ChipKeyReferenceInReadmeMatchesTheKeyTable) {
