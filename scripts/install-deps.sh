@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build pkg-config
-  libsystemc-dev libtorch-dev libeigen3-dev libyaml-cpp-dev libboost-program-options-dev
+  libsystemc-dev libtorch-dev libopenblas0-openmp libeigen3-dev libyaml-cpp-dev libboost-program-options-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libgnuplot-iostream-dev libboost-iostreams-dev libboost-filesystem-dev gnuplot-nox
   libspdlog-dev libfmt-dev nlohmann-json3-dev libsqlite3-dev libopenmpi-dev openmpi-bin zlib1g-dev libturbojpeg0-dev libpng-dev
