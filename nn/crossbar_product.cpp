@@ -1,5 +1,7 @@
 #include "nn/crossbar_product.h"
 
+#include <ATen/Parallel.h>
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -82,18 +84,18 @@ ConverterGrid converter_grid(const torch::Tensor& low, const torch::Tensor& high
   return grid;
 }
 
-// Replaces sums by the converter's codes on `grid`, in place: the tensors are the size of every conversion
-// of a block, so each pass over them counts.
-void to_codes_(torch::Tensor& sums, const ConverterGrid& grid, double top_code) {
-  sums.sub_(grid.base).div_(grid.lsb).round_().clamp_(0, top_code);
-}
-
 torch::Tensor convert_sums(const torch::Tensor& sums, const torch::Tensor& low, const torch::Tensor& high, int adc_bits) {
   const double top_code = std::ldexp(1.0, adc_bits) - 1;
   const ConverterGrid grid = converter_grid(low, high, top_code);
-  torch::Tensor codes = sums.clone();
-  to_codes_(codes, grid, top_code);
-  return codes * grid.lsb + grid.base;
+  return (sums - grid.base).div_(grid.lsb).round_().clamp_(0, top_code).mul_(grid.lsb).add_(grid.base);
+}
+
+// Rounds half to even, as torch::round and the reference's std::nearbyint do, for |value| < 2^51: adding
+// and subtracting 1.5 * 2^52 leaves the value rounded in the default rounding mode, without a libm call
+// in the innermost loop (IEEE arithmetic, as the build keeps it: no -ffast-math).
+inline double round_half_even(double value) {
+  constexpr double kShifter = 6755399441055744.0;
+  return (value + kShifter) - kShifter;
 }
 
 torch::Tensor range_tensor(const std::vector<SumRange>& ranges, double SumRange::*bound) {
@@ -242,9 +244,7 @@ class ProgrammedLayer::Cells {
         break;
     }
     const double top_code = std::ldexp(1.0, arithmetic_.adc_bits) - 1;
-    const ConverterGrid grid = converter_grid(low, high, top_code);
-    to_codes_(sums, grid, top_code);
-    GroupResult result{shift_add(sums, grid), {}};
+    GroupResult result{convert_and_shift_add(sums, converter_grid(low, high, top_code), top_code), {}};
     if (arithmetic_.mapping == SignedMapping::Offset) {
       const torch::Tensor reference_cells = reference_.index({Slice(group.begin, group.end)});
       torch::Tensor reference_sums = torch::matmul(float64(planes), reference_cells).unsqueeze(-1);
@@ -256,37 +256,54 @@ class ProgrammedLayer::Cells {
     return result;
   }
 
-  // Σ over planes p and slices s of 2^(p dac.bits + s cell_bits) (base + code lsb), per sample and column:
-  // [samples, columns] in float64, where every such sum is exact. Where the grid is one per plane the LSB
-  // and base fold into the weights, sparing two passes over the codes.
-  torch::Tensor shift_add(torch::Tensor& codes, const ConverterGrid& grid) const {
-    const std::int64_t samples = codes.size(1);
-    const torch::Tensor per_sample = codes.view({arithmetic_.planes, samples, arithmetic_.slices, columns_});
-    const bool per_plane = grid.lsb.numel() == 1 || grid.lsb.size(1) == 1;
-    std::vector<double> lsb(static_cast<std::size_t>(arithmetic_.planes), 1.0);
-    std::vector<double> base(static_cast<std::size_t>(arithmetic_.planes), 0.0);
-    if (per_plane) {
-      const torch::Tensor plane_lsb = grid.lsb.expand({arithmetic_.planes, 1, 1}).reshape({-1}).contiguous();
-      const torch::Tensor plane_base = grid.base.expand({arithmetic_.planes, 1, 1}).reshape({-1}).contiguous();
-      lsb.assign(plane_lsb.data_ptr<double>(), plane_lsb.data_ptr<double>() + arithmetic_.planes);
-      base.assign(plane_base.data_ptr<double>(), plane_base.data_ptr<double>() + arithmetic_.planes);
-    } else {
-      codes.mul_(grid.lsb).add_(grid.base);
-    }
-    // One weighted contraction over planes and slices: reading the codes once rather than once per pair.
-    std::vector<double> weights;
-    double constant = 0;
-    for (int p = 0; p < arithmetic_.planes; ++p) {
-      for (int s = 0; s < arithmetic_.slices; ++s) {
-        const double place = std::ldexp(1.0, p * arithmetic_.dac_bits + s * arithmetic_.cell_bits);
-        const auto plane = static_cast<std::size_t>(p);
-        weights.push_back(place * lsb[plane]);
-        constant += place * base[plane];
+  // Σ over planes p and slices s of 2^(p dac.bits + s cell_bits) (base + code lsb), per sample and column, of
+  // the codes the converter gives `sums` [planes, samples, slices * columns]: [samples, columns] in float64,
+  // where every such sum of integers is exact. One fused pass over the sums: they are the size of every
+  // conversion of a block, and separate conversion and contraction passes over them cost several times more.
+  torch::Tensor convert_and_shift_add(const torch::Tensor& sums, const ConverterGrid& grid, double top_code) const {
+    const std::int64_t planes = arithmetic_.planes;
+    const std::int64_t samples = sums.size(1);
+    const std::int64_t slices = arithmetic_.slices;
+    const std::int64_t columns = columns_;
+    // The grid is one per plane (full, calibrated) or one per plane and sample (dynamic).
+    const torch::Tensor lsb = grid.lsb.expand({planes, samples, 1}).reshape({planes, samples}).contiguous();
+    const torch::Tensor base = grid.base.expand({planes, samples, 1}).reshape({planes, samples}).contiguous();
+    std::vector<double> place(static_cast<std::size_t>(planes * slices));
+    for (std::int64_t p = 0; p < planes; ++p) {
+      for (std::int64_t s = 0; s < slices; ++s) {
+        place[static_cast<std::size_t>(p * slices + s)] =
+            std::ldexp(1.0, static_cast<int>(p) * arithmetic_.dac_bits + static_cast<int>(s) * arithmetic_.cell_bits);
       }
     }
-    const torch::Tensor weight = torch::tensor(weights, torch::kFloat64).view({arithmetic_.planes, arithmetic_.slices});
-    torch::Tensor total = torch::einsum("pmsc,ps->mc", {per_sample.to(torch::kFloat64), weight});
-    return constant == 0 ? total : total.add_(constant);
+    const torch::Tensor values = sums.contiguous();
+    torch::Tensor total = torch::zeros({samples, columns}, torch::kFloat64);
+    AT_DISPATCH_FLOATING_TYPES(values.scalar_type(), "convert_and_shift_add", [&] {
+      const scalar_t* data = values.data_ptr<scalar_t>();
+      const double* lsbs = lsb.data_ptr<double>();
+      const double* bases = base.data_ptr<double>();
+      double* out = total.data_ptr<double>();
+      at::parallel_for(0, samples, 16, [&](std::int64_t begin, std::int64_t end) {
+        for (std::int64_t m = begin; m < end; ++m) {
+          double* row_out = out + m * columns;
+          for (std::int64_t p = 0; p < planes; ++p) {
+            const double step = lsbs[p * samples + m];
+            const double low = bases[p * samples + m];
+            const scalar_t* row = data + (p * samples + m) * slices * columns;
+            for (std::int64_t s = 0; s < slices; ++s) {
+              const double weight = place[static_cast<std::size_t>(p * slices + s)];
+              const scalar_t* sum = row + s * columns;
+              for (std::int64_t c = 0; c < columns; ++c) {
+                const double code = std::clamp(round_half_even(std::clamp((static_cast<double>(sum[c]) - low) / step,
+                                                                          -1.0, top_code + 1)),
+                                               0.0, top_code);
+                row_out[c] += weight * (low + code * step);
+              }
+            }
+          }
+        }
+      });
+    });
+    return total;
   }
 
   // The layer's outputs [samples, outputs] from the shift-added physical columns, drift compensated.
