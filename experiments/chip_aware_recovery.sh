@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Reproduces the README's chip-aware training result: from one W8A8 checkpoint, the same fine-tuning budget
 # spent on ideal (fake-quantized) arithmetic and on the chip's arithmetic with its noise, both then tested
-# as the chip computes over noise seeds.
+# as the chip computes over noise seeds. LR sets the fine-tuning's learning rate (0.001).
 # Usage: experiments/chip_aware_recovery.sh CHECKPOINT NET TRAIN_IMAGES TEST_IMAGES NOISE_SEEDS OUT_DIR --hw CHIP [--set k=v ...]
 set -euo pipefail
 checkpoint=${1:?W8A8 checkpoint}
@@ -13,7 +13,7 @@ out=${6:?output folder}
 shift 6
 chip=("$@")
 qxbar=${QXBAR:-"$(dirname "$0")/../build/experiments/qxbar"}
-common=(--net "$net" --data fashion-mnist --val-size 5000 --train-size "$train_images" --seed 1 --epochs 1 --lr 0.01
+common=(--net "$net" --data fashion-mnist --val-size 5000 --train-size "$train_images" --seed 1 --epochs 1 --lr "${LR:-0.001}"
         --bits 8,8 --from "$checkpoint")
 value() { grep -o "\"$1\": [0-9.e+-]*" "$2" | head -1 | grep -o '[0-9.e+-]*$'; }
 
