@@ -73,7 +73,7 @@ int run_sweep(const std::vector<std::string>& args) {
                 team->size() == 1 ? "" : "es", outcome.skipped);
     if (outcome.evaluated) std::printf("%zu accuracies evaluated on the chips\n", *outcome.evaluated);
     if (outcome.seconds > 0) {
-      std::printf("pricing took %.2f s: %.1f points/s\n", outcome.seconds,
+      std::printf("pricing took %.2f s: %.2f points/s\n", outcome.seconds,
                   static_cast<double>(outcome.priced + outcome.invalid) / outcome.seconds);
     }
   }
