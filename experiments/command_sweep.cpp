@@ -31,6 +31,7 @@ int run_sweep(const std::vector<std::string>& args) {
   std::vector<std::string> merge;
   SweepOptions sweep_options;
   CacheOptions cache;
+  ThreadOptions threads;
   po::options_description options("sweep options");
   options.add_options()
       ("sweep", po::value(&sweep_path)->required(), "sweep file (positional), e.g. experiments/sweeps/crossbar_cells_adc.yaml")
@@ -40,12 +41,14 @@ int run_sweep(const std::vector<std::string>& args) {
       ("merge", po::value(&merge)->multitoken(), "add the points of these databases (the shards) to --db instead of pricing")
       ("csv", po::value(&csv_path), "also export the database's points as CSV");
   cache.add_to(options);
+  threads.add_to(options);
   po::positional_options_description positional;
   positional.add("sweep", 1);
   po::variables_map values;
   if (!parse_command_line("sweep", args, options, values, positional)) return 0;
   if (!shard.empty()) parse_shard(shard, sweep_options);
   if (!cache.disabled) sweep_options.cost_cache = cache.path;
+  threads.apply();
 
   const std::unique_ptr<SweepTeam> team = join_sweep_team();
   if (!merge.empty()) {
@@ -68,8 +71,9 @@ int run_sweep(const std::vector<std::string>& args) {
     std::printf("%s: %zu points, %zu priced and %zu invalid by %zu process%s, %zu stored before\n",
                 sweep_options.database.c_str(), outcome.points, outcome.priced, outcome.invalid, team->size(),
                 team->size() == 1 ? "" : "es", outcome.skipped);
+    if (outcome.evaluated) std::printf("%zu accuracies evaluated on the chips\n", *outcome.evaluated);
     if (outcome.seconds > 0) {
-      std::printf("pricing took %.2f s: %.1f points/s\n", outcome.seconds,
+      std::printf("pricing took %.2f s: %.2f points/s\n", outcome.seconds,
                   static_cast<double>(outcome.priced + outcome.invalid) / outcome.seconds);
     }
   }

@@ -115,40 +115,26 @@ int run_eval(const std::vector<std::string>& args) {
   std::string checkpoint;
   std::string policy_path;
   std::string json_path;
-  std::int64_t batch_size = 512;
-  std::int64_t calibration_images = 512;
-  std::int64_t test_images = 0;
-  int noise_seeds = 1;
+  ChipTestOptions test_options;
   bool integer = false;
   bool analog = false;
+  const OptionSet test_flags = chip_test_options(test_options);
   po::options_description options("eval options");
   options.add_options()
       ("ckpt", po::value(&checkpoint)->required(), "checkpoint (model.pt) written by qxbar train")
       ("policy", po::value(&policy_path), "evaluate under this policy instead of the checkpoint's (recalibrates)")
-      ("batch-size", po::value(&batch_size)->default_value(batch_size), "images per forward pass")
       ("integer", po::bool_switch(&integer),
        "also fold batch norms and evaluate with integer matrix products and fixed-point rescaling")
       ("analog", po::bool_switch(&analog),
        "evaluate as the chip (--hw, --set) computes: folded batch norms, sliced weights, input bit-planes, row "
        "groups and converters; test_accuracy is then the chip's")
-      ("calibration-images", po::value(&calibration_images)->default_value(calibration_images),
-       "training images that fit the converters' ranges when adc.range is calibrated")
-      ("test-images", po::value(&test_images)->default_value(test_images),
-       "evaluate on the first N test images (0: all of them)")
-      ("noise-seeds", po::value(&noise_seeds)->default_value(noise_seeds),
-       "with --analog on a chip with noise: program and evaluate the chip this many times, noise seeds 0 to "
-       "N-1, and report the mean and standard deviation")
       ("json", po::value(&json_path), "where to write the accuracy (default: eval.json beside the checkpoint)");
+  add_options(options, test_flags);
   chip_options.add_to(options);
   data_options.add_to(options);
   po::variables_map values;
   if (!parse_command_line("eval", args, options, values)) return 0;
-  if (batch_size < 1) throw ConfigError("--batch-size " + std::to_string(batch_size) + ": must be at least 1");
-  if (calibration_images < 1) {
-    throw ConfigError("--calibration-images " + std::to_string(calibration_images) + ": must be at least 1");
-  }
-  if (test_images < 0) throw ConfigError("--test-images " + std::to_string(test_images) + ": must not be negative");
-  if (noise_seeds < 1) throw ConfigError("--noise-seeds " + std::to_string(noise_seeds) + ": must be at least 1");
+  check_flags(test_flags);
   if (!analog && !values["noise-seeds"].defaulted()) throw ConfigError("eval: --noise-seeds needs --analog");
   if (!analog && (!values["hw"].defaulted() || values.count("set") != 0)) {
     throw ConfigError("eval: --hw and --set describe the chip of --analog; give --analog too");
@@ -159,8 +145,8 @@ int run_eval(const std::vector<std::string>& args) {
   if (values["data"].defaulted()) data_options.data.name = read_checkpoint_info(checkpoint).dataset;
   if (values.count("policy") != 0) model.set_policy(load_policy(policy_path, model.workload()));
   DataSplits data = data_options.load(0);
-  if (test_images > 0 && test_images < data.test.size()) data.test = data.test.subset(torch::arange(test_images));
-  const double accuracy = evaluate(model, data.test, batch_size);
+  data.test = data.test.first(test_options.test_images);
+  const double accuracy = evaluate(model, data.test, test_options.batch_size);
   if (json_path.empty()) json_path = (std::filesystem::path(checkpoint).parent_path() / "eval.json").string();
   nlohmann::ordered_json result = {{"checkpoint", checkpoint},
                                    {"dataset", data_options.data.name},
@@ -171,9 +157,9 @@ int run_eval(const std::vector<std::string>& args) {
               static_cast<long long>(data.test.size()));
   if (integer) {
     Model deployed = fold_batch_norm(model);
-    const double folded = evaluate(deployed, data.test, batch_size);
+    const double folded = evaluate(deployed, data.test, test_options.batch_size);
     deployed.set_integer_arithmetic(true);
-    const double integer_accuracy = evaluate(deployed, data.test, batch_size);
+    const double integer_accuracy = evaluate(deployed, data.test, test_options.batch_size);
     result["folded_test_accuracy"] = folded;
     result["integer_test_accuracy"] = integer_accuracy;
     std::printf("batch norm folded: %.4f fake-quantized, %.4f with integer arithmetic\n", folded, integer_accuracy);
@@ -181,7 +167,8 @@ int run_eval(const std::vector<std::string>& args) {
   if (analog) {
     Model deployed = fold_batch_norm(model);
     const ChipAccuracy on_chip =
-        evaluate_on_chip(deployed, chip, data.test, data.train, batch_size, noise_seeds, calibration_images);
+        evaluate_on_chip(deployed, chip, data.test, data.train, test_options.batch_size,
+                         test_options.noise_seeds, test_options.calibration_images);
     result["ideal_test_accuracy"] = accuracy;
     result["test_accuracy"] = on_chip.mean;
     result["test_accuracy_std"] = on_chip.std;

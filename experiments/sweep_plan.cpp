@@ -6,6 +6,8 @@
 #include <numeric>
 #include <sstream>
 
+#include <nlohmann/json.hpp>
+
 #include "sim/chip_schema.h"
 #include "sim/chip_spec.h"
 #include "sim/core/fingerprint.h"
@@ -36,13 +38,31 @@ std::string resolve_beside(const std::string& entry, const std::filesystem::path
   return std::filesystem::exists(beside) ? beside.string() : entry;
 }
 
-// A file entry stands for its contents: editing a policy file makes a new plan, not a mix of two.
-std::string identity_of(const std::string& entry) {
-  if (!std::filesystem::is_regular_file(entry)) return entry;
-  std::ifstream file(entry, std::ios::binary);
+std::string content_fingerprint(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
   std::ostringstream contents;
   contents << file.rdbuf();
-  return "file:" + fingerprint_hex(contents.str());
+  return fingerprint_hex(contents.str());
+}
+
+// A file entry stands for its contents: editing a policy file makes a new plan, not a mix of two.
+std::string identity_of(const std::string& entry) {
+  return std::filesystem::is_regular_file(entry) ? "file:" + content_fingerprint(entry) : entry;
+}
+
+SweepAccuracy accuracy_section(const YAML::Node& node, const std::string& file, const std::filesystem::path& folder) {
+  StrictMap map(node, file, "accuracy");
+  SweepAccuracy accuracy;
+  const YAML::Node checkpoint = map.take("checkpoint");
+  accuracy.checkpoint.where = location_of(checkpoint, file);
+  accuracy.checkpoint.name = resolve_beside(scalar_text(checkpoint, accuracy.checkpoint.where, accuracy.checkpoint.key), folder);
+  accuracy.content = accuracy.checkpoint.load([](const std::string& path) {
+    if (!std::filesystem::is_regular_file(path)) throw ConfigError(path + ": no such checkpoint");
+    return content_fingerprint(path);
+  });
+  read_options(map, chip_test_options(accuracy.test));
+  map.reject_unknown_keys();
+  return accuracy;
 }
 
 std::uint64_t splitmix64(std::uint64_t x) {
@@ -93,6 +113,7 @@ SweepPlan load_sweep(const std::string& path) {
       throw ConfigError(located_message(location_of(engine, path), "engine", "unknown engine '" + plan.engine + "' (choose analytical or systemc)"));
     }
   }
+  if (const YAML::Node accuracy = map.take_optional("accuracy")) plan.accuracy = accuracy_section(accuracy, path, folder);
   map.reject_unknown_keys();
   // The table's layout, and the base chip by its resolved values (a preset is a file too).
   std::string identity = sweep_table_layout() + "|" +
@@ -103,6 +124,10 @@ SweepPlan load_sweep(const std::string& path) {
   }
   for (const SweepEntry& network : plan.networks) identity += "|n:" + identity_of(network.name);
   for (const SweepEntry& policy : plan.policies) identity += "|p:" + identity_of(policy.name);
+  if (plan.accuracy) {
+    ChipTestOptions test = plan.accuracy->test;
+    identity += "|a:" + plan.accuracy->content + run_key_json(chip_test_options(test)).dump();
+  }
   plan.fingerprint = fingerprint_hex(identity);
   return plan;
 }

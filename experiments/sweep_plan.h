@@ -1,9 +1,11 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "nn/trainer.h"
 #include "sim/core/errors.h"
 
 namespace qxbar {
@@ -31,14 +33,24 @@ struct SweepEntry {
   }
 };
 
+// A sweep's accuracy section: the checkpoint whose accuracy, as each chip computes it, the points of its
+// network store, and how much of its dataset tests it.
+struct SweepAccuracy {
+  SweepEntry checkpoint{"", {}, "accuracy.checkpoint"};
+  std::string content;  // the checkpoint file's fingerprint
+  ChipTestOptions test;
+};
+
 // A sweep file (experiments/sweeps/*.yaml), read strictly: a base chip, a grid over dotted chip keys,
-// the networks (built-in names or CIM-AQ layer files) and the policies ("W,A" or policy files).
+// the networks (built-in names or CIM-AQ layer files), the policies ("W,A" or policy files) and
+// optionally a checkpoint to test on every chip.
 struct SweepPlan {
   SweepEntry base_chip{"cimaq_default", {}, "chip"};
   std::vector<SweepAxis> axes;
   std::vector<SweepEntry> networks;
   std::vector<SweepEntry> policies;
   std::string engine = "systemc";
+  std::optional<SweepAccuracy> accuracy;
   std::string fingerprint;  // of everything above, files by their contents: a database holds one plan
 
   std::vector<std::string> keys() const;  // the swept chip keys, in the sweep file's order

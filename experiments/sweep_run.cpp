@@ -1,11 +1,14 @@
 #include "experiments/sweep_run.h"
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <set>
 #include <thread>
+#include <tuple>
 
 #include "nn/builtin_workloads.h"
+#include "nn/trainer.h"
 #include "sim/core/progress.h"
 #include "sim/cost_cache.h"
 #include "sim/cost_engine.h"
@@ -14,6 +17,58 @@
 
 namespace qxbar {
 namespace {
+
+// The sweep checkpoint's test accuracy as each chip computes it, evaluated once per chip and policy. A
+// policy is applied as `qxbar eval --policy` applies it, so both commands give one accuracy: layers whose
+// bits it changes fit their quantizers again in an ideal evaluation before the chip's.
+class CheckpointTester {
+ public:
+  explicit CheckpointTester(const SweepAccuracy& settings)
+      : settings_(settings),
+        workload_(settings.checkpoint.load([](const std::string& path) { return load_checkpoint(path).workload(); })),
+        data_(settings.checkpoint.load([](const std::string& path) {
+          DataOptions data;
+          data.name = read_checkpoint_info(path).dataset;
+          return load_data(data);
+        })) {
+    data_.test = data_.test.first(settings.test.test_images);
+  }
+
+  // A network is the checkpoint's when the chip executes the same matrices for both, in the same order.
+  bool tests(const Workload& network) const {
+    const auto same = [](const LayerShape& a, const LayerShape& b) {
+      return std::tie(a.kind, a.input_dim, a.output_dim, a.mvm_invocations, a.repeat_factor) ==
+             std::tie(b.kind, b.input_dim, b.output_dim, b.mvm_invocations, b.repeat_factor);
+    };
+    return std::equal(network.layers.begin(), network.layers.end(), workload_.layers.begin(), workload_.layers.end(), same);
+  }
+
+  AccuracyKey key(const std::string& chip, const Policy& policy) const { return {settings_.content, chip, policy_summary(policy)}; }
+
+  void remember(const Accuracies& accuracies) { known_.insert(accuracies.begin(), accuracies.end()); }
+
+  double of(const std::shared_ptr<const ChipSpec>& chip, const Policy& policy) {
+    const AccuracyKey evaluated = key(chip->fingerprint, policy);
+    if (const auto known = known_.find(evaluated); known != known_.end()) return known->second;
+    auto model = models_.find(evaluated.policy);
+    if (model == models_.end()) {
+      model = models_.emplace(evaluated.policy, load_checkpoint(settings_.checkpoint.name)).first;
+      model->second.set_policy(policy);
+      evaluate(model->second, data_.test, settings_.test.batch_size);
+    }
+    Model deployed = fold_batch_norm(model->second);
+    const ChipTestOptions& test = settings_.test;
+    return known_[evaluated] =
+               evaluate_on_chip(deployed, chip, data_.test, data_.train, test.batch_size, test.noise_seeds, test.calibration_images).mean;
+  }
+
+ private:
+  const SweepAccuracy& settings_;
+  Workload workload_;
+  DataSplits data_;
+  std::map<std::string, Model> models_;  // by policy, each applied and fitted once
+  Accuracies known_;
+};
 
 // What every point shares, loaded and checked once: a mistake in the base chip, a network or a policy
 // is the sweep's, not a point's.
@@ -31,9 +86,19 @@ class PointPricer {
       }
     }
     if (!cost_cache.empty()) cache_ = std::make_shared<CostCache>(cost_cache);
+    if (plan.accuracy) {
+      accuracy_.emplace(*plan.accuracy);
+      for (const auto& [network, workload] : workloads_) {
+        if (accuracy_->tests(workload)) tested_networks_.insert(network);
+      }
+      if (tested_networks_.empty()) {
+        throw ConfigError(located_message(plan.accuracy->checkpoint.where, plan.accuracy->checkpoint.key,
+                                          "its network has the layers of none of the sweep's networks"));
+      }
+    }
   }
 
-  SweepRow price(const SweepPoint& point) const {
+  SweepRow price(const SweepPoint& point) {
     SweepRow row;
     row.index = point.index;
     row.values = point.values;
@@ -42,15 +107,16 @@ class PointPricer {
     try {
       ChipDescription description = base_chip_;
       for (std::size_t axis = 0; axis < plan_.axes.size(); ++axis) description.apply_override(plan_.axes[axis].key + "=" + point.values[axis]);
-      const ChipSpec chip = description.resolve();
-      const NetworkCost cost = price_network(*make_cost_engine(plan_.engine, chip, cache_), workloads_.at(point.network),
-                                             policies_.at({point.network, point.policy}));
+      const auto chip = std::make_shared<const ChipSpec>(description.resolve());
+      const Policy& policy = policies_.at({point.network, point.policy});
+      const NetworkCost cost = price_network(*make_cost_engine(plan_.engine, *chip, cache_), workloads_.at(point.network), policy);
+      if (tested_networks_.count(point.network) != 0) row.accuracy = accuracy_->of(chip, policy);
       row.status = SweepRow::kOk;
       row.latency_ns = cost.latency_ns;
       row.energy_pj = cost.energy_pj.total();
-      row.area_mm2 = area_of(chip).total() / 1e6;
+      row.area_mm2 = area_of(*chip).total() / 1e6;
       row.energy_by_component_pj = cost.energy_pj;
-      row.chip = chip.fingerprint;
+      row.chip = chip->fingerprint;
     } catch (const ConfigError& error) {
       // An impossible combination is a result of the sweep, not the end of it.
       row.status = error.what();
@@ -62,12 +128,24 @@ class PointPricer {
     if (cache_) cache_->flush();
   }
 
+  void remember(const Accuracies& accuracies) {
+    if (accuracy_) accuracy_->remember(accuracies);
+  }
+
+  // What a row's accuracy was evaluated from, on whichever rank priced it.
+  std::optional<AccuracyKey> evaluated_from(const SweepRow& row) const {
+    if (!row.accuracy) return std::nullopt;
+    return accuracy_->key(row.chip, policies_.at({row.network, row.policy}));
+  }
+
  private:
   const SweepPlan& plan_;
   ChipDescription base_chip_;  // parsed once; each point applies its values to a copy
   std::map<std::string, Workload> workloads_;
   std::map<std::pair<std::string, std::string>, Policy> policies_;
   std::shared_ptr<CostCache> cache_;
+  std::optional<CheckpointTester> accuracy_;
+  std::set<std::string> tested_networks_;  // the networks whose points store the checkpoint's accuracy
 };
 
 }  // namespace
@@ -108,6 +186,8 @@ SweepOutcome run_sweep(const std::string& sweep_file, const SweepOptions& option
   if (failed == team.rank()) std::rethrow_exception(failure);
   if (failed < team.size()) throw SweepStopped(message);
   stored = team.share(stored);
+  const Accuracies accuracies = decode_accuracies(team.share(root ? encode_accuracies(store->accuracies()) : std::string()));
+  pricer->remember(accuracies);
   team.start_pricing();
 
   const std::vector<SweepPoint> points = expand(*plan);
@@ -124,7 +204,7 @@ SweepOutcome run_sweep(const std::string& sweep_file, const SweepOptions& option
   Progress progress("sweep", static_cast<std::int64_t>(to_price.size()), "points");
   const auto start = std::chrono::steady_clock::now();
   auto record = [&](const SweepRow& row) {
-    store->insert(row);
+    store->insert(row, pricer->evaluated_from(row));
     ++(row.ok() ? outcome.priced : outcome.invalid);
     if (options.show_progress) progress.update(static_cast<std::int64_t>(outcome.priced + outcome.invalid));
   };
@@ -148,6 +228,7 @@ SweepOutcome run_sweep(const std::string& sweep_file, const SweepOptions& option
       }
     }
     outcome.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (plan->accuracy) outcome.evaluated = store->accuracies().size() - accuracies.size();
   } else {
     team.send_done();
   }

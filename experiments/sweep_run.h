@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,7 @@ struct SweepOutcome {
   std::size_t skipped = 0;  // stored before (resume)
   std::size_t priced = 0;   // by the whole team
   std::size_t invalid = 0;  // recorded with the reason, not priced
+  std::optional<std::size_t> evaluated;  // accuracies new to the database; none when the sweep tests no checkpoint
   double seconds = 0;       // pricing, from when every rank was ready to the last row stored
 };
 

@@ -23,6 +23,7 @@ class SoloTeam : public SweepTeam {
     return error.empty() ? 1 : 0;
   }
   std::vector<std::size_t> share(const std::vector<std::size_t>& from_rank_0) override { return from_rank_0; }
+  std::string share(const std::string& from_rank_0) override { return from_rank_0; }
   void send(const SweepRow&) override { throw std::logic_error("a team of one has no one to send to"); }
   void send_done() override {}
   std::optional<SweepRow> receive() override { return std::nullopt; }
@@ -79,6 +80,12 @@ class MpiTeam : public SweepTeam {
     values.resize(count);
     MPI_Bcast(values.data(), static_cast<int>(count), MPI_UNSIGNED_LONG_LONG, 0, MPI_COMM_WORLD);
     return std::vector<std::size_t>(values.begin(), values.end());
+  }
+
+  std::string share(const std::string& from_rank_0) override {
+    std::string text = from_rank_0;
+    broadcast(text, 0);
+    return text;
   }
 
   // Rows go out in batches a few times a second: a message per row kept both ranks waiting on each other.

@@ -21,8 +21,9 @@ class SweepTeam {
   // Collective: every rank gives its error ("" for none); returns the lowest failing rank (size() when
   // none failed) and sets `message` to its error.
   virtual std::size_t first_failure(const std::string& error, std::string& message) = 0;
-  // Collective: rank 0's list, on every rank.
+  // Collective: rank 0's list or text, on every rank.
   virtual std::vector<std::size_t> share(const std::vector<std::size_t>& from_rank_0) = 0;
+  virtual std::string share(const std::string& from_rank_0) = 0;
   virtual void send(const SweepRow& row) = 0;  // ranks > 0
   virtual void send_done() = 0;                // ranks > 0: no more rows will come
   // Rank 0: the next row another rank sent, nullopt when none is waiting.

@@ -200,11 +200,9 @@ RunSummary run_recipe(const Recipe& recipe, const std::string& recipe_path, cons
     Model deployed = fold_batch_norm(final_model);
     deployed.set_integer_arithmetic(true);
     final_result["integer_test_accuracy"] = evaluate(deployed, full_data().test, 256);
-    const Dataset& test = full_data().test;
-    const std::int64_t chip_images = recipe.chip_test_images > 0 ? std::min(recipe.chip_test_images, test.size()) : test.size();
-    final_result["chip_test_accuracy"] =
-        evaluate_on_chip(deployed, on_chip, test.subset(torch::arange(chip_images)), full_data().train, 256, 1).mean;
-    final_result["chip_test_images"] = chip_images;
+    const Dataset chip_test = full_data().test.first(recipe.chip_test_images);
+    final_result["chip_test_accuracy"] = evaluate_on_chip(deployed, on_chip, chip_test, full_data().train, 256, 1).mean;
+    final_result["chip_test_images"] = chip_test.size();
     final_result = final_stage.finish(final_result);
   }
 

@@ -143,6 +143,11 @@ Dataset Dataset::subset(const torch::Tensor& indices) const {
   return part;
 }
 
+Dataset Dataset::first(std::int64_t count) const {
+  if (count <= 0 || count >= size()) return *this;
+  return subset(torch::arange(count));
+}
+
 torch::Tensor Dataset::inputs(const torch::Tensor& indices, torch::Generator* augmentation) const {
   const bool augmented = augment && augmentation != nullptr;
   if (folder) {

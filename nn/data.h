@@ -27,6 +27,7 @@ struct Dataset {
 
   std::int64_t size() const { return labels.defined() ? labels.size(0) : 0; }
   Dataset subset(const torch::Tensor& indices) const;
+  Dataset first(std::int64_t count) const;  // the first `count` samples; all of them when count is 0 or more
   // The normalised images of the samples at `indices`; augmented, where this set augments, when given a
   // generator to draw from.
   torch::Tensor inputs(const torch::Tensor& indices, torch::Generator* augmentation = nullptr) const;

@@ -258,7 +258,7 @@ void put_on_chip(Model& model, const std::shared_ptr<const ChipSpec>& chip, cons
   model.set_chip(chip);
   if (chip == nullptr || chip->adc.range != AdcRange::Calibrated) return;
   model.set_calibrating(true);
-  evaluate(model, calibration.subset(torch::arange(std::min(calibration_images, calibration.size()))), batch_size);
+  evaluate(model, calibration.first(calibration_images), batch_size);
   model.set_calibrating(false);
 }
 
@@ -281,6 +281,21 @@ ChipAccuracy evaluate_on_chip(Model& model, const std::shared_ptr<const ChipSpec
     result.std = std::sqrt(squares / (result.seeds - 1));
   }
   return result;
+}
+
+OptionSet chip_test_options(ChipTestOptions& options) {
+  using C = ChipTestOptions;
+  static const std::vector<Option<ChipTestOptions>> table = {
+      {"test_images", "test-images", "evaluate on the first N test images (0: all of them)", &C::test_images, {0}},
+      {"calibration_images", "calibration-images",
+       "training images that fit the converters' ranges when adc.range is calibrated", &C::calibration_images, {1}},
+      // Part of a result: the first batch fits the activation steps of layers whose bits a policy changed.
+      {"batch_size", "batch-size", "images per forward pass", &C::batch_size, {1}},
+      {"noise_seeds", "noise-seeds",
+       "on a chip with noise: program and evaluate the chip this many times, noise seeds 0 to N-1, and report "
+       "the mean (and standard deviation)", &C::noise_seeds, {1}},
+  };
+  return bind_options(table, options);
 }
 
 OptionSet training_options(TrainOptions& options) {

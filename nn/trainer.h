@@ -70,11 +70,21 @@ struct TrainResult {
 // Fraction of correctly classified images, in evaluation mode, without gradients.
 double evaluate(Model& model, const Dataset& data, std::int64_t batch_size);
 
+// How a trained model is tested as a chip computes it, as `qxbar eval` flags and a sweep's accuracy
+// section name it.
+struct ChipTestOptions {
+  std::int64_t test_images = 0;  // the first N test images; 0: all of them
+  std::int64_t calibration_images = 512;
+  std::int64_t batch_size = 512;
+  int noise_seeds = 1;
+};
+OptionSet chip_test_options(ChipTestOptions& options);
+
 // Puts `model` on `chip` (Model::set_chip, which programs its weights anew) and, under adc.range:
 // calibrated, fits the converters' ranges to the sums the first `calibration_images` images of
 // `calibration` produce.
 void put_on_chip(Model& model, const std::shared_ptr<const ChipSpec>& chip, const Dataset& calibration,
-                 std::int64_t batch_size, std::int64_t calibration_images = 512);
+                 std::int64_t batch_size, std::int64_t calibration_images = ChipTestOptions{}.calibration_images);
 
 // Test accuracy as a noisy chip computes it, over programmings of the chip: the mean and the sample
 // standard deviation over `noise_seeds` repetitions, repetition s drawing its noise from LibTorch's
@@ -86,7 +96,7 @@ struct ChipAccuracy {
 };
 ChipAccuracy evaluate_on_chip(Model& model, const std::shared_ptr<const ChipSpec>& chip, const Dataset& test,
                               const Dataset& calibration, std::int64_t batch_size, int noise_seeds,
-                              std::int64_t calibration_images = 512);
+                              std::int64_t calibration_images = ChipTestOptions{}.calibration_images);
 
 // Trains `model` and writes `checkpoint_path` (model, optimizer, quantizer state and policy) after every
 // epoch and every `checkpoint_minutes` within one, atomically. When the checkpoint already holds the same

@@ -56,14 +56,16 @@ std::string tics(const std::vector<std::string>& values) {
 struct Quantity {
   const char* name;
   const char* label;
-  double (*value)(const SweepRow&);
+  double (*value)(const SweepRow&);  // NaN where the point has none
+  bool logarithmic;  // costs span orders of magnitude across a grid; accuracies do not
 };
 
-const Quantity kLatency{"latency", "latency [ms]", [](const SweepRow& row) { return row.latency_ns / 1e6; }};
-const Quantity kEnergy{"energy", "energy [uJ]", [](const SweepRow& row) { return row.energy_pj / 1e6; }};
+const Quantity kLatency{"latency", "latency [ms]", [](const SweepRow& row) { return row.latency_ns / 1e6; }, true};
+const Quantity kEnergy{"energy", "energy [uJ]", [](const SweepRow& row) { return row.energy_pj / 1e6; }, true};
+const Quantity kAccuracy{"accuracy", "test accuracy", [](const SweepRow& row) { return row.accuracy.value_or(NAN); }, false};
 
 // The heatmap of one quantity over two swept keys for one network and policy, or nothing when no chip of
-// that slice is valid.
+// that slice has a value.
 std::vector<Figure> heatmap(const SweepTable& table, const Group& group, const Quantity& quantity, std::size_t x, std::size_t y,
                             const std::vector<std::string>& fixed) {
   const std::vector<std::string> xs = distinct_values(table, x);
@@ -98,32 +100,37 @@ std::vector<Figure> heatmap(const SweepTable& table, const Group& group, const Q
                     gnuplot_quoted(table.axes[y]) + " noenhanced\nset cblabel " + gnuplot_quoted(quantity.label) +
                     "\nset xtics " + tics(xs) + "\nset ytics " + tics(ys) + "\nset xrange [-0.5:" +
                     std::to_string(xs.size()) + "-0.5]\nset yrange [-0.5:" + std::to_string(ys.size()) +
-                    "-0.5]\nset logscale cb\nset palette rgbformulae 33,13,10\nunset key\n"
+                    "-0.5]\n" + (quantity.logarithmic ? "set logscale cb\n" : "") + "set palette rgbformulae 33,13,10\nunset key\n"
                     "plot '" + figure.name + ".dat' using 1:2:3 with image, '' using 1:2:($3 == $3 ? sprintf(\"%.3g\", $3) : \"\") with labels\n";
   return {figure};
 }
 
 // Energy against latency of every valid chip for one network and policy, coloured by area, with the
-// chips no other chip beats in latency, energy and area at once ringed.
+// chips no other chip beats in latency, energy and area at once ringed; when the chips were tested, in
+// accuracy too, and the ringed chips labelled with theirs.
 std::vector<Figure> scatter(const SweepTable& table, const Group& group) {
   std::vector<const SweepRow*> valid;
   for (const SweepRow& row : table.rows) {
     if (row.ok() && row.network == group.network && row.policy == group.policy) valid.push_back(&row);
   }
   if (valid.empty()) return {};
+  const bool tested = std::all_of(valid.begin(), valid.end(), [](const SweepRow* row) { return row->accuracy.has_value(); });
   std::vector<std::vector<double>> costs;
-  for (const SweepRow* row : valid) costs.push_back({row->latency_ns, row->energy_pj, row->area_mm2});
+  for (const SweepRow* row : valid) {
+    costs.push_back({row->latency_ns, row->energy_pj, row->area_mm2});
+    if (tested) costs.back().push_back(-*row->accuracy);
+  }
   const std::vector<std::size_t> pareto = pareto_set(costs);
   Figure figure{"tradeoff_" + group.tag, "", ""};
   auto line = [&](const SweepRow& row) {
     std::string chip;
     for (std::size_t axis = 0; axis < table.axes.size(); ++axis) chip += (axis == 0 ? "" : " ") + table.axes[axis] + "=" + row.values[axis];
     return gnuplot_number(kLatency.value(row)) + " " + gnuplot_number(kEnergy.value(row)) + " " + gnuplot_number(row.area_mm2) + " " +
-           gnuplot_quoted(chip) + "\n";
+           (tested ? gnuplot_number(kAccuracy.value(row)) + " " : "") + gnuplot_quoted(chip) + "\n";
   };
-  figure.data = "# " + group.network + " at " + policy_label(group.policy) +
-                ": every valid chip, then the Pareto set over latency, energy and area\n"
-                "# latency_ms energy_uJ area_mm2 chip\n";
+  const std::string objectives = tested ? "accuracy, latency, energy, area" : "latency, energy, area";
+  figure.data = "# " + group.network + " at " + policy_label(group.policy) + ": every valid chip, then the Pareto set over " +
+                objectives + "\n# latency_ms energy_uJ area_mm2 " + (tested ? "accuracy " : "") + "chip\n";
   for (const SweepRow* row : valid) figure.data += line(*row);
   figure.data += "\n\n";
   for (const std::size_t index : pareto) figure.data += line(*valid[index]);
@@ -131,7 +138,8 @@ std::vector<Figure> scatter(const SweepTable& table, const Group& group) {
                     " noenhanced\nset xlabel \"latency [ms]\"\nset ylabel \"energy [uJ]\"\nset cblabel \"area [mm^2]\"\n"
                     "set logscale xy\nset grid\nset format cb \"%.4g\"\nset palette rgbformulae 33,13,10\nset key top left\n"
                     "plot '" + figure.name + ".dat' index 0 using 1:2:3 with points pt 7 ps 1.2 lc palette title \"chips\", "
-                    "'' index 1 using 1:2 with points pt 6 ps 2.4 lw 2 lc rgb \"black\" title \"Pareto set (latency, energy, area)\"\n";
+                    "'' index 1 using 1:2 with points pt 6 ps 2.4 lw 2 lc rgb \"black\" title \"Pareto set (" + objectives + ")\"" +
+                    (tested ? ", '' index 1 using 1:2:(sprintf(\"%.3f\", $4)) with labels offset 0,1.2 notitle" : "") + "\n";
   return {figure};
 }
 
@@ -177,7 +185,7 @@ std::vector<Figure> sweep_figures(const SweepTable& table, const SweepFigureOpti
   std::vector<Figure> figures;
   for (const Group& group : groups) {
     if (maps) {
-      for (const Quantity* quantity : {&kLatency, &kEnergy}) {
+      for (const Quantity* quantity : {&kLatency, &kEnergy, &kAccuracy}) {
         for (Figure& figure : heatmap(table, group, *quantity, x, y, fixed)) figures.push_back(std::move(figure));
       }
     }

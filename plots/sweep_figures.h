@@ -24,8 +24,9 @@ struct SweepFigureOptions {
 };
 
 // For every network and policy of the sweep: latency and energy heatmaps over two swept keys (the others
-// fixed, invalid chips left blank) when the sweep has two keys or more, and an energy-vs-latency scatter of
-// every valid chip coloured by area with the Pareto set over (latency, energy, area) ringed.
+// fixed, invalid chips left blank) when the sweep has two keys or more, and an accuracy heatmap beside them
+// where the chips were tested; and an energy-vs-latency scatter of every valid chip coloured by area with
+// the Pareto set over (latency, energy, area), and accuracy where the chips were tested, ringed.
 std::vector<Figure> sweep_figures(const SweepTable& table, const SweepFigureOptions& options);
 
 }  // namespace qxbar

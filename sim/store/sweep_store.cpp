@@ -6,6 +6,7 @@
 #include <functional>
 #include <new>
 #include <stdexcept>
+#include <tuple>
 #include <type_traits>
 #include <variant>
 
@@ -29,6 +30,14 @@ struct SweepColumn {
   std::function<SweepCell(const SweepRow&)> get;
   std::function<void(SweepRow&, SweepCell)> set;
 };
+
+bool AccuracyKey::operator<(const AccuracyKey& other) const {
+  return std::tie(checkpoint, chip, policy) < std::tie(other.checkpoint, other.chip, other.policy);
+}
+
+bool AccuracyKey::operator==(const AccuracyKey& other) const {
+  return std::tie(checkpoint, chip, policy) == std::tie(other.checkpoint, other.chip, other.policy);
+}
 
 namespace {
 
@@ -68,9 +77,13 @@ SweepColumn cost_column(std::string name, Storage storage, Field field) {
           }};
 }
 
+// The points table has had two layouts; the second added the accuracy column. Tables of both are read,
+// only the second is written.
+constexpr int kLayout = 2;
+
 // The points table, an entry per column: creating, inserting, merging, reading, sending rows between
 // processes and the CSV all walk it, so a new cost is one entry here (and in SweepRow).
-std::vector<SweepColumn> sweep_columns(const std::vector<std::string>& axes) {
+std::vector<SweepColumn> sweep_columns(const std::vector<std::string>& axes, int layout = kLayout) {
   std::vector<SweepColumn> columns;
   columns.push_back(point_column("id", Storage::Integer, "PRIMARY KEY", [](auto& row) -> auto& { return row.index; }));
   for (std::size_t axis = 0; axis < axes.size(); ++axis) {
@@ -88,6 +101,13 @@ std::vector<SweepColumn> sweep_columns(const std::vector<std::string>& axes) {
     }));
   }
   columns.push_back(cost_column("chip", Storage::Text, [](auto& row) -> auto& { return row.chip; }));
+  if (layout >= 2) {
+    columns.push_back({"accuracy", Storage::Real, "",
+                       [](const SweepRow& row) { return row.ok() && row.accuracy ? SweepCell(*row.accuracy) : SweepCell(); },
+                       [](SweepRow& row, SweepCell cell) {
+                         if (const auto* accuracy = std::get_if<double>(&cell)) row.accuracy = *accuracy;
+                       }});
+  }
   return columns;
 }
 
@@ -95,7 +115,10 @@ std::vector<SweepColumn> sweep_columns(const std::vector<std::string>& axes) {
 // one per swept key.
 std::vector<SweepColumn> unnamed_columns(std::size_t axes) { return sweep_columns(std::vector<std::string>(axes)); }
 
-const std::size_t kColumnsBesideAxes = sweep_columns({}).size();
+std::size_t columns_beside_axes(int layout = kLayout) { return sweep_columns({}, layout).size(); }
+
+// The accuracies table, keyed by what each accuracy was evaluated from.
+constexpr const char* kAccuracyColumns = "checkpoint, chip, policy, accuracy";
 
 template <typename CellAt>
 SweepRow row_from(const std::vector<SweepColumn>& columns, std::size_t axes, CellAt cell_at) {
@@ -198,6 +221,8 @@ SweepStore::SweepStore(const std::string& path, const std::vector<std::string>& 
   for (const SweepColumn& column : columns_) declarations += (declarations.empty() ? "" : ", ") + declaration(column);
   db_.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
   db_.execute("CREATE TABLE IF NOT EXISTS points (" + declarations + ")");
+  db_.execute("CREATE TABLE IF NOT EXISTS accuracies (checkpoint TEXT NOT NULL, chip TEXT NOT NULL, policy TEXT NOT NULL,"
+              " accuracy REAL NOT NULL, PRIMARY KEY (checkpoint, chip, policy))");
   db_.prepare("INSERT OR IGNORE INTO meta (key, value) VALUES ('plan', ?)").bind(1, plan_fingerprint).run();
   SqliteStatement read = db_.prepare("SELECT value FROM meta WHERE key = 'plan'");
   if (!read.next_row() || read.text(0) != plan_fingerprint) {
@@ -206,6 +231,7 @@ SweepStore::SweepStore(const std::string& path, const std::vector<std::string>& 
   std::string parameters;
   for (std::size_t column = 0; column < columns_.size(); ++column) parameters += column == 0 ? "?" : ", ?";
   insert_.emplace(db_.prepare("INSERT OR IGNORE INTO points (" + column_list(columns_) + ") VALUES (" + parameters + ")"));
+  insert_accuracy_.emplace(db_.prepare(std::string("INSERT OR IGNORE INTO accuracies (") + kAccuracyColumns + ") VALUES (?, ?, ?, ?)"));
 }
 
 SweepStore::~SweepStore() = default;
@@ -217,10 +243,24 @@ std::vector<std::size_t> SweepStore::stored_ids() const {
   return ids;
 }
 
-void SweepStore::insert(const SweepRow& row) {
-  int parameter = 1;
-  for (const SweepColumn& column : columns_) bind_cell(*insert_, parameter++, column.storage, column.get(row));
-  insert_->run();
+void SweepStore::insert(const SweepRow& row, const std::optional<AccuracyKey>& evaluated) {
+  if (row.accuracy && !evaluated) throw std::logic_error("an accuracy without what it was evaluated from");
+  db_.transaction([&] {
+    int parameter = 1;
+    for (const SweepColumn& column : columns_) bind_cell(*insert_, parameter++, column.storage, column.get(row));
+    insert_->run();
+    if (row.accuracy) {
+      insert_accuracy_->bind(1, evaluated->checkpoint).bind(2, evaluated->chip).bind(3, evaluated->policy).bind(4, *row.accuracy);
+      insert_accuracy_->run();
+    }
+  });
+}
+
+Accuracies SweepStore::accuracies() const {
+  SqliteStatement select = db_.prepare(std::string("SELECT ") + kAccuracyColumns + " FROM accuracies");
+  Accuracies accuracies;
+  while (select.next_row()) accuracies[{select.text(0), select.text(1), select.text(2)}] = select.real(3);
+  return accuracies;
 }
 
 std::size_t SweepStore::merge_from(const std::string& source) {
@@ -237,7 +277,11 @@ std::size_t SweepStore::merge_from(const std::string& source) {
     if (stored_plan != plan_fingerprint_) throw ConfigError(source + ": holds the points of another sweep");
     const std::size_t before = count();
     const std::string columns = column_list(columns_);
-    db_.execute("INSERT OR IGNORE INTO points (" + columns + ") SELECT " + columns + " FROM source.points");
+    db_.transaction([&] {
+      db_.execute("INSERT OR IGNORE INTO points (" + columns + ") SELECT " + columns + " FROM source.points");
+      db_.execute(std::string("INSERT OR IGNORE INTO accuracies (") + kAccuracyColumns + ") SELECT " + kAccuracyColumns +
+                  " FROM source.accuracies");
+    });
     const std::size_t added = count() - before;
     db_.execute("DETACH DATABASE source");
     return added;
@@ -260,7 +304,7 @@ std::size_t SweepStore::count() const {
 std::string sweep_table_layout() {
   // Naming the components makes a new component a new layout by itself; any other change of the
   // columns needs the next version.
-  std::string layout = "points-v1";
+  std::string layout = "points-v" + std::to_string(kLayout);
   for (const Component component : kComponents) layout += std::string(",") + to_string(component);
   return layout;
 }
@@ -275,22 +319,25 @@ SweepResults read_sweep(const std::string& database) {
   } catch (const DataError&) {
     throw DataError(database + ": not a sweep database (no points table)");
   }
-  // The swept keys are the columns between the id and the columns every sweep has.
-  SweepResults results;
-  if (names.size() >= kColumnsBesideAxes) {
-    results.axes.assign(names.begin() + 1, names.end() - static_cast<std::ptrdiff_t>(kColumnsBesideAxes - 1));
+  // The swept keys are the columns between the id and the columns every sweep of a layout has.
+  for (int layout = kLayout; layout >= 1; --layout) {
+    const std::size_t beside = columns_beside_axes(layout);
+    if (names.size() < beside) continue;
+    SweepResults results;
+    results.axes.assign(names.begin() + 1, names.end() - static_cast<std::ptrdiff_t>(beside - 1));
+    const std::vector<SweepColumn> columns = sweep_columns(results.axes, layout);
+    std::vector<std::string> expected;
+    for (const SweepColumn& column : columns) expected.push_back(column.name);
+    if (names != expected) continue;
+    SqliteStatement select = db.prepare("SELECT " + column_list(columns) + " FROM points ORDER BY id");
+    while (select.next_row()) {
+      results.rows.push_back(row_from(columns, results.axes.size(), [&](std::size_t column) {
+        return read_cell(select, static_cast<int>(column), columns[column].storage);
+      }));
+    }
+    return results;
   }
-  const std::vector<SweepColumn> columns = sweep_columns(results.axes);
-  std::vector<std::string> expected;
-  for (const SweepColumn& column : columns) expected.push_back(column.name);
-  if (names != expected) throw DataError(database + ": not a sweep database of this version (other columns)");
-  SqliteStatement select = db.prepare("SELECT " + column_list(columns) + " FROM points ORDER BY id");
-  while (select.next_row()) {
-    results.rows.push_back(row_from(columns, results.axes.size(), [&](std::size_t column) {
-      return read_cell(select, static_cast<int>(column), columns[column].storage);
-    }));
-  }
-  return results;
+  throw DataError(database + ": not a sweep database of this version (other columns)");
 }
 
 std::string sweep_csv(const SweepResults& results) {
@@ -318,12 +365,27 @@ std::string encode_sweep_rows(const std::vector<SweepRow>& rows) {
 std::vector<SweepRow> decode_sweep_rows(const std::string& text) {
   std::vector<SweepRow> rows;
   for (const nlohmann::json& cells : nlohmann::json::parse(text)) {
-    if (cells.size() < kColumnsBesideAxes) throw std::logic_error("a sweep row of " + std::to_string(cells.size()) + " cells");
-    const std::size_t axes = cells.size() - kColumnsBesideAxes;
+    if (cells.size() < columns_beside_axes()) throw std::logic_error("a sweep row of " + std::to_string(cells.size()) + " cells");
+    const std::size_t axes = cells.size() - columns_beside_axes();
     const std::vector<SweepColumn> columns = unnamed_columns(axes);
     rows.push_back(row_from(columns, axes, [&](std::size_t column) { return cell_from_json(cells.at(column), columns[column].storage); }));
   }
   return rows;
+}
+
+std::string encode_accuracies(const Accuracies& accuracies) {
+  nlohmann::json encoded = nlohmann::json::array();
+  for (const auto& [key, accuracy] : accuracies) encoded.push_back({key.checkpoint, key.chip, key.policy, accuracy});
+  return encoded.dump();
+}
+
+Accuracies decode_accuracies(const std::string& text) {
+  Accuracies accuracies;
+  for (const nlohmann::json& entry : nlohmann::json::parse(text)) {
+    accuracies[{entry.at(0).get<std::string>(), entry.at(1).get<std::string>(), entry.at(2).get<std::string>()}] =
+        entry.at(3).get<double>();
+  }
+  return accuracies;
 }
 
 }  // namespace qxbar

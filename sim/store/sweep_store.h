@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstddef>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -25,9 +26,23 @@ struct SweepRow {
   double area_mm2 = 0;
   PerComponent energy_by_component_pj;
   std::string chip;  // the chip's fingerprint
+  // The test accuracy of the sweep's checkpoint as this chip computes it; none for a point that was not
+  // evaluated (no checkpoint, another network, an invalid chip).
+  std::optional<double> accuracy;
 
   bool ok() const { return status == kOk; }
 };
+
+// What an accuracy was evaluated from: points that share all three share it.
+struct AccuracyKey {
+  std::string checkpoint;  // the fingerprint of its file
+  std::string chip;        // the chip's fingerprint
+  std::string policy;      // as policy_summary() writes it
+
+  bool operator<(const AccuracyKey& other) const;
+  bool operator==(const AccuracyKey& other) const;
+};
+using Accuracies = std::map<AccuracyKey, double>;
 
 struct SweepColumn;
 
@@ -44,9 +59,13 @@ class SweepStore {
   SweepStore& operator=(const SweepStore&) = delete;
 
   std::vector<std::size_t> stored_ids() const;
-  // A point stored before is kept as it is.
-  void insert(const SweepRow& row);
-  // Adds the points of another database of the same plan (a shard); returns how many were new.
+  // A point stored before is kept as it is. A row with an accuracy stores it under `evaluated` too, in
+  // the same transaction.
+  void insert(const SweepRow& row, const std::optional<AccuracyKey>& evaluated = std::nullopt);
+  // Every accuracy stored, so that no run evaluates one again.
+  Accuracies accuracies() const;
+  // Adds the points and accuracies of another database of the same plan (a shard); returns how many
+  // points were new.
   std::size_t merge_from(const std::string& source);
 
  private:
@@ -57,6 +76,7 @@ class SweepStore {
   std::string plan_fingerprint_;
   std::vector<SweepColumn> columns_;
   std::optional<SqliteStatement> insert_;
+  std::optional<SqliteStatement> insert_accuracy_;
 };
 
 // The layout of the points table, part of each plan's fingerprint so that no run resumes a database of
@@ -80,5 +100,7 @@ std::string sweep_csv(const SweepResults& results);
 // so a row priced on any process is stored bit for bit as the receiving one would have priced it.
 std::string encode_sweep_rows(const std::vector<SweepRow>& rows);
 std::vector<SweepRow> decode_sweep_rows(const std::string& text);
+std::string encode_accuracies(const Accuracies& accuracies);
+Accuracies decode_accuracies(const std::string& text);
 
 }  // namespace qxbar

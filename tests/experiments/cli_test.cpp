@@ -6,9 +6,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -583,6 +585,152 @@ TEST(Cli, SweepFileErrorsNameTheFileLineAndEntry) {
   for (const char* database : {"n.sqlite", "l.sqlite", "b.sqlite", "c.sqlite"}) EXPECT_FALSE(std::filesystem::exists(dir.file(database)));
 }
 
+TEST(Cli, SweepAccuracySectionErrorsNameTheFileLineAndKey) {
+  TempDir dir;
+  dir.write("model.pt", "read only once the section is valid");
+  const std::string head = "grid:\n  adc.bits: [8]\nnetworks: [lenet5-fmnist]\npolicies: [\"8,8\"]\naccuracy:\n";
+  const std::string misspelt = dir.write("misspelt.yaml", head + "  checkpoint: model.pt\n  test_image: 100\n");
+  expect_one_line_error(qxbar("sweep " + misspelt + " --db " + dir.file("m.sqlite")), misspelt + ":7:3: accuracy.test_image: unknown key");
+  const std::string missing = dir.write("missing.yaml", head + "  checkpoint: none.pt\n");
+  expect_one_line_error(qxbar("sweep " + missing + " --db " + dir.file("n.sqlite")),
+                        missing + ":6:15: accuracy.checkpoint: none.pt: no such checkpoint");
+  const std::string unnamed = dir.write("unnamed.yaml", head + "  test_images: 100\n");
+  expect_one_line_error(qxbar("sweep " + unnamed + " --db " + dir.file("u.sqlite")),
+                        unnamed + ":6:3: accuracy.checkpoint: required key is missing");
+  const std::string negative = dir.write("negative.yaml", head + "  checkpoint: model.pt\n  test_images: -1\n");
+  expect_one_line_error(qxbar("sweep " + negative + " --db " + dir.file("t.sqlite")),
+                        negative + ":7:16: accuracy.test_images: must be in [0, inf), got -1");
+  const std::string text = dir.write("text.yaml", head + "  checkpoint: model.pt\n  calibration_images: many\n");
+  const ProcessResult not_a_number = qxbar("sweep " + text + " --db " + dir.file("c.sqlite"));
+  EXPECT_EQ(not_a_number.exit_code, 2);
+  EXPECT_THAT(not_a_number.err, StartsWith("qxbar: error: " + text + ":7:23: accuracy.calibration_images: "));
+  for (const char* database : {"m.sqlite", "n.sqlite", "u.sqlite", "t.sqlite", "c.sqlite"}) {
+    EXPECT_FALSE(std::filesystem::exists(dir.file(database)));
+  }
+}
+
+// Every stored point's accuracy by "adc.bits network policy"; NaN where it is NULL.
+std::map<std::string, double> point_accuracies(const std::string& db) {
+  sqlite3* handle = nullptr;
+  std::map<std::string, double> accuracies;
+  EXPECT_EQ(sqlite3_open_v2(db.c_str(), &handle, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  sqlite3_stmt* select = nullptr;
+  EXPECT_EQ(sqlite3_prepare_v2(handle, "SELECT \"adc.bits\", network, policy, accuracy FROM points", -1, &select, nullptr), SQLITE_OK);
+  while (sqlite3_step(select) == SQLITE_ROW) {
+    std::string key;
+    for (int column = 0; column < 3; ++column) key += (column ? " " : "") + std::string(reinterpret_cast<const char*>(sqlite3_column_text(select, column)));
+    accuracies[key] = sqlite3_column_type(select, 3) == SQLITE_NULL ? NAN : sqlite3_column_double(select, 3);
+  }
+  sqlite3_finalize(select);
+  sqlite3_close(handle);
+  return accuracies;
+}
+
+std::int64_t stored_count(const std::string& db, const std::string& table) {
+  sqlite3* handle = nullptr;
+  std::int64_t count = -1;
+  EXPECT_EQ(sqlite3_open_v2(db.c_str(), &handle, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  sqlite3_stmt* select = nullptr;
+  if (sqlite3_prepare_v2(handle, ("SELECT COUNT(*) FROM " + table).c_str(), -1, &select, nullptr) == SQLITE_OK &&
+      sqlite3_step(select) == SQLITE_ROW) {
+    count = sqlite3_column_int64(select, 0);
+  }
+  sqlite3_finalize(select);
+  sqlite3_close(handle);
+  return count;
+}
+
+double eval_accuracy(const std::string& arguments, const TempDir& dir) {
+  const ProcessResult run = qxbar("-q eval --threads 1 --analog --hw cimaq_default --set crossbar.rows_per_read=16 --test-images 100 --json " + dir.file("eval.json") + " " + arguments);
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  return nlohmann::json::parse(read_text(dir.file("eval.json")))["test_accuracy"].get<double>();
+}
+
+// Small batches: 50 steps learn the synthetic classes.
+const std::string kTrainTiny =
+    "-q train --net lenet5 --data synthetic --epochs 1 --val-size 200 --train-size 400 --batch-size 8 --threads 1 ";
+
+// Two chips x two networks x two policies of a checkpoint at run/model.pt. LeNet-5 on CIFAR-10's geometry
+// has other layers: its points are priced, not tested.
+constexpr const char* kTestedSweep = R"(chip: cimaq_default
+grid:
+  adc.bits: [2, 8]
+  crossbar.rows_per_read: [16]
+networks: [lenet5-fmnist, lenet5-cifar10]
+policies: ["8,8", "6,6"]
+engine: analytical
+accuracy:
+  checkpoint: run/model.pt
+  test_images: 100
+)";
+
+// Loses the tested 2-bit points as a crash would, after marking their stored accuracies with a value no
+// evaluation of 100 images gives; returns the accuracies a resumed sweep must then store.
+std::map<std::string, double> lose_two_bit_points(const std::string& db, std::map<std::string, double> accuracies) {
+  sqlite3* handle = nullptr;
+  EXPECT_EQ(sqlite3_open(db.c_str(), &handle), SQLITE_OK);
+  EXPECT_EQ(sqlite3_exec(handle, "UPDATE accuracies SET accuracy = 0.125 WHERE chip = (SELECT chip FROM points WHERE \"adc.bits\" = 2 "
+                                 "LIMIT 1); DELETE FROM points WHERE \"adc.bits\" = 2 AND network = 'lenet5-fmnist'",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(handle);
+  accuracies["2 lenet5-fmnist 8,8"] = accuracies["2 lenet5-fmnist 6,6"] = 0.125;
+  return accuracies;
+}
+
+void expect_accuracies(const std::string& db, const std::map<std::string, double>& expected) {
+  const std::map<std::string, double> stored = point_accuracies(db);
+  ASSERT_EQ(stored.size(), expected.size());
+  for (const auto& [point, value] : stored) {
+    EXPECT_TRUE(value == expected.at(point) || (std::isnan(value) && std::isnan(expected.at(point)))) << point << ": " << value;
+  }
+}
+
+TEST(Cli, SweepStoresAccuracyAsTheChipComputesIt) {
+  TempDir dir;
+  ASSERT_EQ(qxbar(kTrainTiny + "--bits 8,8 --out " + dir.file("run")).exit_code, 0);
+  const std::string sweep = dir.write("sweep.yaml", kTestedSweep);
+  const std::string db = dir.file("points.sqlite");
+  const ProcessResult swept = qxbar("-q sweep " + sweep + " --threads 1 --db " + db + " --csv " + dir.file("a.csv"));
+  ASSERT_EQ(swept.exit_code, 0) << swept.err;
+  EXPECT_THAT(swept.out, HasSubstr("8 points, 8 priced and 0 invalid by 1 process, 0 stored before\n4 accuracies evaluated"));
+  const std::map<std::string, double> accuracy = point_accuracies(db);
+  ASSERT_EQ(accuracy.size(), 8u);
+  for (const char* untested : {"2 lenet5-cifar10 8,8", "8 lenet5-cifar10 8,8", "2 lenet5-cifar10 6,6", "8 lenet5-cifar10 6,6"}) {
+    EXPECT_TRUE(std::isnan(accuracy.at(untested))) << untested;
+  }
+  // Converters of 2 bits lose what 8 bits resolve (16 rows at once).
+  EXPECT_LT(accuracy.at("2 lenet5-fmnist 8,8"), accuracy.at("8 lenet5-fmnist 8,8"));
+  EXPECT_LT(accuracy.at("2 lenet5-fmnist 6,6"), accuracy.at("8 lenet5-fmnist 6,6"));
+  // The accuracy eval reports for the same chip, under the checkpoint's policy and under another one.
+  EXPECT_EQ(accuracy.at("8 lenet5-fmnist 8,8"), eval_accuracy("--ckpt " + dir.file("run/model.pt") + " --set adc.bits=8", dir));
+  dir.write("w6a6.yaml", "layers:\n  conv1: {w_bits: 6, a_bits: 6}\n  conv2: {w_bits: 6, a_bits: 6}\n  fc1: {w_bits: 6, a_bits: 6}\n"
+                         "  fc2: {w_bits: 6, a_bits: 6}\n  fc3: {w_bits: 6, a_bits: 6}\n");
+  EXPECT_EQ(accuracy.at("2 lenet5-fmnist 6,6"),
+            eval_accuracy("--ckpt " + dir.file("run/model.pt") + " --policy " + dir.file("w6a6.yaml") + " --set adc.bits=2", dir));
+  const std::string csv = read_text(dir.file("a.csv"));
+  EXPECT_THAT(csv, StartsWith("id,adc.bits,crossbar.rows_per_read,network,policy,status,"));
+  EXPECT_THAT(csv, HasSubstr(",chip,accuracy\n"));
+
+  // Points lost in a crash are priced again on resume; their accuracies come from the store, not from
+  // evaluating again.
+  const std::map<std::string, double> marked = lose_two_bit_points(db, accuracy);
+  const ProcessResult resumed = qxbar("-q sweep " + sweep + " --threads 1 --db " + db + " --resume");
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  EXPECT_THAT(resumed.out, HasSubstr("8 points, 2 priced and 0 invalid by 1 process, 6 stored before\n0 accuracies evaluated"));
+  expect_accuracies(db, marked);
+  EXPECT_EQ(stored_count(db, "accuracies"), 4);
+
+  // Another checkpoint at the same path is another sweep, and a checkpoint must fit one of the networks.
+  ASSERT_EQ(qxbar(kTrainTiny + "--bits 6,6 --out " + dir.file("other")).exit_code, 0);
+  std::filesystem::copy_file(dir.file("other/model.pt"), dir.file("run/model.pt"), std::filesystem::copy_options::overwrite_existing);
+  expect_one_line_error(qxbar("-q sweep " + sweep + " --db " + db + " --resume"), db + ": holds the points of another sweep; choose another --db");
+  const std::string unfit = dir.write("unfit.yaml", "grid:\n  adc.bits: [8]\nnetworks: [lenet5-cifar10]\npolicies: [\"8,8\"]\n"
+                                                    "accuracy:\n  checkpoint: run/model.pt\n");
+  expect_one_line_error(qxbar("sweep " + unfit + " --db " + dir.file("unfit.sqlite")),
+                        unfit + ":6:15: accuracy.checkpoint: its network has the layers of none of the sweep's networks");
+}
+
 }  // namespace
 }  // namespace qxbar
 
@@ -659,33 +807,53 @@ TEST(Cli, SweepShardsMergeIntoTheTableOfOneProcess) {
 }
 
 #ifdef QXBAR_MPIEXEC
-TEST(Cli, SweepOnTwoMpiRanksGivesTheTableOfOneProcess) {
-  TempDir dir;
-  const std::string sweep = dir.write("design.yaml", kDesignSweep);
-  ASSERT_EQ(qxbar("-q sweep " + sweep + " --db " + dir.file("one.sqlite") + " --csv " + dir.file("one.csv")).exit_code, 0);
+// Runs qxbar on two MPI ranks; `err` is empty, both streams are in `out`.
+ProcessResult on_two_ranks(const std::string& arguments) {
   // Containers run tests as root and may forbid the cross-process memory copies Open MPI tries first.
-  const std::string mpirun = "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_btl_vader_single_copy_mechanism=none " +
-                             std::string(QXBAR_MPIEXEC) + " -np 2 --oversubscribe ";
-  const std::string command = mpirun + QXBAR_BINARY + " -q sweep " + sweep + " --db " + dir.file("two.sqlite") + " --csv " +
-                              dir.file("two.csv") + " 2>&1";
+  const std::string command = "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_btl_vader_single_copy_mechanism=none " +
+                              std::string(QXBAR_MPIEXEC) + " -np 2 --oversubscribe " + QXBAR_BINARY + " " + arguments + " 2>&1";
   std::FILE* pipe = ::popen(command.c_str(), "r");
   std::string out;
   char buffer[4096];
   while (std::size_t read = std::fread(buffer, 1, sizeof buffer, pipe)) out.append(buffer, read);
-  ASSERT_EQ(::pclose(pipe), 0) << out;
-  EXPECT_THAT(out, HasSubstr("432 points, 432 priced and 0 invalid by 2 processes, 0 stored before"));
+  const int status = ::pclose(pipe);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out, ""};
+}
+
+TEST(Cli, SweepOnTwoMpiRanksGivesTheTableOfOneProcess) {
+  TempDir dir;
+  const std::string sweep = dir.write("design.yaml", kDesignSweep);
+  ASSERT_EQ(qxbar("-q sweep " + sweep + " --db " + dir.file("one.sqlite") + " --csv " + dir.file("one.csv")).exit_code, 0);
+  const ProcessResult two = on_two_ranks("-q sweep " + sweep + " --db " + dir.file("two.sqlite") + " --csv " + dir.file("two.csv"));
+  ASSERT_EQ(two.exit_code, 0) << two.out;
+  EXPECT_THAT(two.out, HasSubstr("432 points, 432 priced and 0 invalid by 2 processes, 0 stored before"));
   EXPECT_EQ(read_text(dir.file("two.csv")), read_text(dir.file("one.csv")));
 
   // Every rank finds the mistake; one reports it.
   const std::string misspelt = dir.write("bad.yaml", "grid:\n  crossbar.row: [64]\nnetworks: [lenet5-fmnist]\npolicies: [\"8,8\"]\n");
-  pipe = ::popen((mpirun + QXBAR_BINARY + " sweep " + misspelt + " --db " + dir.file("bad.sqlite") + " 2>&1").c_str(), "r");
-  out.clear();
-  while (std::size_t read = std::fread(buffer, 1, sizeof buffer, pipe)) out.append(buffer, read);
-  const int status = ::pclose(pipe);
-  EXPECT_EQ(WEXITSTATUS(status), 2) << out;
+  const ProcessResult failed = on_two_ranks("sweep " + misspelt + " --db " + dir.file("bad.sqlite"));
+  EXPECT_EQ(failed.exit_code, 2) << failed.out;
   const std::string error = "qxbar: error: " + misspelt + ":2:3: grid.crossbar.row: not a chip key";
-  ASSERT_NE(out.find(error), std::string::npos) << out;
-  EXPECT_EQ(out.find(error, out.find(error) + 1), std::string::npos) << out;
+  ASSERT_NE(failed.out.find(error), std::string::npos) << failed.out;
+  EXPECT_EQ(failed.out.find(error, failed.out.find(error) + 1), std::string::npos) << failed.out;
+}
+
+TEST(Cli, SweepOnTwoMpiRanksStoresTheAccuraciesOfOneProcess) {
+  TempDir dir;
+  ASSERT_EQ(qxbar(kTrainTiny + "--bits 8,8 --out " + dir.file("run")).exit_code, 0);
+  const std::string sweep = dir.write("sweep.yaml", kTestedSweep);
+  ASSERT_EQ(qxbar("-q sweep " + sweep + " --threads 1 --db " + dir.file("one.sqlite") + " --csv " + dir.file("one.csv")).exit_code, 0);
+  const std::string db = dir.file("two.sqlite");
+  const ProcessResult two = on_two_ranks("-q sweep " + sweep + " --threads 1 --db " + db + " --csv " + dir.file("two.csv"));
+  ASSERT_EQ(two.exit_code, 0) << two.out;
+  EXPECT_THAT(two.out, HasSubstr("8 points, 8 priced and 0 invalid by 2 processes, 0 stored before\n4 accuracies evaluated"));
+  EXPECT_EQ(read_text(dir.file("two.csv")), read_text(dir.file("one.csv")));
+  // The two lost points are dealt one to each rank: both take their accuracy from what rank 0 read.
+  const std::map<std::string, double> marked = lose_two_bit_points(db, point_accuracies(db));
+  const ProcessResult resumed = on_two_ranks("-q sweep " + sweep + " --threads 1 --db " + db + " --resume");
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.out;
+  EXPECT_THAT(resumed.out, HasSubstr("8 points, 2 priced and 0 invalid by 2 processes, 6 stored before\n0 accuracies evaluated"));
+  expect_accuracies(db, marked);
 }
 #endif
 

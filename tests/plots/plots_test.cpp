@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <random>
 #include <set>
 #include <sstream>
@@ -235,6 +236,75 @@ TEST(SweepFigures, HeatmapCellsScatterParetoSetAndImages) {
   unknown.fixed["adc.bits"] = "8";
   EXPECT_THROW(sweep_figures(table, unknown), ConfigError);
   EXPECT_THROW(read_sweep_table(dir.file("missing.sqlite")), DataError);
+}
+
+// A tested sweep: every chip of a 6 x 6 grid with coarse random costs and accuracies, so that ties and
+// points better in accuracy alone occur.
+TEST(SweepFigures, AccuracyMapAndParetoSetOverAccuracyAndCostsAgreeWithBruteForce) {
+  TempDir dir;
+  const std::string path = dir.file("tested.sqlite");
+  std::mt19937 rng(11);
+  std::uniform_int_distribution<int> cost(1, 4);
+  std::uniform_int_distribution<int> percent(10, 13);
+  std::vector<SweepRow> rows;
+  {
+    SweepStore store(path, {"adc.bits", "crossbar.rows_per_read"}, "tested plan");
+    for (std::size_t i = 0; i < 36; ++i) {
+      SweepRow row;
+      row.index = i;
+      row.values = {std::to_string(i / 6), std::to_string(i % 6)};
+      row.network = "lenet5-fmnist";
+      row.policy = "8,8";
+      row.status = SweepRow::kOk;
+      row.latency_ns = cost(rng) * 1e6;
+      row.energy_pj = cost(rng) * 1e6;
+      row.area_mm2 = cost(rng);
+      row.chip = "c" + std::to_string(i);
+      row.accuracy = percent(rng) / 16.0;
+      store.insert(row, AccuracyKey{"checkpoint", row.chip, "8/8"});
+      rows.push_back(row);
+    }
+  }
+  const std::vector<Figure> figures = sweep_figures(read_sweep_table(path), {});
+  ASSERT_EQ(figures.size(), 4u);
+  EXPECT_EQ(figures[2].name, "accuracy_map_lenet5-fmnist_W8A8");
+  const std::vector<std::string> cells = block(figures[2].data, 0);
+  ASSERT_EQ(cells.size(), rows.size());
+  for (const SweepRow& row : rows) {
+    std::ostringstream cell;
+    cell << row.values[0] << " " << row.values[1] << " " << *row.accuracy;
+    EXPECT_EQ(std::count(cells.begin(), cells.end(), cell.str()), 1) << cell.str();
+  }
+  EXPECT_EQ(figures[2].commands.find("logscale"), std::string::npos);
+  EXPECT_NE(figures[0].commands.find("set logscale cb"), std::string::npos);
+
+  const Figure& tradeoff = figures[3];
+  EXPECT_EQ(block(tradeoff.data, 0).size(), rows.size());
+  std::vector<std::string> expected;
+  for (const SweepRow& row : rows) {
+    const auto no_worse = [&](const SweepRow& other) {
+      return other.latency_ns <= row.latency_ns && other.energy_pj <= row.energy_pj && other.area_mm2 <= row.area_mm2 &&
+             *other.accuracy >= *row.accuracy;
+    };
+    const auto same = [&](const SweepRow& other) {
+      return other.latency_ns == row.latency_ns && other.energy_pj == row.energy_pj && other.area_mm2 == row.area_mm2 &&
+             *other.accuracy == *row.accuracy;
+    };
+    if (std::none_of(rows.begin(), rows.end(), [&](const SweepRow& other) { return no_worse(other) && !same(other); })) {
+      std::ostringstream line;
+      line << row.latency_ns / 1e6 << " " << row.energy_pj / 1e6 << " " << row.area_mm2 << " " << *row.accuracy
+           << " \"adc.bits=" << row.values[0] << " crossbar.rows_per_read=" << row.values[1] << "\"";
+      expected.push_back(line.str());
+    }
+  }
+  EXPECT_EQ(block(tradeoff.data, 1), expected);
+  // Accuracy matters: the set over the costs alone is smaller.
+  std::vector<std::vector<double>> costs;
+  for (const SweepRow& row : rows) costs.push_back({row.latency_ns, row.energy_pj, row.area_mm2});
+  EXPECT_LT(pareto_set(costs).size(), expected.size());
+  EXPECT_NE(tradeoff.commands.find("Pareto set (accuracy, latency, energy, area)"), std::string::npos);
+  for (const Figure& figure : figures) render(figure, dir.file("figures"), {"png"});
+  EXPECT_EQ(read_text(dir.file("figures/accuracy_map_lenet5-fmnist_W8A8.png")).substr(1, 3), "PNG");
 }
 
 }  // namespace

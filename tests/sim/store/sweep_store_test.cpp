@@ -37,8 +37,12 @@ SweepRow priced_row() {
     row.energy_by_component_pj.values[component] = 1.0 / 3 + static_cast<double>(component);
   }
   row.chip = "71f587d86a246e73";
+  row.accuracy = 0.1 + 0.7;
   return row;
 }
+
+// What priced_row()'s accuracy was evaluated from.
+const AccuracyKey kEvaluated{"5e1ec7ed0c4ec4b0", "71f587d86a246e73", "4/8;4/8;4/8;4/8;4/8"};
 
 SweepRow invalid_row() { return point(2, {"0", "8", "sram"}, "resnet18-imagenet", "policy.yaml", "crossbar.rows: must be >= 1, got 0"); }
 
@@ -53,6 +57,7 @@ void expect_same_row(const SweepRow& actual, const SweepRow& expected) {
   EXPECT_EQ(actual.area_mm2, expected.area_mm2);
   EXPECT_EQ(actual.energy_by_component_pj.values, expected.energy_by_component_pj.values);
   EXPECT_EQ(actual.chip, expected.chip);
+  EXPECT_EQ(actual.accuracy, expected.accuracy);
 }
 
 TEST(SweepStore, RowsReadBackAsWrittenInPointOrder) {
@@ -60,11 +65,11 @@ TEST(SweepStore, RowsReadBackAsWrittenInPointOrder) {
   const std::string path = dir.file("points.sqlite");
   {
     SweepStore store(path, kAxes, "plan");
-    store.insert(priced_row());
+    store.insert(priced_row(), kEvaluated);
     store.insert(invalid_row());
     SweepRow again = priced_row();
     again.status = "priced twice";
-    store.insert(again);  // kept as first stored
+    store.insert(again, kEvaluated);  // kept as first stored
     EXPECT_EQ(store.stored_ids(), (std::vector<std::size_t>{2, 7}));
   }
   const SweepResults results = read_sweep(path);
@@ -79,21 +84,55 @@ TEST(SweepStore, CsvShowsNumbersAsSqlitePrintsThemAndNoCostsForInvalidPoints) {
   const std::string path = dir.file("points.sqlite");
   {
     SweepStore store(path, kAxes, "plan");
-    store.insert(priced_row());
+    store.insert(priced_row(), kEvaluated);
     store.insert(invalid_row());
+    SweepRow untested = priced_row();
+    untested.index = 9;
+    untested.accuracy.reset();
+    store.insert(untested);
   }
   EXPECT_EQ(sweep_csv(read_sweep(path)),
             "id,crossbar.rows,adc.bits,crossbar.device,network,policy,status,latency_ns,energy_pj,area_mm2,"
             "energy_crossbar_pj,energy_dac_pj,energy_adc_pj,energy_shift_add_pj,energy_buffer_pj,energy_interconnect_pj,"
-            "energy_write_pj,energy_leakage_pj,chip\n"
-            "2,0,8,sram,resnet18-imagenet,policy.yaml,\"crossbar.rows: must be >= 1, got 0\",,,,,,,,,,,,\n"
+            "energy_write_pj,energy_leakage_pj,chip,accuracy\n"
+            "2,0,8,sram,resnet18-imagenet,policy.yaml,\"crossbar.rows: must be >= 1, got 0\",,,,,,,,,,,,,\n"
             "7,128,0.5,rram,lenet5-fmnist,\"4,8\",ok,17068800.0,0.3,1.0e+20,0.333333333333333,1.33333333333333,"
             "2.33333333333333,3.33333333333333,4.33333333333333,5.33333333333333,6.33333333333333,7.33333333333333,"
-            "71f587d86a246e73\n");
+            "71f587d86a246e73,0.8\n"
+            "9,128,0.5,rram,lenet5-fmnist,\"4,8\",ok,17068800.0,0.3,1.0e+20,0.333333333333333,1.33333333333333,"
+            "2.33333333333333,3.33333333333333,4.33333333333333,5.33333333333333,6.33333333333333,7.33333333333333,"
+            "71f587d86a246e73,\n");
 }
 
-TEST(SweepStore, TableKeepsTheLayoutOfEarlierDatabases) {
-  EXPECT_EQ(sweep_table_layout(), "points-v1,crossbar,dac,adc,shift_add,buffer,interconnect,write,leakage");
+TEST(SweepStore, AccuracyIsStoredWithItsPointAndKeyedByWhatItWasEvaluatedFrom) {
+  TempDir dir;
+  const std::string path = dir.file("points.sqlite");
+  SweepStore store(path, kAxes, "plan");
+  EXPECT_TRUE(store.accuracies().empty());
+  EXPECT_THROW(store.insert(priced_row()), std::logic_error);
+  EXPECT_TRUE(store.stored_ids().empty());
+  store.insert(priced_row(), kEvaluated);
+  // Another point of the same arithmetic (another network of the same layers) keeps the first accuracy.
+  SweepRow same = priced_row();
+  same.index = 8;
+  same.accuracy = 0.5;
+  store.insert(same, kEvaluated);
+  AccuracyKey other_policy = kEvaluated;
+  other_policy.policy = "8/8;8/8;8/8;8/8;8/8";
+  same.index = 9;
+  store.insert(same, other_policy);
+  EXPECT_EQ(store.accuracies(), (Accuracies{{kEvaluated, 0.1 + 0.7}, {other_policy, 0.5}}));
+  EXPECT_EQ(decode_accuracies(encode_accuracies(store.accuracies())), store.accuracies());
+  EXPECT_TRUE(decode_accuracies(encode_accuracies({})).empty());
+  // A point whose row is lost (killed mid-write) loses its accuracy with it: row and accuracy are one commit.
+  SqliteDb(path).execute("DROP TABLE accuracies");
+  same.index = 10;
+  EXPECT_THROW(store.insert(same, other_policy), DataError);
+  EXPECT_EQ(store.stored_ids(), (std::vector<std::size_t>{7, 8, 9}));
+}
+
+TEST(SweepStore, TableOfTheFirstLayoutIsStillRead) {
+  EXPECT_EQ(sweep_table_layout(), "points-v2,crossbar,dac,adc,shift_add,buffer,interconnect,write,leakage");
   TempDir dir;
   // A database as the first version of qxbar sweep wrote it.
   const std::string old = dir.file("old.sqlite");
@@ -114,12 +153,7 @@ TEST(SweepStore, TableKeepsTheLayoutOfEarlierDatabases) {
   EXPECT_EQ(results.rows[0].energy_pj, 9);
   EXPECT_EQ(results.rows[0].energy_by_component_pj[Component::Adc], 3);
   EXPECT_EQ(results.rows[0].chip, "c0");
-  // A run of the same plan resumes it.
-  SweepStore store(old, {"crossbar.rows"}, "old plan");
-  SweepRow row = point(1, {"128"}, "lenet5-fmnist", "8,8", "ok");
-  row.energy_by_component_pj[Component::Leakage] = 4;
-  store.insert(row);
-  EXPECT_EQ(store.stored_ids(), (std::vector<std::size_t>{0, 1}));
+  EXPECT_FALSE(results.rows[0].accuracy.has_value());
 }
 
 TEST(SweepStore, HoldsOnePlanAndMergesShardsOfIt) {
@@ -129,10 +163,10 @@ TEST(SweepStore, HoldsOnePlanAndMergesShardsOfIt) {
   const std::string other = dir.file("other.sqlite");
   {
     SweepStore store(shard, kAxes, "plan");
-    store.insert(priced_row());
+    store.insert(priced_row(), kEvaluated);
     store.insert(invalid_row());
   }
-  { SweepStore(other, kAxes, "another plan").insert(priced_row()); }
+  { SweepStore(other, kAxes, "another plan").insert(invalid_row()); }
   EXPECT_THAT(error_message<ConfigError>([&] { SweepStore(other, kAxes, "plan"); }),
               HasSubstr(other + ": holds the points of another sweep"));
 
@@ -140,6 +174,7 @@ TEST(SweepStore, HoldsOnePlanAndMergesShardsOfIt) {
   store.insert(invalid_row());
   EXPECT_EQ(store.merge_from(shard), 1u);
   EXPECT_EQ(store.stored_ids(), (std::vector<std::size_t>{2, 7}));
+  EXPECT_EQ(store.accuracies(), (Accuracies{{kEvaluated, 0.1 + 0.7}}));
   EXPECT_THAT(error_message<ConfigError>([&] { store.merge_from(other); }), HasSubstr(other + ": holds the points of another sweep"));
   EXPECT_THAT(error_message<DataError>([&] { store.merge_from(dir.file("none.sqlite")); }), HasSubstr("no such sweep database"));
   EXPECT_EQ(store.merge_from(shard), 0u);
