@@ -4,7 +4,8 @@
 #include <string>
 #include <vector>
 
-#include "search/algorithm.h"
+#include "search/evaluation.h"
+#include "sim/core/policy.h"
 #include "sim/cost_engine.h"
 #include "sim/core/sqlite_db.h"
 
