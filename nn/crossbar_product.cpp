@@ -57,12 +57,15 @@ torch::Tensor cell_slices(const CrossbarArithmetic& arithmetic, const torch::Ten
 
 // [planes, samples, fan_in]: the levels each plane applies; a signed input's top plane keeps the sign.
 torch::Tensor input_planes(const CrossbarArithmetic& arithmetic, const torch::Tensor& input) {
-  const double base = std::ldexp(1.0, arithmetic.dac_bits);
+  // Digits by integer shifts and masks, which read the input once per plane; an arithmetic shift of a
+  // two's-complement value is the floor division the signed top plane needs.
+  const torch::Tensor integers = input.to(torch::kInt32);
+  const std::int64_t mask = (std::int64_t{1} << arithmetic.dac_bits) - 1;
   std::vector<torch::Tensor> planes;
   for (int p = 0; p < arithmetic.planes; ++p) {
-    const torch::Tensor shifted = torch::floor(input / std::ldexp(1.0, p * arithmetic.dac_bits));
-    const bool signed_top = arithmetic.signed_input && p + 1 == arithmetic.planes;
-    planes.push_back(signed_top ? shifted : shifted - torch::floor(shifted / base) * base);
+    torch::Tensor digit = torch::bitwise_right_shift(integers, p * arithmetic.dac_bits);
+    if (p + 1 < arithmetic.planes) digit = torch::bitwise_and(digit, mask);
+    planes.push_back(digit.to(torch::kFloat32));
   }
   return torch::stack(planes);
 }
@@ -155,9 +158,11 @@ class ProgrammedLayer::Cells {
 
   // [planes, samples, physical rows] of one block of input rows.
   torch::Tensor driven_rows(const torch::Tensor& input) const {
-    // Plane values have at most 16 bits: exact in float32, half the memory traffic of float64.
-    return (input_planes(arithmetic_, float64(input)).index_select(2, physical_.row_input) * physical_.row_sign)
-        .to(torch::kFloat32);
+    // Plane values have at most 16 bits: exact in float32, half the memory traffic of float64. Only
+    // differential-row drives rows other than the inputs in their order.
+    const torch::Tensor planes = input_planes(arithmetic_, input);
+    if (arithmetic_.mapping != SignedMapping::DifferentialRow) return planes;
+    return planes.index_select(2, physical_.row_input) * physical_.row_sign.to(torch::kFloat32);
   }
 
   // [slices * columns, group rows]: the programmed levels of every weight column on the group's rows.
