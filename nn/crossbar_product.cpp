@@ -251,9 +251,14 @@ class ProgrammedLayer::Cells {
     const double top_code = std::ldexp(1.0, arithmetic_.adc_bits) - 1;
     GroupResult result{convert_and_shift_add(sums, converter_grid(low, high, top_code), top_code), {}};
     if (arithmetic_.mapping == SignedMapping::Offset) {
-      const torch::Tensor reference_cells = reference_.index({Slice(group.begin, group.end)});
-      torch::Tensor reference_sums = torch::matmul(float64(planes), reference_cells).unsqueeze(-1);
-      add_conversion_noise_(reference_sums, planes, reference_cells.view({1, -1}), group);
+      const torch::Tensor reference_cells = reference_.index({Slice(group.begin, group.end)}).view({1, -1});
+      double bound = 0;
+      for (int p = 0; p < arithmetic_.planes; ++p) {
+        const SumRange reach = arithmetic_.reference_range(group, p);
+        bound = std::max({bound, std::abs(reach.low), std::abs(reach.high)});
+      }
+      torch::Tensor reference_sums = group_sums(planes, reference_cells, bound * reference_cells.max().item<double>());
+      add_conversion_noise_(reference_sums, planes, reference_cells, group);
       const auto [reference_low, reference_high] = plane_ranges(arithmetic_, group, &CrossbarArithmetic::reference_range);
       const torch::Tensor converted = convert_sums(reference_sums, reference_low, reference_high, arithmetic_.adc_bits);
       result.reference = (converted.squeeze(-1) * plane_place_.view({-1, 1})).sum(0);
