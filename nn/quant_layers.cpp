@@ -95,7 +95,7 @@ torch::Tensor QuantLayer::integer_product(const torch::Tensor& integer_input, co
                                           const Product& product, const Lowering& lowering) {
   if (chip_ == nullptr) return exact_integer_product(integer_input, integer_weight, product);
   const torch::Tensor rows = lowering.rows(integer_input);
-  const torch::Tensor matrix = integer_weight.reshape({integer_weight.size(0), -1});
+  const torch::Tensor matrix = lowering.matrix(integer_weight);
   const ProgrammedLayer& programmed = programmed_layer(matrix);
   if (calibrating_) {
     const SumRange seen = programmed.sum_range(rows);
@@ -203,11 +203,7 @@ QuantLayer::Lowering QuantConv2dImpl::lowering() const {
     return (side + 2 * padding->at(dimension) - reach) / options.stride()->at(dimension) + 1;
   };
   // unfold orders each patch as (channel, kernel row, kernel column), the order of the flattened weights.
-  return {[unfold, groups](const torch::Tensor& x) {
-            if (groups != 1) {
-              throw ConfigError("the chip's arithmetic for grouped convolutions (" + std::to_string(groups) +
-                                " groups) is not modelled yet");
-            }
+  return {[unfold](const torch::Tensor& x) {
             const torch::Tensor patches = torch::nn::functional::unfold(x, unfold);  // [N, fan_in, positions]
             return patches.transpose(1, 2).reshape({-1, patches.size(1)});
           },
@@ -215,6 +211,19 @@ QuantLayer::Lowering QuantConv2dImpl::lowering() const {
             const std::int64_t height = output_side(x.size(2), 0);
             const std::int64_t width = output_side(x.size(3), 1);
             return rows_out.reshape({x.size(0), height * width, outputs}).transpose(1, 2).reshape({x.size(0), outputs, height, width});
+          },
+          // A grouped convolution is mapped block-diagonally (see the workload recorded in forward): each
+          // group's outputs hold its weights on its own channels' rows and zero cells on the others'.
+          [groups](const torch::Tensor& weight) {
+            const torch::Tensor flat = weight.reshape({weight.size(0), -1});
+            if (groups == 1) return flat;
+            const std::int64_t group_outputs = weight.size(0) / groups;
+            const std::int64_t group_fan_in = flat.size(1);
+            torch::Tensor matrix = torch::zeros({groups, group_outputs, groups, group_fan_in}, flat.options());
+            const torch::Tensor diagonal = torch::arange(groups);
+            matrix.index_put_({diagonal, torch::indexing::Slice(), diagonal},
+                              flat.reshape({groups, group_outputs, group_fan_in}));
+            return matrix.reshape({weight.size(0), groups * group_fan_in});
           }};
 }
 
@@ -263,7 +272,8 @@ torch::Tensor QuantLinearImpl::forward(const torch::Tensor& input) {
                             std::vector<std::int64_t> shape = x.sizes().vec();
                             shape.back() = outputs;
                             return rows_out.reshape(shape);
-                          }};
+                          },
+                          [](const torch::Tensor& weight) { return weight; }};
   const torch::Tensor output = multiply(input, linear->weight, linear->bias,
                                         [](const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b) {
                                           return torch::nn::functional::linear(x, w, b);

@@ -84,6 +84,7 @@ class QuantLayer {
   struct Lowering {
     std::function<torch::Tensor(const torch::Tensor& input)> rows;  // -> [invocations, fan_in]
     std::function<torch::Tensor(const torch::Tensor& rows_out, const torch::Tensor& input)> output;  // inverse
+    std::function<torch::Tensor(const torch::Tensor& weight)> matrix;  // -> [outputs, fan_in], as mapped
   };
   torch::Tensor multiply(const torch::Tensor& input, const torch::Tensor& weight, const torch::Tensor& bias,
                          const Product& product, const Lowering& lowering);

@@ -228,6 +228,25 @@ TEST(CrossbarProduct, NetworkOnWideConvertersMatchesIntegerEvaluation) {
   EXPECT_FALSE(torch::equal(model.forward(images), exact));
 }
 
+// Depthwise layers run block-diagonally, as the cost model maps them: on converters wide enough for every
+// sum the whole network still computes its exact integer result, and narrow ones change it.
+TEST(CrossbarProduct, GroupedConvolutionsRunOnTheChipAsMapped) {
+  torch::manual_seed(14);
+  ModelSpec spec = spec_for_dataset("mobilenetv2", "cifar10");
+  spec.width = 0.25;
+  Model model(spec);
+  model.set_policy(uniform_policy(model.workload(), {6, 6}));
+  model.network().eval();
+  const torch::Tensor images = torch::randn({2, 3, 32, 32});
+  model.set_integer_arithmetic(true);
+  const torch::Tensor exact = model.forward(images);
+  model.set_chip(std::make_shared<const ChipSpec>(
+      load_chip("cimaq_default", {"adc.bits=16", "crossbar.rows=64", "crossbar.rows_per_read=16"})));
+  EXPECT_TRUE(torch::equal(model.forward(images), exact));
+  model.set_chip(std::make_shared<const ChipSpec>(load_chip("cimaq_default", {"adc.bits=3", "crossbar.rows=64"})));
+  EXPECT_FALSE(torch::equal(model.forward(images), exact));
+}
+
 TEST(CrossbarProduct, CalibratedConvertersNeedCalibrationFirst) {
   torch::manual_seed(12);
   Model model(spec_for_dataset("lenet5", "fashion-mnist"));
