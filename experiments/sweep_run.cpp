@@ -47,7 +47,7 @@ class CheckpointTester {
 
   void remember(const Accuracies& accuracies) { known_.insert(accuracies.begin(), accuracies.end()); }
 
-  double of(const std::shared_ptr<const ChipSpec>& chip, const Policy& policy) {
+  MeasuredAccuracy of(const std::shared_ptr<const ChipSpec>& chip, const Policy& policy) {
     const AccuracyKey evaluated = key(chip->fingerprint, policy);
     if (const auto known = known_.find(evaluated); known != known_.end()) return known->second;
     auto model = models_.find(evaluated.policy);
@@ -58,8 +58,9 @@ class CheckpointTester {
     }
     Model deployed = fold_batch_norm(model->second);
     const ChipTestOptions& test = settings_.test;
-    return known_[evaluated] =
-               evaluate_on_chip(deployed, chip, data_.test, data_.train, test.batch_size, test.noise_seeds, test.calibration_images).mean;
+    const ChipAccuracy measured =
+        evaluate_on_chip(deployed, chip, data_.test, data_.train, test.batch_size, test.noise_seeds, test.calibration_images);
+    return known_[evaluated] = {measured.mean, measured.std};
   }
 
  private:
@@ -110,7 +111,11 @@ class PointPricer {
       const auto chip = std::make_shared<const ChipSpec>(description.resolve());
       const Policy& policy = policies_.at({point.network, point.policy});
       const NetworkCost cost = price_network(*make_cost_engine(plan_.engine, *chip, cache_), workloads_.at(point.network), policy);
-      if (tested_networks_.count(point.network) != 0) row.accuracy = accuracy_->of(chip, policy);
+      if (tested_networks_.count(point.network) != 0) {
+        const MeasuredAccuracy measured = accuracy_->of(chip, policy);
+        row.accuracy = measured.mean;
+        row.accuracy_std = measured.std;
+      }
       row.status = SweepRow::kOk;
       row.latency_ns = cost.latency_ns;
       row.energy_pj = cost.energy_pj.total();

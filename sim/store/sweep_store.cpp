@@ -77,7 +77,7 @@ SweepColumn cost_column(std::string name, Storage storage, Field field) {
           }};
 }
 
-// The points table has had two layouts; the second added the accuracy column. Tables of both are read,
+// The points table has had two layouts; the second added the accuracy columns. Tables of both are read,
 // only the second is written.
 constexpr int kLayout = 2;
 
@@ -107,6 +107,13 @@ std::vector<SweepColumn> sweep_columns(const std::vector<std::string>& axes, int
                        [](SweepRow& row, SweepCell cell) {
                          if (const auto* accuracy = std::get_if<double>(&cell)) row.accuracy = *accuracy;
                        }});
+    columns.push_back({"accuracy_std", Storage::Real, "",
+                       [](const SweepRow& row) {
+                         return row.ok() && row.accuracy && row.accuracy_std ? SweepCell(*row.accuracy_std) : SweepCell();
+                       },
+                       [](SweepRow& row, SweepCell cell) {
+                         if (const auto* spread = std::get_if<double>(&cell)) row.accuracy_std = *spread;
+                       }});
   }
   return columns;
 }
@@ -118,7 +125,7 @@ std::vector<SweepColumn> unnamed_columns(std::size_t axes) { return sweep_column
 std::size_t columns_beside_axes(int layout = kLayout) { return sweep_columns({}, layout).size(); }
 
 // The accuracies table, keyed by what each accuracy was evaluated from.
-constexpr const char* kAccuracyColumns = "checkpoint, chip, policy, accuracy";
+constexpr const char* kAccuracyColumns = "checkpoint, chip, policy, accuracy, accuracy_std";
 
 template <typename CellAt>
 SweepRow row_from(const std::vector<SweepColumn>& columns, std::size_t axes, CellAt cell_at) {
@@ -222,7 +229,7 @@ SweepStore::SweepStore(const std::string& path, const std::vector<std::string>& 
   db_.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
   db_.execute("CREATE TABLE IF NOT EXISTS points (" + declarations + ")");
   db_.execute("CREATE TABLE IF NOT EXISTS accuracies (checkpoint TEXT NOT NULL, chip TEXT NOT NULL, policy TEXT NOT NULL,"
-              " accuracy REAL NOT NULL, PRIMARY KEY (checkpoint, chip, policy))");
+              " accuracy REAL NOT NULL, accuracy_std REAL NOT NULL, PRIMARY KEY (checkpoint, chip, policy))");
   db_.prepare("INSERT OR IGNORE INTO meta (key, value) VALUES ('plan', ?)").bind(1, plan_fingerprint).run();
   SqliteStatement read = db_.prepare("SELECT value FROM meta WHERE key = 'plan'");
   if (!read.next_row() || read.text(0) != plan_fingerprint) {
@@ -231,7 +238,7 @@ SweepStore::SweepStore(const std::string& path, const std::vector<std::string>& 
   std::string parameters;
   for (std::size_t column = 0; column < columns_.size(); ++column) parameters += column == 0 ? "?" : ", ?";
   insert_.emplace(db_.prepare("INSERT OR IGNORE INTO points (" + column_list(columns_) + ") VALUES (" + parameters + ")"));
-  insert_accuracy_.emplace(db_.prepare(std::string("INSERT OR IGNORE INTO accuracies (") + kAccuracyColumns + ") VALUES (?, ?, ?, ?)"));
+  insert_accuracy_.emplace(db_.prepare(std::string("INSERT OR IGNORE INTO accuracies (") + kAccuracyColumns + ") VALUES (?, ?, ?, ?, ?)"));
 }
 
 SweepStore::~SweepStore() = default;
@@ -251,6 +258,7 @@ void SweepStore::insert(const SweepRow& row, const std::optional<AccuracyKey>& e
     insert_->run();
     if (row.accuracy) {
       insert_accuracy_->bind(1, evaluated->checkpoint).bind(2, evaluated->chip).bind(3, evaluated->policy).bind(4, *row.accuracy);
+      insert_accuracy_->bind(5, row.accuracy_std.value_or(0.0));
       insert_accuracy_->run();
     }
   });
@@ -259,7 +267,7 @@ void SweepStore::insert(const SweepRow& row, const std::optional<AccuracyKey>& e
 Accuracies SweepStore::accuracies() const {
   SqliteStatement select = db_.prepare(std::string("SELECT ") + kAccuracyColumns + " FROM accuracies");
   Accuracies accuracies;
-  while (select.next_row()) accuracies[{select.text(0), select.text(1), select.text(2)}] = select.real(3);
+  while (select.next_row()) accuracies[{select.text(0), select.text(1), select.text(2)}] = {select.real(3), select.real(4)};
   return accuracies;
 }
 
@@ -375,15 +383,17 @@ std::vector<SweepRow> decode_sweep_rows(const std::string& text) {
 
 std::string encode_accuracies(const Accuracies& accuracies) {
   nlohmann::json encoded = nlohmann::json::array();
-  for (const auto& [key, accuracy] : accuracies) encoded.push_back({key.checkpoint, key.chip, key.policy, accuracy});
+  for (const auto& [key, accuracy] : accuracies) {
+    encoded.push_back({key.checkpoint, key.chip, key.policy, accuracy.mean, accuracy.std});
+  }
   return encoded.dump();
 }
 
 Accuracies decode_accuracies(const std::string& text) {
   Accuracies accuracies;
   for (const nlohmann::json& entry : nlohmann::json::parse(text)) {
-    accuracies[{entry.at(0).get<std::string>(), entry.at(1).get<std::string>(), entry.at(2).get<std::string>()}] =
-        entry.at(3).get<double>();
+    accuracies[{entry.at(0).get<std::string>(), entry.at(1).get<std::string>(), entry.at(2).get<std::string>()}] = {
+        entry.at(3).get<double>(), entry.at(4).get<double>()};
   }
   return accuracies;
 }

@@ -29,6 +29,8 @@ struct SweepRow {
   // The test accuracy of the sweep's checkpoint as this chip computes it; none for a point that was not
   // evaluated (no checkpoint, another network, an invalid chip).
   std::optional<double> accuracy;
+  // Its sample standard deviation over the noise seeds (0 with one seed or on a chip without noise).
+  std::optional<double> accuracy_std;
 
   bool ok() const { return status == kOk; }
 };
@@ -42,7 +44,14 @@ struct AccuracyKey {
   bool operator<(const AccuracyKey& other) const;
   bool operator==(const AccuracyKey& other) const;
 };
-using Accuracies = std::map<AccuracyKey, double>;
+// An accuracy as evaluated: the mean over noise seeds and its sample standard deviation.
+struct MeasuredAccuracy {
+  double mean = 0;
+  double std = 0;
+
+  bool operator==(const MeasuredAccuracy& other) const { return mean == other.mean && std == other.std; }
+};
+using Accuracies = std::map<AccuracyKey, MeasuredAccuracy>;
 
 struct SweepColumn;
 

@@ -710,7 +710,7 @@ TEST(Cli, SweepStoresAccuracyAsTheChipComputesIt) {
             eval_accuracy("--ckpt " + dir.file("run/model.pt") + " --policy " + dir.file("w6a6.yaml") + " --set adc.bits=2", dir));
   const std::string csv = read_text(dir.file("a.csv"));
   EXPECT_THAT(csv, StartsWith("id,adc.bits,crossbar.rows_per_read,network,policy,status,"));
-  EXPECT_THAT(csv, HasSubstr(",chip,accuracy\n"));
+  EXPECT_THAT(csv, HasSubstr(",chip,accuracy,accuracy_std\n"));
 
   // Points lost in a crash are priced again on resume; their accuracies come from the store, not from
   // evaluating again.

@@ -38,6 +38,7 @@ SweepRow priced_row() {
   }
   row.chip = "71f587d86a246e73";
   row.accuracy = 0.1 + 0.7;
+  row.accuracy_std = 0.0125;
   return row;
 }
 
@@ -58,6 +59,7 @@ void expect_same_row(const SweepRow& actual, const SweepRow& expected) {
   EXPECT_EQ(actual.energy_by_component_pj.values, expected.energy_by_component_pj.values);
   EXPECT_EQ(actual.chip, expected.chip);
   EXPECT_EQ(actual.accuracy, expected.accuracy);
+  EXPECT_EQ(actual.accuracy_std, expected.accuracy_std);
 }
 
 TEST(SweepStore, RowsReadBackAsWrittenInPointOrder) {
@@ -89,19 +91,20 @@ TEST(SweepStore, CsvShowsNumbersAsSqlitePrintsThemAndNoCostsForInvalidPoints) {
     SweepRow untested = priced_row();
     untested.index = 9;
     untested.accuracy.reset();
+    untested.accuracy_std.reset();
     store.insert(untested);
   }
   EXPECT_EQ(sweep_csv(read_sweep(path)),
             "id,crossbar.rows,adc.bits,crossbar.device,network,policy,status,latency_ns,energy_pj,area_mm2,"
             "energy_crossbar_pj,energy_dac_pj,energy_adc_pj,energy_shift_add_pj,energy_buffer_pj,energy_interconnect_pj,"
-            "energy_write_pj,energy_leakage_pj,chip,accuracy\n"
-            "2,0,8,sram,resnet18-imagenet,policy.yaml,\"crossbar.rows: must be >= 1, got 0\",,,,,,,,,,,,,\n"
+            "energy_write_pj,energy_leakage_pj,chip,accuracy,accuracy_std\n"
+            "2,0,8,sram,resnet18-imagenet,policy.yaml,\"crossbar.rows: must be >= 1, got 0\",,,,,,,,,,,,,,\n"
             "7,128,0.5,rram,lenet5-fmnist,\"4,8\",ok,17068800.0,0.3,1.0e+20,0.333333333333333,1.33333333333333,"
             "2.33333333333333,3.33333333333333,4.33333333333333,5.33333333333333,6.33333333333333,7.33333333333333,"
-            "71f587d86a246e73,0.8\n"
+            "71f587d86a246e73,0.8,0.0125\n"
             "9,128,0.5,rram,lenet5-fmnist,\"4,8\",ok,17068800.0,0.3,1.0e+20,0.333333333333333,1.33333333333333,"
             "2.33333333333333,3.33333333333333,4.33333333333333,5.33333333333333,6.33333333333333,7.33333333333333,"
-            "71f587d86a246e73,\n");
+            "71f587d86a246e73,,\n");
 }
 
 TEST(SweepStore, AccuracyIsStoredWithItsPointAndKeyedByWhatItWasEvaluatedFrom) {
@@ -116,12 +119,13 @@ TEST(SweepStore, AccuracyIsStoredWithItsPointAndKeyedByWhatItWasEvaluatedFrom) {
   SweepRow same = priced_row();
   same.index = 8;
   same.accuracy = 0.5;
+  same.accuracy_std = 0.0;
   store.insert(same, kEvaluated);
   AccuracyKey other_policy = kEvaluated;
   other_policy.policy = "8/8;8/8;8/8;8/8;8/8";
   same.index = 9;
   store.insert(same, other_policy);
-  EXPECT_EQ(store.accuracies(), (Accuracies{{kEvaluated, 0.1 + 0.7}, {other_policy, 0.5}}));
+  EXPECT_EQ(store.accuracies(), (Accuracies{{kEvaluated, {0.1 + 0.7, 0.0125}}, {other_policy, {0.5, 0.0}}}));
   EXPECT_EQ(decode_accuracies(encode_accuracies(store.accuracies())), store.accuracies());
   EXPECT_TRUE(decode_accuracies(encode_accuracies({})).empty());
   // A point whose row is lost (killed mid-write) loses its accuracy with it: row and accuracy are one commit.
@@ -174,7 +178,7 @@ TEST(SweepStore, HoldsOnePlanAndMergesShardsOfIt) {
   store.insert(invalid_row());
   EXPECT_EQ(store.merge_from(shard), 1u);
   EXPECT_EQ(store.stored_ids(), (std::vector<std::size_t>{2, 7}));
-  EXPECT_EQ(store.accuracies(), (Accuracies{{kEvaluated, 0.1 + 0.7}}));
+  EXPECT_EQ(store.accuracies(), (Accuracies{{kEvaluated, {0.1 + 0.7, 0.0125}}}));
   EXPECT_THAT(error_message<ConfigError>([&] { store.merge_from(other); }), HasSubstr(other + ": holds the points of another sweep"));
   EXPECT_THAT(error_message<DataError>([&] { store.merge_from(dir.file("none.sqlite")); }), HasSubstr("no such sweep database"));
   EXPECT_EQ(store.merge_from(shard), 0u);
