@@ -189,12 +189,18 @@ TEST(CrossbarProduct, ConversionNoiseGrowsAsEnergyPerMacFalls) {
   }
 }
 
-TEST(CrossbarProduct, ALayerKeepsItsProgrammingUntilReprogrammed) {
-  torch::manual_seed(13);
+// A freshly initialised LeNet-5 at W8A8, in evaluation mode, on cimaq_default with `overrides`.
+Model lenet5_on_chip(std::uint64_t seed, const std::vector<std::string>& overrides) {
+  torch::manual_seed(static_cast<std::int64_t>(seed));
   Model model(spec_for_dataset("lenet5", "fashion-mnist"));
   model.set_policy(uniform_policy(model.workload(), {8, 8}));
   model.network().eval();
-  model.set_chip(std::make_shared<const ChipSpec>(load_chip("cimaq_default", {"noise.programming=0.1"})));
+  model.set_chip(std::make_shared<const ChipSpec>(load_chip("cimaq_default", overrides)));
+  return model;
+}
+
+TEST(CrossbarProduct, ALayerKeepsItsProgrammingUntilReprogrammed) {
+  Model model = lenet5_on_chip(13, {"noise.programming=0.1"});
   const torch::Tensor images = torch::randn({2, 1, 28, 28});
   const torch::Tensor first = model.forward(images);
   EXPECT_TRUE(torch::equal(model.forward(images), first)) << "programming noise is drawn once, not per product";
@@ -248,11 +254,7 @@ TEST(CrossbarProduct, GroupedConvolutionsRunOnTheChipAsMapped) {
 }
 
 TEST(CrossbarProduct, CalibratedConvertersNeedCalibrationFirst) {
-  torch::manual_seed(12);
-  Model model(spec_for_dataset("lenet5", "fashion-mnist"));
-  model.set_policy(uniform_policy(model.workload(), {8, 8}));
-  model.network().eval();
-  model.set_chip(std::make_shared<const ChipSpec>(load_chip("cimaq_default", {"adc.range=calibrated"})));
+  Model model = lenet5_on_chip(12, {"adc.range=calibrated"});
   const torch::Tensor images = torch::randn({2, 1, 28, 28});
   EXPECT_THROW(model.forward(images), ConfigError);
   model.set_calibrating(true);
