@@ -30,9 +30,13 @@ int run_run(const std::vector<std::string>& args) {
   if (out.empty()) out = "runs/" + std::filesystem::path(recipe_path).stem().string();
   const RunSummary summary = run_recipe(recipe, recipe_path, out, resume);
   std::printf("\n%s: %s on %s\n", out.c_str(), recipe.network.architecture.c_str(), recipe.chip.c_str());
-  std::printf("  accuracy  FP32 %.4f, INT8 %.4f, chosen policy %.4f (integer arithmetic %.4f, on the chip %.4f)\n",
+  std::printf("  accuracy  FP32 %.4f, INT8 %.4f, chosen policy %.4f (integer arithmetic %.4f, on the chip %.4f",
               summary.fp32_accuracy, summary.int8_accuracy, summary.final_accuracy, summary.integer_accuracy,
               summary.chip_accuracy);
+  if (summary.chip_noise_seeds > 1) {
+    std::printf(" +- %.4f over %d noise seeds", summary.chip_accuracy_std, summary.chip_noise_seeds);
+  }
+  std::printf(")\n");
   std::printf("  latency   %.1f us = %.3fx of W8A8 (%.1f us)\n", summary.latency_ns / 1e3,
               summary.latency_ns / summary.latency_w8a8_ns, summary.latency_w8a8_ns / 1e3);
   std::printf("  energy    %.4f uJ = %.3fx of W8A8 (%.4f uJ)\n", summary.energy_pj / 1e6,

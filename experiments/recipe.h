@@ -24,6 +24,7 @@ struct Recipe {
   PolicySearchRequest search;  // options only: checkpoint, chip, data and folder are the workflow's
   TrainOptions finetune = stage(2, 0.01);
   std::int64_t chip_test_images = 0;  // test images the final policy is evaluated on as the chip computes; 0: all
+  int chip_noise_seeds = 1;           // programmings of a noisy chip that test is repeated on
 
   static TrainOptions stage(int epochs, double lr) {
     TrainOptions options;

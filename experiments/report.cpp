@@ -39,7 +39,9 @@ std::string report_markdown(const Recipe& recipe, const std::string& recipe_path
   md += "| INT8 (W8A8) | " + percent(s.int8_accuracy) + " | " + fixed(s.latency_w8a8_ns / 1e3, 1) + " | " +
         fixed(s.energy_w8a8_pj / 1e6, 4) + " |\n";
   md += "| chosen policy, fine-tuned | " + percent(s.final_accuracy) + " (integer arithmetic: " + percent(s.integer_accuracy) +
-        ", as the chip computes: " + percent(s.chip_accuracy) + ") | " + fixed(s.latency_ns / 1e3, 1) + " (" + ratio(s.latency_ns / s.latency_w8a8_ns) + ") | " +
+        ", as the chip computes: " + percent(s.chip_accuracy) +
+        (s.chip_noise_seeds > 1 ? " +- " + percent(s.chip_accuracy_std) + " over " + std::to_string(s.chip_noise_seeds) + " noise seeds" : "") +
+        ") | " + fixed(s.latency_ns / 1e3, 1) + " (" + ratio(s.latency_ns / s.latency_w8a8_ns) + ") | " +
         fixed(s.energy_pj / 1e6, 4) + " (" + ratio(s.energy_pj / s.energy_w8a8_pj) + ") |\n\n";
   md += "Chosen policy `" + s.policy + "`:\n\n| layer | kind | weight bits | activation bits |\n|---|---|---|---|\n";
   for (std::size_t i = 0; i < policy.layers.size(); ++i) {

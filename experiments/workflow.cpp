@@ -182,9 +182,12 @@ RunSummary run_recipe(const Recipe& recipe, const std::string& recipe_path, cons
   }
   const Policy policy = parse_policy_summary(search.at("policy").get<std::string>(), search_stage.path("stage.json"));
 
-  const Stage final_stage(run, "final", key_of({{"search", search_stage.key()},
-                                               {"finetune", stage_key(recipe.finetune)},
-                                               {"chip_test_images", recipe.chip_test_images}}));
+  Json final_inputs = {{"search", search_stage.key()},
+                       {"finetune", stage_key(recipe.finetune)},
+                       {"chip_test_images", recipe.chip_test_images}};
+  // Added after runs were first keyed: at its default a finished run keeps its key.
+  if (recipe.chip_noise_seeds != 1) final_inputs["chip_noise_seeds"] = recipe.chip_noise_seeds;
+  const Stage final_stage(run, "final", key_of(final_inputs));
   const auto on_chip = std::make_shared<const ChipSpec>(chip);
   Json final_result = final_stage.finished().value_or(Json());
   Model final_model(model_spec(recipe, true));
@@ -201,7 +204,11 @@ RunSummary run_recipe(const Recipe& recipe, const std::string& recipe_path, cons
     deployed.set_integer_arithmetic(true);
     final_result["integer_test_accuracy"] = evaluate(deployed, full_data().test, 256);
     const Dataset chip_test = full_data().test.first(recipe.chip_test_images);
-    final_result["chip_test_accuracy"] = evaluate_on_chip(deployed, on_chip, chip_test, full_data().train, 256, 1).mean;
+    const ChipAccuracy on_chip_accuracy =
+        evaluate_on_chip(deployed, on_chip, chip_test, full_data().train, 256, recipe.chip_noise_seeds);
+    final_result["chip_test_accuracy"] = on_chip_accuracy.mean;
+    final_result["chip_test_accuracy_std"] = on_chip_accuracy.std;
+    final_result["chip_noise_seeds"] = on_chip_accuracy.seeds;
     final_result["chip_test_images"] = chip_test.size();
     final_result = final_stage.finish(final_result);
   }
@@ -212,6 +219,8 @@ RunSummary run_recipe(const Recipe& recipe, const std::string& recipe_path, cons
   summary.final_accuracy = final_result.at("test_accuracy").get<double>();
   summary.integer_accuracy = final_result.at("integer_test_accuracy").get<double>();
   summary.chip_accuracy = final_result.at("chip_test_accuracy").get<double>();
+  summary.chip_accuracy_std = final_result.value("chip_test_accuracy_std", 0.0);  // absent from older runs
+  summary.chip_noise_seeds = final_result.value("chip_noise_seeds", 1);
   summary.latency_ns = search.at("latency_ns").get<double>();
   summary.latency_w8a8_ns = search.at("latency_w8a8_ns").get<double>();
   summary.energy_pj = search.at("energy_pj").get<double>();
@@ -225,6 +234,8 @@ RunSummary run_recipe(const Recipe& recipe, const std::string& recipe_path, cons
                              {"final_accuracy", summary.final_accuracy},
                              {"integer_accuracy", summary.integer_accuracy},
                              {"chip_accuracy", summary.chip_accuracy},
+                             {"chip_accuracy_std", summary.chip_accuracy_std},
+                             {"chip_noise_seeds", summary.chip_noise_seeds},
                              {"latency_ns", summary.latency_ns},
                              {"latency_w8a8_ns", summary.latency_w8a8_ns},
                              {"latency_ratio", summary.latency_ns / summary.latency_w8a8_ns},

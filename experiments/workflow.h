@@ -13,6 +13,8 @@ struct RunSummary {
   double final_accuracy = 0;
   double integer_accuracy = 0;  // the final model with folded batch norms and integer matrix products
   double chip_accuracy = 0;     // the same computed as the chip computes (crossbar arithmetic)
+  double chip_accuracy_std = 0;  // its standard deviation over programmings of a noisy chip
+  int chip_noise_seeds = 1;
   double latency_ns = 0;
   double latency_w8a8_ns = 0;
   double energy_pj = 0;
