@@ -444,11 +444,16 @@ TEST(Cli, RunRecipeEndToEndThenOnlyChangedStagesRunAgain) {
   ASSERT_EQ(again.exit_code, 0) << again.err;
   EXPECT_THAT(again.err, HasSubstr("final: inputs unchanged, done before"));
   EXPECT_EQ(nlohmann::json::parse(read_text(run + "/summary.json")), summary);
-  const ProcessResult changed = qxbar("run " + recipe + " --out " + run + " --threads 1 --resume --set finetune.epochs=2");
+  const ProcessResult changed = qxbar("run " + recipe + " --out " + run +
+                                     " --threads 1 --resume --set finetune.epochs=2 --set finetune.chip_noise_seeds=3");
   ASSERT_EQ(changed.exit_code, 0) << changed.err;
   EXPECT_THAT(changed.err, HasSubstr("search: inputs unchanged, done before"));
   EXPECT_THAT(changed.err, HasSubstr("final: inputs changed, starting the stage over"));
   EXPECT_EQ(nlohmann::json::parse(read_text(run + "/final/metrics.json"))["epochs"], 2);
+  // The recipe's chip has no noise: one programming computes what any other would.
+  const auto rerun = nlohmann::json::parse(read_text(run + "/summary.json"));
+  EXPECT_EQ(rerun["chip_noise_seeds"], 1);
+  EXPECT_EQ(rerun["chip_accuracy_std"], 0.0);
   // More episodes extend the stored search instead of starting it over.
   const ProcessResult extended = qxbar("run " + recipe + " --out " + run + " --threads 1 --resume --set search.episodes=4");
   ASSERT_EQ(extended.exit_code, 0) << extended.err;
