@@ -197,8 +197,11 @@ class ProgrammedLayer::Cells {
   // An exactly converted group contributes its exact partial products: one product over whole inputs
   // instead of one per plane and slice.
   GroupResult exact_group(const torch::Tensor& input, const CrossbarArithmetic::RowGroup& group) const {
-    const torch::Tensor inputs = physical_.row_input.index({Slice(group.begin, group.end)});
-    const torch::Tensor driven = float64(input).index_select(1, inputs) * physical_.row_sign.index({Slice(group.begin, group.end)});
+    torch::Tensor driven = float64(input.index({Slice(), Slice(group.begin, group.end)}));
+    if (arithmetic_.mapping == SignedMapping::DifferentialRow) {
+      const torch::Tensor inputs = physical_.row_input.index({Slice(group.begin, group.end)});
+      driven = float64(input).index_select(1, inputs) * physical_.row_sign.index({Slice(group.begin, group.end)});
+    }
     const torch::Tensor cells = physical_.cells.index({Slice(), Slice(group.begin, group.end)});
     const double bound = static_cast<double>(group.end - group.begin) * cells.abs().max().item<double>() *
                          std::ldexp(1.0, arithmetic_.input_bits);

@@ -76,7 +76,8 @@ torch::Tensor normalise(const torch::Tensor& images_uint8, const Normalisation& 
   const auto channels = static_cast<std::int64_t>(normalisation.mean.size());
   const auto mean = torch::tensor(normalisation.mean).view({1, channels, 1, 1});
   const auto std = torch::tensor(normalisation.std).view({1, channels, 1, 1});
-  return (images_uint8.to(torch::kFloat32).div_(255.0f) - mean) / std;
+  // In place: a training set is hundreds of megabytes in float32, and each temporary costs page faults.
+  return images_uint8.to(torch::kFloat32).div_(255.0f).sub_(mean).div_(std);
 }
 
 Dataset in_memory(std::string name, torch::Tensor images, torch::Tensor labels, std::int64_t classes, bool augment) {
