@@ -107,6 +107,18 @@ torch::Tensor range_tensor(const std::vector<SumRange>& ranges, double SumRange:
   return torch::tensor(values, torch::kFloat64);
 }
 
+// The largest magnitude a sum of `group` reaches under `rule` in any plane: what decides whether float32
+// holds it exactly.
+double largest_sum(const CrossbarArithmetic& arithmetic, const CrossbarArithmetic::RowGroup& group,
+                   SumRange (CrossbarArithmetic::*rule)(const CrossbarArithmetic::RowGroup&, int) const) {
+  double largest = 0;
+  for (int p = 0; p < arithmetic.planes; ++p) {
+    const SumRange range = (arithmetic.*rule)(group, p);
+    largest = std::max({largest, std::abs(range.low), std::abs(range.high)});
+  }
+  return largest;
+}
+
 // The per-plane full ranges of one row group as [planes, 1, 1] tensors.
 std::pair<torch::Tensor, torch::Tensor> plane_ranges(const CrossbarArithmetic& arithmetic, const CrossbarArithmetic::RowGroup& group,
                                                      SumRange (CrossbarArithmetic::*rule)(const CrossbarArithmetic::RowGroup&, int) const) {
@@ -170,15 +182,14 @@ class ProgrammedLayer::Cells {
     return slices_.index({Slice(), Slice(), Slice(group.begin, group.end)}).reshape({-1, group.end - group.begin});
   }
 
-  torch::Tensor raw_sums(const torch::Tensor& rows, const CrossbarArithmetic::RowGroup& group) const {
-    const torch::Tensor planes = rows.index({Slice(), Slice(), Slice(group.begin, group.end)});
-    const torch::Tensor cells = group_cells(group);
-    double bound = 0;
-    for (int p = 0; p < arithmetic_.planes; ++p) {
-      const SumRange full = arithmetic_.full_range(group, p);
-      bound = std::max({bound, std::abs(full.low), std::abs(full.high)});
-    }
-    return group_sums(planes, cells, bound);
+  // [planes, samples, group rows]: the group's rows of the driven `rows`.
+  static torch::Tensor group_rows(const torch::Tensor& rows, const CrossbarArithmetic::RowGroup& group) {
+    return rows.index({Slice(), Slice(), Slice(group.begin, group.end)});
+  }
+
+  // Column sums of the group's `planes` over its `cells` (group_rows, group_cells).
+  torch::Tensor raw_sums(const torch::Tensor& planes, const torch::Tensor& cells, const CrossbarArithmetic::RowGroup& group) const {
+    return group_sums(planes, cells, largest_sum(arithmetic_, group, &CrossbarArithmetic::full_range));
   }
 
   // True when no conversion of the group can round or clip: the full range of every plane fits the
@@ -197,11 +208,11 @@ class ProgrammedLayer::Cells {
   // An exactly converted group contributes its exact partial products: one product over whole inputs
   // instead of one per plane and slice.
   GroupResult exact_group(const torch::Tensor& input, const CrossbarArithmetic::RowGroup& group) const {
-    torch::Tensor driven = float64(input.index({Slice(), Slice(group.begin, group.end)}));
-    if (arithmetic_.mapping == SignedMapping::DifferentialRow) {
-      const torch::Tensor inputs = physical_.row_input.index({Slice(group.begin, group.end)});
-      driven = float64(input).index_select(1, inputs) * physical_.row_sign.index({Slice(group.begin, group.end)});
-    }
+    const Slice rows(group.begin, group.end);
+    const torch::Tensor driven =
+        arithmetic_.mapping == SignedMapping::DifferentialRow
+            ? float64(input).index_select(1, physical_.row_input.index({rows})) * physical_.row_sign.index({rows})
+            : float64(input.index({Slice(), rows}));
     const torch::Tensor cells = physical_.cells.index({Slice(), Slice(group.begin, group.end)});
     const double bound = static_cast<double>(group.end - group.begin) * cells.abs().max().item<double>() *
                          std::ldexp(1.0, arithmetic_.input_bits);
@@ -214,6 +225,7 @@ class ProgrammedLayer::Cells {
   // [columns, group rows] driven by `planes` [planes, samples, group rows], in place.
   void add_conversion_noise_(torch::Tensor& sums, const torch::Tensor& planes, const torch::Tensor& cells,
                              const CrossbarArithmetic::RowGroup& group) const {
+    if (!arithmetic_.noise.at_conversion()) return;
     std::vector<double> fixed_variance;
     std::vector<double> shot_scale;
     for (int p = 0; p < arithmetic_.planes; ++p) {
@@ -228,14 +240,14 @@ class ProgrammedLayer::Cells {
       const torch::Tensor levels = float64(cells).square().sum(-1).view({1, 1, -1});
       variance = variance + scale.square() * drives * levels;
     }
-    if (!variance.gt(0).any().item<bool>()) return;
     sums.add_(variance.sqrt() * torch::randn(sums.sizes(), sums.options().dtype(torch::kFloat64)));
   }
 
   GroupResult convert_group(const torch::Tensor& rows, const CrossbarArithmetic::RowGroup& group, SumRange calibrated) const {
-    torch::Tensor sums = raw_sums(rows, group);
-    const torch::Tensor planes = rows.index({Slice(), Slice(), Slice(group.begin, group.end)});
-    add_conversion_noise_(sums, planes, group_cells(group), group);
+    const torch::Tensor planes = group_rows(rows, group);
+    const torch::Tensor cells = group_cells(group);
+    torch::Tensor sums = raw_sums(planes, cells, group);
+    add_conversion_noise_(sums, planes, cells, group);
     torch::Tensor low;
     torch::Tensor high;
     switch (arithmetic_.range) {
@@ -255,12 +267,9 @@ class ProgrammedLayer::Cells {
     GroupResult result{convert_and_shift_add(sums, converter_grid(low, high, top_code), top_code), {}};
     if (arithmetic_.mapping == SignedMapping::Offset) {
       const torch::Tensor reference_cells = reference_.index({Slice(group.begin, group.end)}).view({1, -1});
-      double bound = 0;
-      for (int p = 0; p < arithmetic_.planes; ++p) {
-        const SumRange reach = arithmetic_.reference_range(group, p);
-        bound = std::max({bound, std::abs(reach.low), std::abs(reach.high)});
-      }
-      torch::Tensor reference_sums = group_sums(planes, reference_cells, bound * reference_cells.max().item<double>());
+      const double bound = largest_sum(arithmetic_, group, &CrossbarArithmetic::reference_range) *
+                           reference_cells.max().item<double>();
+      torch::Tensor reference_sums = group_sums(planes, reference_cells, bound);
       add_conversion_noise_(reference_sums, planes, reference_cells, group);
       const auto [reference_low, reference_high] = plane_ranges(arithmetic_, group, &CrossbarArithmetic::reference_range);
       const torch::Tensor converted = convert_sums(reference_sums, reference_low, reference_high, arithmetic_.adc_bits);
@@ -402,7 +411,7 @@ SumRange ProgrammedLayer::sum_range(const torch::Tensor& integer_input) const {
   for (std::int64_t begin = 0; begin < integer_input.size(0); begin += kRowsPerBlock) {
     const torch::Tensor rows = cells_->driven_rows(integer_input.index({Slice(begin, begin + kRowsPerBlock)}));
     for (const CrossbarArithmetic::RowGroup& group : arithmetic.row_groups()) {
-      const torch::Tensor sums = cells_->raw_sums(rows, group);
+      const torch::Tensor sums = cells_->raw_sums(Cells::group_rows(rows, group), cells_->group_cells(group), group);
       range.low = std::min(range.low, sums.min().item<double>());
       range.high = std::max(range.high, sums.max().item<double>());
     }

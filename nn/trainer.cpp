@@ -267,10 +267,11 @@ ChipAccuracy evaluate_on_chip(Model& model, const std::shared_ptr<const ChipSpec
                               std::int64_t calibration_images) {
   if (noise_seeds < 1) throw std::invalid_argument("evaluate_on_chip: at least one noise seed");
   ChipAccuracy result;
-  result.seeds = analog_noise(*chip).any() ? noise_seeds : 1;
+  const bool noisy = analog_noise(*chip).any();
+  result.seeds = noisy ? noise_seeds : 1;
   std::vector<double> accuracies;
   for (int seed = 0; seed < result.seeds; ++seed) {
-    torch::manual_seed(static_cast<std::uint64_t>(seed));
+    if (noisy) torch::manual_seed(static_cast<std::uint64_t>(seed));
     put_on_chip(model, chip, calibration, batch_size, calibration_images);
     accuracies.push_back(evaluate(model, test, batch_size));
   }

@@ -256,9 +256,9 @@ ConversionNoise CrossbarArithmetic::conversion_noise(const RowGroup& group, int 
   return {read_sigma * read_sigma + thermal_sigma * thermal_sigma, noise.shot / std::sqrt(rows * noise.energy_per_mac)};
 }
 
-bool AnalogNoise::any() const {
-  return programming_sigma > 0 || drifts() || read > 0 || thermal > 0 || shot > 0;
-}
+bool AnalogNoise::any() const { return programming_sigma > 0 || drifts() || at_conversion(); }
+
+bool AnalogNoise::at_conversion() const { return read > 0 || thermal > 0 || shot > 0; }
 
 bool AnalogNoise::drifts() const { return drift_time_ratio > 1 && (drift_nu > 0 || drift_nu_std > 0); }
 

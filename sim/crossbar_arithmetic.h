@@ -96,6 +96,7 @@ struct AnalogNoise {
   double energy_per_mac = 1;  // Garg's E
 
   bool any() const;
+  bool at_conversion() const;  // read, thermal or shot noise on the converted sums
   bool drifts() const;
   // The drift exponent of one cell, from a standard normal draw.
   double drift_nu_of(double standard_normal) const;

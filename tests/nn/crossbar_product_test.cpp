@@ -217,6 +217,18 @@ TEST(CrossbarProduct, WideConvertersOverFullRangesGiveTheExactProduct) {
   }
 }
 
+// A network's outputs on converters wide enough for every sum equal its exact integer evaluation; a 3-bit
+// converter reading 64 rows at once cannot resolve the same sums.
+void expect_exact_on_wide_converters_only(Model& model, const torch::Tensor& images) {
+  model.set_integer_arithmetic(true);
+  const torch::Tensor exact = model.forward(images);
+  model.set_chip(std::make_shared<const ChipSpec>(
+      load_chip("cimaq_default", {"adc.bits=16", "crossbar.rows=64", "crossbar.rows_per_read=16"})));
+  EXPECT_TRUE(torch::equal(model.forward(images), exact));
+  model.set_chip(std::make_shared<const ChipSpec>(load_chip("cimaq_default", {"adc.bits=3", "crossbar.rows=64"})));
+  EXPECT_FALSE(torch::equal(model.forward(images), exact));
+}
+
 TEST(CrossbarProduct, NetworkOnWideConvertersMatchesIntegerEvaluation) {
   torch::manual_seed(11);
   ModelSpec spec = spec_for_dataset("lenet5", "fashion-mnist");
@@ -224,14 +236,7 @@ TEST(CrossbarProduct, NetworkOnWideConvertersMatchesIntegerEvaluation) {
   model.set_policy(uniform_policy(model.workload(), {6, 6}));
   const torch::Tensor images = torch::randn({4, 1, 28, 28});
   model.network().eval();
-  model.set_integer_arithmetic(true);
-  const torch::Tensor exact = model.forward(images);
-  model.set_chip(std::make_shared<const ChipSpec>(
-      load_chip("cimaq_default", {"adc.bits=16", "crossbar.rows=64", "crossbar.rows_per_read=16"})));
-  EXPECT_TRUE(torch::equal(model.forward(images), exact));
-  // A 3-bit converter reading 64 rows at once cannot resolve the same sums.
-  model.set_chip(std::make_shared<const ChipSpec>(load_chip("cimaq_default", {"adc.bits=3", "crossbar.rows=64"})));
-  EXPECT_FALSE(torch::equal(model.forward(images), exact));
+  expect_exact_on_wide_converters_only(model, images);
 }
 
 // Depthwise layers run block-diagonally, as the cost model maps them: on converters wide enough for every
@@ -244,13 +249,7 @@ TEST(CrossbarProduct, GroupedConvolutionsRunOnTheChipAsMapped) {
   model.set_policy(uniform_policy(model.workload(), {6, 6}));
   model.network().eval();
   const torch::Tensor images = torch::randn({2, 3, 32, 32});
-  model.set_integer_arithmetic(true);
-  const torch::Tensor exact = model.forward(images);
-  model.set_chip(std::make_shared<const ChipSpec>(
-      load_chip("cimaq_default", {"adc.bits=16", "crossbar.rows=64", "crossbar.rows_per_read=16"})));
-  EXPECT_TRUE(torch::equal(model.forward(images), exact));
-  model.set_chip(std::make_shared<const ChipSpec>(load_chip("cimaq_default", {"adc.bits=3", "crossbar.rows=64"})));
-  EXPECT_FALSE(torch::equal(model.forward(images), exact));
+  expect_exact_on_wide_converters_only(model, images);
 }
 
 TEST(CrossbarProduct, CalibratedConvertersNeedCalibrationFirst) {
