@@ -167,8 +167,7 @@ int run_eval(const std::vector<std::string>& args) {
   if (analog) {
     Model deployed = fold_batch_norm(model);
     const ChipAccuracy on_chip =
-        evaluate_on_chip(deployed, chip, data.test, data.train, test_options.batch_size,
-                         test_options.noise_seeds, test_options.calibration_images);
+        evaluate_on_chip(deployed, chip, data, test_options);
     result["ideal_test_accuracy"] = accuracy;
     result["test_accuracy"] = on_chip.mean;
     result["test_accuracy_std"] = on_chip.std;

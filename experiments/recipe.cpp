@@ -123,15 +123,8 @@ std::vector<RecipeSection> recipe_sections(Recipe& recipe) {
     OptionSet parameters = recipe.search.algorithm.parameters(entry.name).options();
     if (!parameters.empty()) sections.push_back({std::string("search.") + entry.name, std::move(parameters)});
   }
-  static const std::vector<Option<Recipe>> final_test = {
-      {"chip_test_images", "", "test images the final policy is evaluated on as the chip computes (0: all)",
-       &R::chip_test_images, {0}},
-      {"chip_noise_seeds", "",
-       "on a chip with noise: programmings that test is repeated on (noise seeds 0 to N-1); the report gives "
-       "their mean and standard deviation",
-       &R::chip_noise_seeds, {1}},
-  };
-  sections.push_back({"finetune", concatenated({stage_options(recipe.finetune, 0), bind_options(final_test, recipe)})});
+  sections.push_back({"finetune", stage_options(recipe.finetune, 0)});
+  sections.push_back({"chip_test", chip_test_options(recipe.chip_test)});
   return sections;
 }
 

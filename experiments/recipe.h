@@ -23,8 +23,7 @@ struct Recipe {
   TrainOptions int8 = stage(2, 0.01);
   PolicySearchRequest search;  // options only: checkpoint, chip, data and folder are the workflow's
   TrainOptions finetune = stage(2, 0.01);
-  std::int64_t chip_test_images = 0;  // test images the final policy is evaluated on as the chip computes; 0: all
-  int chip_noise_seeds = 1;           // programmings of a noisy chip that test is repeated on
+  ChipTestOptions chip_test;  // how the final policy is tested as the chip computes
 
   static TrainOptions stage(int epochs, double lr) {
     TrainOptions options;

@@ -57,9 +57,7 @@ class CheckpointTester {
       evaluate(model->second, data_.test, settings_.test.batch_size);
     }
     Model deployed = fold_batch_norm(model->second);
-    const ChipTestOptions& test = settings_.test;
-    const ChipAccuracy measured =
-        evaluate_on_chip(deployed, chip, data_.test, data_.train, test.batch_size, test.noise_seeds, test.calibration_images);
+    const ChipAccuracy measured = evaluate_on_chip(deployed, chip, data_, settings_.test);
     return known_[evaluated] = {measured.mean, measured.std};
   }
 

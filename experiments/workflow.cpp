@@ -184,9 +184,13 @@ RunSummary run_recipe(const Recipe& recipe, const std::string& recipe_path, cons
 
   Json final_inputs = {{"search", search_stage.key()},
                        {"finetune", stage_key(recipe.finetune)},
-                       {"chip_test_images", recipe.chip_test_images}};
-  // Added after runs were first keyed: at its default a finished run keeps its key.
-  if (recipe.chip_noise_seeds != 1) final_inputs["chip_noise_seeds"] = recipe.chip_noise_seeds;
+                       {"chip_test_images", recipe.chip_test.test_images}};
+  // The other chip-test options came later: at their defaults a finished run keeps its key.
+  ChipTestOptions chosen = recipe.chip_test;
+  ChipTestOptions defaults;
+  defaults.test_images = chosen.test_images;
+  const std::string chip_test = run_key_json(chip_test_options(chosen)).dump();
+  if (chip_test != run_key_json(chip_test_options(defaults)).dump()) final_inputs["chip_test"] = chip_test;
   const Stage final_stage(run, "final", key_of(final_inputs));
   const auto on_chip = std::make_shared<const ChipSpec>(chip);
   Json final_result = final_stage.finished().value_or(Json());
@@ -203,13 +207,11 @@ RunSummary run_recipe(const Recipe& recipe, const std::string& recipe_path, cons
     Model deployed = fold_batch_norm(final_model);
     deployed.set_integer_arithmetic(true);
     final_result["integer_test_accuracy"] = evaluate(deployed, full_data().test, 256);
-    const Dataset chip_test = full_data().test.first(recipe.chip_test_images);
-    const ChipAccuracy on_chip_accuracy =
-        evaluate_on_chip(deployed, on_chip, chip_test, full_data().train, 256, recipe.chip_noise_seeds);
+    const ChipAccuracy on_chip_accuracy = evaluate_on_chip(deployed, on_chip, full_data(), recipe.chip_test);
     final_result["chip_test_accuracy"] = on_chip_accuracy.mean;
     final_result["chip_test_accuracy_std"] = on_chip_accuracy.std;
     final_result["chip_noise_seeds"] = on_chip_accuracy.seeds;
-    final_result["chip_test_images"] = chip_test.size();
+    final_result["chip_test_images"] = full_data().test.first(recipe.chip_test.test_images).size();
     final_result = final_stage.finish(final_result);
   }
 

@@ -262,18 +262,18 @@ void put_on_chip(Model& model, const std::shared_ptr<const ChipSpec>& chip, cons
   model.set_calibrating(false);
 }
 
-ChipAccuracy evaluate_on_chip(Model& model, const std::shared_ptr<const ChipSpec>& chip, const Dataset& test,
-                              const Dataset& calibration, std::int64_t batch_size, int noise_seeds,
-                              std::int64_t calibration_images) {
-  if (noise_seeds < 1) throw std::invalid_argument("evaluate_on_chip: at least one noise seed");
+ChipAccuracy evaluate_on_chip(Model& model, const std::shared_ptr<const ChipSpec>& chip, const DataSplits& data,
+                              const ChipTestOptions& options) {
+  if (options.noise_seeds < 1) throw std::invalid_argument("evaluate_on_chip: at least one noise seed");
+  const Dataset test = data.test.first(options.test_images);
   ChipAccuracy result;
   const bool noisy = analog_noise(*chip).any();
-  result.seeds = noisy ? noise_seeds : 1;
+  result.seeds = noisy ? options.noise_seeds : 1;
   std::vector<double> accuracies;
   for (int seed = 0; seed < result.seeds; ++seed) {
     if (noisy) torch::manual_seed(static_cast<std::uint64_t>(seed));
-    put_on_chip(model, chip, calibration, batch_size, calibration_images);
-    accuracies.push_back(evaluate(model, test, batch_size));
+    put_on_chip(model, chip, data.train, options.batch_size, options.calibration_images);
+    accuracies.push_back(evaluate(model, test, options.batch_size));
   }
   for (const double accuracy : accuracies) result.mean += accuracy / result.seeds;
   if (result.seeds > 1) {

@@ -94,9 +94,9 @@ struct ChipAccuracy {
   double std = 0;
   int seeds = 1;
 };
-ChipAccuracy evaluate_on_chip(Model& model, const std::shared_ptr<const ChipSpec>& chip, const Dataset& test,
-                              const Dataset& calibration, std::int64_t batch_size, int noise_seeds,
-                              std::int64_t calibration_images = ChipTestOptions{}.calibration_images);
+// Tests on the first `options.test_images` of data.test and calibrates on data.train.
+ChipAccuracy evaluate_on_chip(Model& model, const std::shared_ptr<const ChipSpec>& chip, const DataSplits& data,
+                              const ChipTestOptions& options);
 
 // Trains `model` and writes `checkpoint_path` (model, optimizer, quantizer state and policy) after every
 // epoch and every `checkpoint_minutes` within one, atomically. When the checkpoint already holds the same

@@ -445,7 +445,7 @@ TEST(Cli, RunRecipeEndToEndThenOnlyChangedStagesRunAgain) {
   EXPECT_THAT(again.err, HasSubstr("final: inputs unchanged, done before"));
   EXPECT_EQ(nlohmann::json::parse(read_text(run + "/summary.json")), summary);
   const ProcessResult changed = qxbar("run " + recipe + " --out " + run +
-                                     " --threads 1 --resume --set finetune.epochs=2 --set finetune.chip_noise_seeds=3");
+                                     " --threads 1 --resume --set finetune.epochs=2 --set chip_test.noise_seeds=3");
   ASSERT_EQ(changed.exit_code, 0) << changed.err;
   EXPECT_THAT(changed.err, HasSubstr("search: inputs unchanged, done before"));
   EXPECT_THAT(changed.err, HasSubstr("final: inputs changed, starting the stage over"));
@@ -470,7 +470,7 @@ TEST(Cli, ImageNetRecipeRunsOnAnImageFolder) {
   for (const char* setting : {"data.val_size=3", "fp32.epochs=1", "fp32.batch_size=9", "int8.epochs=1", "int8.batch_size=9",
                               "search.episodes=2", "search.train_size=6", "search.val_size=3", "search.finetune_epochs=0",
                               "search.ddpg.warmup=1", "finetune.epochs=1", "finetune.batch_size=9",
-                              "finetune.chip_test_images=2"}) {
+                              "chip_test.test_images=2"}) {
     arguments += std::string(" --set ") + setting;
   }
   const ProcessResult result = qxbar(arguments);

@@ -78,10 +78,10 @@ TEST(Recipe, OverridesAreCheckedLikeTheFile) {
               ::testing::HasSubstr("fp32.epochs: must be in [1, inf), got 0"));
   EXPECT_THAT(testing::error_message<ConfigError>([&] { load_recipe(path, {"search.algo=annealing"}); }),
               ::testing::HasSubstr("search.algo: unknown value 'annealing' (choose ddpg or random)"));
-  EXPECT_EQ(load_recipe(path, {"finetune.chip_noise_seeds=5"}).chip_noise_seeds, 5);
-  EXPECT_EQ(load_recipe(path).chip_noise_seeds, 1);
-  EXPECT_THAT(testing::error_message<ConfigError>([&] { load_recipe(path, {"finetune.chip_noise_seeds=0"}); }),
-              ::testing::HasSubstr("finetune.chip_noise_seeds: must be in [1, inf), got 0"));
+  EXPECT_EQ(load_recipe(path, {"chip_test.noise_seeds=5"}).chip_test.noise_seeds, 5);
+  EXPECT_EQ(load_recipe(path).chip_test.noise_seeds, 1);
+  EXPECT_THAT(testing::error_message<ConfigError>([&] { load_recipe(path, {"chip_test.noise_seeds=0"}); }),
+              ::testing::HasSubstr("chip_test.noise_seeds: must be in [1, inf), got 0"));
 }
 
 TEST(Recipe, ChangingAnAlgorithmParameterChangesTheRunKeyOnlyForThatAlgorithm) {
