@@ -70,9 +70,10 @@ void QuantLayer::make_quantizers(torch::nn::Module& owner, std::int64_t out_chan
 void QuantLayer::set_bits(Bits bits) {
   weight_quantizer_->set_bits(bits.w);
   input_quantizer_->set_bits(bits.a);
+  read_energy_fj_per_cell_ = bits.read_energy_fj_per_cell;
 }
 
-Bits QuantLayer::bits() const { return {weight_quantizer_->bits(), input_quantizer_->bits()}; }
+Bits QuantLayer::bits() const { return {weight_quantizer_->bits(), input_quantizer_->bits(), read_energy_fj_per_cell_}; }
 
 QuantLayer::Operands QuantLayer::quantize(const torch::Tensor& input, const torch::Tensor& weight,
                                           const torch::Tensor& bias) {
@@ -113,8 +114,7 @@ torch::Tensor QuantLayer::integer_product(const torch::Tensor& integer_input, co
 
 const ProgrammedLayer& QuantLayer::programmed_layer(const torch::Tensor& integer_weight) {
   const Bits now = bits();
-  const bool current = programmed_ && programmed_bits_.w == now.w && programmed_bits_.a == now.a &&
-                       torch::equal(programmed_weight_, integer_weight);
+  const bool current = programmed_ && programmed_bits_ == now && torch::equal(programmed_weight_, integer_weight);
   if (!current) {
     programmed_.emplace(crossbar_arithmetic(*chip_, integer_weight.size(1), now, input_quantizer_->is_signed()),
                         integer_weight);

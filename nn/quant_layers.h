@@ -94,6 +94,7 @@ class QuantLayer {
  private:
   WeightQuantizer weight_quantizer_{nullptr};
   ActivationQuantizer input_quantizer_{nullptr};
+  std::optional<double> read_energy_fj_per_cell_;  // the policy's, for the chip's noise and energy
   // The product of quantized operands in integers (exact, or as the chip computes them), rescaled to real
   // units by the fixed-point multiplier.
   torch::Tensor integer_result(const Operands& q, const Product& product, const Lowering& lowering);

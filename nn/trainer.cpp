@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -17,6 +18,9 @@ namespace qxbar {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// The archive entry holding the policy's summary when it sets energies per cell read.
+constexpr const char* kPolicyEntry = "policy";
 
 // Checkpoints name their quantizer; older ones named the weight and activation rules instead.
 const Quantizer& quantizer_of(const nlohmann::json& spec, const std::string& path) {
@@ -170,6 +174,11 @@ void save_checkpoint(Model& model, const CheckpointInfo& info, const std::string
     archive.write("optimizer", state);
   }
   archive.write("info", c10::IValue(checkpoint_info_json(info)));
+  // Bits live in the quantizers' state; energies per cell read only in the policy.
+  const Policy policy = model.policy();
+  if (std::any_of(policy.layers.begin(), policy.layers.end(), [](const Bits& bits) { return bits.read_energy_fj_per_cell; })) {
+    archive.write(kPolicyEntry, c10::IValue(policy_summary(policy)));
+  }
   const std::filesystem::path target(path);
   if (target.has_parent_path()) std::filesystem::create_directories(target.parent_path());
   const std::string temporary = path + ".tmp." + std::to_string(::getpid());
@@ -187,6 +196,20 @@ Model load_checkpoint(const std::string& path) {
     model.network().load(weights);
   } catch (const c10::Error& error) {
     throw DataError(path + ": checkpoint does not fit " + info.spec.architecture + ": " + error.what_without_backtrace());
+  }
+  c10::IValue saved;
+  if (archive.try_read(kPolicyEntry, saved)) {
+    if (!saved.isString()) throw DataError(path + ": damaged checkpoint: its policy is not text");
+    const Policy energies = parse_policy_summary(saved.toStringRef(), path + ": policy");
+    Policy policy = model.policy();
+    if (energies.layers.size() != policy.layers.size()) {
+      throw DataError(path + ": damaged checkpoint: its policy has " + std::to_string(energies.layers.size()) +
+                      " layers, the network " + std::to_string(policy.layers.size()));
+    }
+    for (std::size_t i = 0; i < policy.layers.size(); ++i) {
+      policy.layers[i].read_energy_fj_per_cell = energies.layers[i].read_energy_fj_per_cell;
+    }
+    model.set_policy(policy);
   }
   return model;
 }
@@ -267,7 +290,7 @@ ChipAccuracy evaluate_on_chip(Model& model, const std::shared_ptr<const ChipSpec
   if (options.noise_seeds < 1) throw std::invalid_argument("evaluate_on_chip: at least one noise seed");
   const Dataset test = data.test.first(options.test_images);
   ChipAccuracy result;
-  const bool noisy = analog_noise(*chip).any();
+  const bool noisy = analog_noise(*chip, model.policy().layers.front()).any();
   result.seeds = noisy ? options.noise_seeds : 1;
   std::vector<double> accuracies;
   for (int seed = 0; seed < result.seeds; ++seed) {

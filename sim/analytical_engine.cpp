@@ -91,7 +91,7 @@ LayerCost AnalyticalEngine::price(const LayerShape& layer, Bits bits) const {
   cost.write_ns = repeats * once_write_ns;
   cost.latency_ns = repeats * (once_write_ns + once_compute_ns);
   cost.counts *= layer.repeat_factor;
-  cost.energy_pj = energy_of(chip_, cost.counts, cost.latency_ns);
+  cost.energy_pj = energy_of(chip_, bits, cost.counts, cost.latency_ns);
   return cost;
 }
 

@@ -125,7 +125,7 @@ LayerCost CachedEngine::price(const LayerShape& layer, Bits bits) const {
     cost.latency_ns = cached->latency_ns;
     cost.write_ns = cached->write_ns;
     cost.counts = cached->counts;
-    cost.energy_pj = energy_of(chip(), cost.counts, cost.latency_ns);
+    cost.energy_pj = energy_of(chip(), bits, cost.counts, cost.latency_ns);
     return cost;
   }
   LayerCost cost = engine_->price(layer, bits);

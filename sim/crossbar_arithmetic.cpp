@@ -5,6 +5,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "sim/energy.h"
+
 namespace qxbar {
 namespace {
 
@@ -266,7 +268,7 @@ double AnalogNoise::drift_nu_of(double standard_normal) const { return std::abs(
 
 double AnalogNoise::drift_compensation() const { return drifts() ? std::pow(drift_time_ratio, drift_nu) : 1.0; }
 
-AnalogNoise analog_noise(const ChipSpec& chip) {
+AnalogNoise analog_noise(const ChipSpec& chip, const Bits& bits) {
   return {chip.noise.programming * static_cast<double>(power_of_two(chip.crossbar.cell_bits) - 1),
           chip.noise.drift_nu,
           chip.noise.drift_nu_std,
@@ -274,7 +276,7 @@ AnalogNoise analog_noise(const ChipSpec& chip) {
           chip.noise.read,
           chip.noise.thermal,
           chip.noise.shot,
-          chip.crossbar.read_energy_fj_per_cell / chip.noise.unit_energy_fj};
+          read_energy_fj_per_cell(chip, bits) / chip.noise.unit_energy_fj};
 }
 
 CrossbarArithmetic crossbar_arithmetic(const ChipSpec& chip, std::int64_t fan_in, Bits bits, bool signed_input) {
@@ -298,7 +300,7 @@ CrossbarArithmetic crossbar_arithmetic(const ChipSpec& chip, std::int64_t fan_in
   arithmetic.physical_rows = chip.mapping == SignedMapping::DifferentialRow ? 2 * fan_in : fan_in;
   arithmetic.crossbar_rows = chip.crossbar.rows;
   arithmetic.rows_per_read = chip.crossbar.rows_per_read;
-  arithmetic.noise = analog_noise(chip);
+  arithmetic.noise = analog_noise(chip, bits);
   if (arithmetic.adc_bits == 1 && (arithmetic.signed_input || arithmetic.mapping == SignedMapping::DifferentialRow)) {
     throw ConfigError("adc.bits: a 1-bit converter cannot span column sums of both signs, which " +
                       std::string(arithmetic.signed_input ? "signed inputs" : "mapping: differential-row") +

@@ -149,7 +149,9 @@ struct CrossbarArithmetic {
   ConversionNoise conversion_noise(const RowGroup& group, int plane) const;
 };
 
-AnalogNoise analog_noise(const ChipSpec& chip);
+// The noise of a layer at `bits` (its energy per cell read sets Garg's E). Whether a chip has noise at all
+// does not depend on the bits.
+AnalogNoise analog_noise(const ChipSpec& chip, const Bits& bits);
 
 // Throws ConfigError for a 1-bit converter when the layer's sums can be negative (see above).
 CrossbarArithmetic crossbar_arithmetic(const ChipSpec& chip, std::int64_t fan_in, Bits bits, bool signed_input);

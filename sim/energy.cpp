@@ -53,9 +53,13 @@ PerComponent& PerComponent::operator*=(double factor) {
   return *this;
 }
 
-PerComponent energy_of(const ChipSpec& chip, const ActionCounts& counts, double latency_ns) {
+double read_energy_fj_per_cell(const ChipSpec& chip, const Bits& bits) {
+  return bits.read_energy_fj_per_cell.value_or(chip.crossbar.read_energy_fj_per_cell);
+}
+
+PerComponent energy_of(const ChipSpec& chip, const Bits& bits, const ActionCounts& counts, double latency_ns) {
   PerComponent energy;
-  energy[Component::Crossbar] = counts.cell_reads * chip.crossbar.read_energy_fj_per_cell / 1000.0;
+  energy[Component::Crossbar] = counts.cell_reads * read_energy_fj_per_cell(chip, bits) / 1000.0;
   energy[Component::Dac] = counts.dac_conversions * chip.dac.energy_pj;
   energy[Component::Adc] = counts.adc_conversions * chip.adc_conversion_energy_pj();
   energy[Component::ShiftAdd] = counts.shift_adds * chip.shift_add.energy_pj;

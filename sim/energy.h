@@ -5,6 +5,7 @@
 #include <string>
 
 #include "sim/chip_spec.h"
+#include "sim/core/policy.h"
 
 namespace qxbar {
 
@@ -57,9 +58,13 @@ struct PerComponent {
   PerComponent& operator*=(double factor);
 };
 
-// The energy reference table: the chip's per-action energies applied to counts, plus leakage for the time
-// the layer occupies the chip. Result in pJ.
-PerComponent energy_of(const ChipSpec& chip, const ActionCounts& counts, double latency_ns);
+// The energy a layer's crossbars spend per cell read: its policy's, or the chip's. The energy table
+// charges it and the thermal and shot noise shrink with it (sim/crossbar_arithmetic.h).
+double read_energy_fj_per_cell(const ChipSpec& chip, const Bits& bits);
+
+// The energy reference table: the chip's per-action energies applied to the counts of a layer at `bits`,
+// plus leakage for the time the layer occupies the chip. Result in pJ.
+PerComponent energy_of(const ChipSpec& chip, const Bits& bits, const ActionCounts& counts, double latency_ns);
 
 // Static area of the instantiated components in um^2 (Write and Leakage have none).
 PerComponent area_of(const ChipSpec& chip);

@@ -1,5 +1,8 @@
 #include "sim/core/policy.h"
 
+#include <fmt/format.h>
+
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <sstream>
@@ -16,6 +19,14 @@ int checked_bits(std::int64_t value, const SourceLocation& where, const std::str
                                                     ", got " + std::to_string(value)));
   }
   return static_cast<int>(value);
+}
+
+double checked_energy(double value, const SourceLocation& where, const std::string& key) {
+  if (!std::isfinite(value) || value <= 0) {
+    throw DataError(located_message(where, key, "energy per cell read must be a positive number of fJ, got " +
+                                                    fmt::format("{}", value)));
+  }
+  return value;
 }
 
 Policy load_policy_yaml(const std::string& path, const Workload& workload) {
@@ -40,12 +51,19 @@ Policy load_policy_yaml(const std::string& path, const Workload& workload) {
       StrictMap entry(by_name.take(layer.name), path, by_name.key_path(layer.name));
       const YAML::Node w = entry.take("w_bits");
       const YAML::Node a = entry.take("a_bits");
+      const YAML::Node energy = entry.take_optional("read_energy_fj_per_cell");
       entry.reject_unknown_keys();
       const auto read_bits = [&](const YAML::Node& node, const std::string& key) {
         const SourceLocation where = location_of(node, path);
         return checked_bits(scalar_integer(node, where, entry.key_path(key)), where, entry.key_path(key));
       };
-      policy.layers.push_back({read_bits(w, "w_bits"), read_bits(a, "a_bits")});
+      Bits bits{read_bits(w, "w_bits"), read_bits(a, "a_bits")};
+      if (energy) {
+        const SourceLocation where = location_of(energy, path);
+        const std::string key = entry.key_path("read_energy_fj_per_cell");
+        bits.read_energy_fj_per_cell = checked_energy(scalar_real(energy, where, key), where, key);
+      }
+      policy.layers.push_back(bits);
     }
     by_name.reject_unknown_keys();
     return policy;
@@ -56,24 +74,31 @@ Policy load_policy_yaml(const std::string& path, const Workload& workload) {
 
 Policy load_policy_npy(const std::string& path, const Workload& workload) {
   const NpyArray array = read_npy(path);
-  if (array.shape.size() != 2 || array.shape[1] != 2) {
-    throw DataError(path + ": policy array must have shape [layers, 2], got " + std::to_string(array.shape.size()) +
-                    " dimensions");
+  if (array.shape.size() != 2 || (array.shape[1] != 2 && array.shape[1] != 3)) {
+    throw DataError(path + ": policy array must have shape [layers, 2] or [layers, 3], got " +
+                    std::to_string(array.shape.size()) + " dimensions" +
+                    (array.shape.size() == 2 ? " of width " + std::to_string(array.shape[1]) : std::string()));
   }
   if (array.shape[0] != workload.layers.size()) {
     throw DataError(path + ": policy has " + std::to_string(array.shape[0]) + " layers, " + workload.name +
                     " has " + std::to_string(workload.layers.size()));
   }
+  const std::size_t width = array.shape[1];
+  const auto key_of = [](std::size_t layer, std::size_t column) {
+    return "[" + std::to_string(layer) + "," + std::to_string(column) + "]";
+  };
   Policy policy;
   for (std::size_t layer = 0; layer < array.shape[0]; ++layer) {
     int bits[2];
-    for (int column = 0; column < 2; ++column) {
-      const double value = array.values[layer * 2 + column];
-      const std::string key = "[" + std::to_string(layer) + "," + std::to_string(column) + "]";
-      if (value != std::floor(value)) throw DataError(path + ": " + key + ": bits must be whole numbers");
-      bits[column] = checked_bits(static_cast<std::int64_t>(value), {path}, key);
+    for (std::size_t column = 0; column < 2; ++column) {
+      const double value = array.values[layer * width + column];
+      if (value != std::floor(value)) throw DataError(path + ": " + key_of(layer, column) + ": bits must be whole numbers");
+      bits[column] = checked_bits(static_cast<std::int64_t>(value), {path}, key_of(layer, column));
     }
     policy.layers.push_back({bits[0], bits[1]});
+    if (width == 3 && array.values[layer * width + 2] != 0) {
+      policy.layers.back().read_energy_fj_per_cell = checked_energy(array.values[layer * width + 2], {path}, key_of(layer, 2));
+    }
   }
   return policy;
 }
@@ -109,19 +134,24 @@ std::string policy_yaml_text(const Workload& workload, const Policy& policy) {
   std::ostringstream out;
   out << "network: " << workload.name << "\nlayers:\n";
   for (std::size_t i = 0; i < workload.layers.size(); ++i) {
-    out << "  " << workload.layers[i].name << ": {w_bits: " << policy.layers[i].w
-        << ", a_bits: " << policy.layers[i].a << "}\n";
+    const Bits& bits = policy.layers[i];
+    out << "  " << workload.layers[i].name << ": {w_bits: " << bits.w << ", a_bits: " << bits.a;
+    if (bits.read_energy_fj_per_cell) out << ", read_energy_fj_per_cell: " << fmt::format("{}", *bits.read_energy_fj_per_cell);
+    out << "}\n";
   }
   return out.str();
 }
 
 std::string policy_npy_bytes(const Policy& policy) {
-  NpyArray array{{policy.layers.size(), 2}, {}};
+  const bool energies = std::any_of(policy.layers.begin(), policy.layers.end(),
+                                    [](const Bits& bits) { return bits.read_energy_fj_per_cell.has_value(); });
+  NpyArray array{{policy.layers.size(), energies ? 3U : 2U}, {}};
   for (const Bits& bits : policy.layers) {
     array.values.push_back(bits.w);
     array.values.push_back(bits.a);
+    if (energies) array.values.push_back(bits.read_energy_fj_per_cell.value_or(0));
   }
-  return encode_npy(array, NpyType::Int64);
+  return encode_npy(array, energies ? NpyType::Float64 : NpyType::Int64);
 }
 
 std::string policy_summary(const Policy& policy) {
@@ -129,6 +159,7 @@ std::string policy_summary(const Policy& policy) {
   for (const Bits& bits : policy.layers) {
     if (!text.empty()) text += ';';
     text += std::to_string(bits.w) + "/" + std::to_string(bits.a);
+    if (bits.read_energy_fj_per_cell) text += "@" + fmt::format("{}", *bits.read_energy_fj_per_cell);
   }
   return text;
 }
@@ -139,8 +170,24 @@ Policy parse_policy_summary(const std::string& text, const std::string& origin) 
   std::string layer;
   while (std::getline(in, layer, ';')) {
     const std::size_t slash = layer.find('/');
-    if (slash == std::string::npos) throw DataError(origin + ": expected W/A per layer such as 8/8;4/5, got '" + text + "'");
-    policy.layers.push_back(parse_bits(layer.substr(0, slash) + "," + layer.substr(slash + 1), origin));
+    const std::size_t at = layer.find('@');
+    if (slash == std::string::npos || (at != std::string::npos && at < slash)) {
+      throw DataError(origin + ": expected W/A[@fJ] per layer such as 8/8;4/5@2.5, got '" + text + "'");
+    }
+    Bits bits = parse_bits(layer.substr(0, slash) + "," + layer.substr(slash + 1, at - slash - 1), origin);
+    if (at != std::string::npos) {
+      const std::string energy = layer.substr(at + 1);
+      std::size_t used = 0;
+      double value = 0;
+      try {
+        value = std::stod(energy, &used);
+      } catch (const std::exception&) {
+        used = 0;
+      }
+      if (used == 0 || used != energy.size()) throw DataError(origin + ": expected an energy in fJ after '@', got '" + energy + "'");
+      bits.read_energy_fj_per_cell = checked_energy(value, {origin}, "");
+    }
+    policy.layers.push_back(bits);
   }
   if (policy.layers.empty()) throw DataError(origin + ": empty policy");
   return policy;

@@ -164,7 +164,7 @@ LayerCost SystemcEngine::price(const LayerShape& layer, Bits bits) const {
   cost.latency_ns *= repeats;
   cost.write_ns *= repeats;
   cost.counts *= layer.repeat_factor;
-  cost.energy_pj = energy_of(chip_, cost.counts, cost.latency_ns);
+  cost.energy_pj = energy_of(chip_, bits, cost.counts, cost.latency_ns);
   return cost;
 }
 

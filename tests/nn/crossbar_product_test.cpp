@@ -189,6 +189,25 @@ TEST(CrossbarProduct, ConversionNoiseGrowsAsEnergyPerMacFalls) {
   }
 }
 
+TEST(CrossbarProduct, APolicysEnergyPerCellReadActsAsTheChipsWould) {
+  const Case c{"differential-column", 64, 64, 2, 1, 8, "full", {8, 8}, false};
+  const auto [input, weight] = operands(c, 50, 64, 4, 3);
+  const std::vector<std::string> noisy = {"crossbar.rows=64", "crossbar.cell_bits=2", "adc.bits=8", "noise.thermal=0.01"};
+  std::vector<std::string> at_ten = noisy;
+  at_ten.push_back("crossbar.read_energy_fj_per_cell=10");
+  torch::manual_seed(9);
+  const torch::Tensor chip_energy =
+      crossbar_product(crossbar_arithmetic(load_chip("cimaq_default", at_ten), 64, {8, 8}, false), input, weight);
+  torch::manual_seed(9);
+  const torch::Tensor policy_energy =
+      crossbar_product(crossbar_arithmetic(load_chip("cimaq_default", noisy), 64, {8, 8, 10.0}, false), input, weight);
+  EXPECT_TRUE(torch::equal(chip_energy, policy_energy));
+  torch::manual_seed(9);
+  const torch::Tensor chip_default =
+      crossbar_product(crossbar_arithmetic(load_chip("cimaq_default", noisy), 64, {8, 8}, false), input, weight);
+  EXPECT_FALSE(torch::equal(chip_default, policy_energy));
+}
+
 // A freshly initialised LeNet-5 at W8A8, in evaluation mode, on cimaq_default with `overrides`.
 Model lenet5_on_chip(std::uint64_t seed, const std::vector<std::string>& overrides) {
   torch::manual_seed(static_cast<std::int64_t>(seed));

@@ -118,6 +118,16 @@ TEST(Trainer, CheckpointKeepsWeightsQuantizersAndPolicy) {
   EXPECT_EQ(evaluate(loaded, data.test, 100), evaluate(model, data.test, 100));
 }
 
+TEST(Trainer, CheckpointKeepsThePolicysEnergiesPerCellRead) {
+  TempDir dir;
+  Model model = fresh_model({3, 7});
+  Policy policy = model.policy();
+  policy.layers.back().read_energy_fj_per_cell = 4.5;
+  model.set_policy(policy);
+  save_checkpoint(model, info_for(model.spec(), "a"), dir.file("model.pt"));
+  EXPECT_EQ(load_checkpoint(dir.file("model.pt")).policy().layers, policy.layers);
+}
+
 TEST(Trainer, WeightsFromAnotherCheckpointMustFit) {
   TempDir dir;
   Model lenet = fresh_model({32, 32});

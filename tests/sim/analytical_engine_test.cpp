@@ -113,6 +113,19 @@ TEST(AnalyticalEngine, ComponentEnergiesSumToTheTotalAndLeakageFollowsTime) {
   EXPECT_EQ(cost.counts.shift_adds, cost.counts.adc_conversions);
 }
 
+TEST(AnalyticalEngine, APolicysEnergyPerCellReadRepricesOnlyTheCrossbars) {
+  const ChipSpec chip = pipeline_chip({"crossbar.read_energy_fj_per_cell=2"});
+  const LayerShape layer{"probe", LayerKind::Conv, 576, 64, 196, 1};
+  const LayerCost chips = AnalyticalEngine(chip).price(layer, {6, 5});
+  const LayerCost own = AnalyticalEngine(chip).price(layer, {6, 5, 7.0});
+  EXPECT_EQ(own.latency_ns, chips.latency_ns);
+  EXPECT_DOUBLE_EQ(own.energy_pj[Component::Crossbar], static_cast<double>(own.counts.cell_reads) * 7.0 / 1000.0);
+  EXPECT_DOUBLE_EQ(own.energy_pj[Component::Crossbar], 3.5 * chips.energy_pj[Component::Crossbar]);
+  for (const Component component : kComponents) {
+    if (component != Component::Crossbar) EXPECT_EQ(own.energy_pj[component], chips.energy_pj[component]) << to_string(component);
+  }
+}
+
 TEST(AnalyticalEngine, StationaryWeightsSkipWritesUnlessTheLayerDoesNotFit) {
   const LayerShape layer{"probe", LayerKind::Conv, 576, 63, 196, 1};  // 5 x 2 crossbars at w = 8 (offset)
   const LayerCost resident = AnalyticalEngine(pipeline_chip({"hierarchy.crossbars_per_pe=10"})).price(layer, {8, 8});

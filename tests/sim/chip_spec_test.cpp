@@ -255,14 +255,15 @@ TEST(ChipSpec, NoiseKeysResolveToTheArithmeticsUnits) {
   const ChipSpec chip = load_chip("cimaq_default", {"crossbar.cell_bits=2", "noise.programming=0.1",
                                                     "noise.read_time_s=200", "noise.drift_nu=0.05",
                                                     "crossbar.read_energy_fj_per_cell=3", "noise.unit_energy_fj=0.5"});
-  const AnalogNoise noise = analog_noise(chip);
+  const AnalogNoise noise = analog_noise(chip, {8, 8});
   EXPECT_DOUBLE_EQ(noise.programming_sigma, 0.3);  // of the top level 3
   EXPECT_DOUBLE_EQ(noise.drift_time_ratio, 10.0);  // 200 s after the 20 s reference
   EXPECT_NEAR(noise.drift_compensation(), std::pow(10.0, 0.05), 1e-12);
   EXPECT_DOUBLE_EQ(noise.energy_per_mac, 6.0);
+  EXPECT_DOUBLE_EQ(analog_noise(chip, {8, 8, 0.25}).energy_per_mac, 0.5);  // the policy's energy
   EXPECT_TRUE(noise.any());
-  EXPECT_FALSE(analog_noise(load_chip("cimaq_default")).any());
-  EXPECT_TRUE(analog_noise(load_chip("pcm")).any());
+  EXPECT_FALSE(analog_noise(load_chip("cimaq_default"), {8, 8}).any());
+  EXPECT_TRUE(analog_noise(load_chip("pcm"), {8, 8}).any());
 }
 
 TEST(ChipSpec, ChipKeyReferenceInReadmeMatchesTheKeyTable) {

@@ -24,6 +24,33 @@ TEST(Policy, YamlAndNpyRoundTrip) {
   EXPECT_EQ(policy_summary(policy), "8/8;3/5");
 }
 
+TEST(Policy, EnergiesPerCellReadRoundTripThroughEveryForm) {
+  TempDir dir;
+  const Policy policy{{{8, 8}, {3, 5, 2.5}}};
+  write_file_atomically(dir.file("p.yaml"), policy_yaml_text(kNet, policy));
+  write_file_atomically(dir.file("p.npy"), policy_npy_bytes(policy));
+  EXPECT_EQ(load_policy(dir.file("p.yaml"), kNet).layers, policy.layers);
+  EXPECT_EQ(load_policy(dir.file("p.npy"), kNet).layers, policy.layers);
+  EXPECT_EQ(policy_summary(policy), "8/8;3/5@2.5");
+  EXPECT_EQ(parse_policy_summary("8/8;3/5@2.5", "t").layers, policy.layers);
+  EXPECT_FALSE(load_policy(dir.file("p.yaml"), kNet).layers[0].read_energy_fj_per_cell.has_value());
+  EXPECT_FALSE((Bits{3, 5, 2.5}) == (Bits{3, 5}));
+}
+
+TEST(Policy, BadEnergiesNameTheirKey) {
+  TempDir dir;
+  const std::string negative = dir.write(
+      "negative.yaml", "layers:\n  conv1: {w_bits: 4, a_bits: 4}\n  fc: {w_bits: 4, a_bits: 4, read_energy_fj_per_cell: -1}\n");
+  EXPECT_EQ(error_message<DataError>([&] { load_policy(negative, kNet); }),
+            negative + ":3:55: layers.fc.read_energy_fj_per_cell: energy per cell read must be a positive number of fJ, got -1");
+  const std::string text = dir.write(
+      "text.yaml", "layers:\n  conv1: {w_bits: 4, a_bits: 4, read_energy_fj_per_cell: lots}\n  fc: {w_bits: 4, a_bits: 4}\n");
+  EXPECT_THAT(error_message<DataError>([&] { load_policy(text, kNet); }), HasSubstr("layers.conv1.read_energy_fj_per_cell"));
+  EXPECT_THAT(error_message<DataError>([&] { parse_policy_summary("8/8@0", "db"); }), HasSubstr("positive number of fJ, got 0"));
+  EXPECT_THAT(error_message<DataError>([&] { parse_policy_summary("8/8@2x", "db"); }), HasSubstr("after '@', got '2x'"));
+  EXPECT_THAT(error_message<DataError>([&] { parse_policy_summary("8@2/8", "db"); }), HasSubstr("W/A[@fJ]"));
+}
+
 TEST(Policy, YamlErrorsNameFileLineAndKey) {
   TempDir dir;
   const std::string missing = dir.write("missing.yaml", "layers:\n  conv1: {w_bits: 4, a_bits: 4}\n");
