@@ -101,6 +101,27 @@ inline double round_half_even(double value) {
   return (value + kShifter) - kShifter;
 }
 
+// One converter setting: codes 0..top_code of width lsb above base.
+struct Converter {
+  double lsb;
+  double base;
+  double top_code;
+};
+
+// out[c] += place * (the converted value of sums[c]) for c < count. Written to vectorise: one clamp, no
+// division (the LSB is a power of two, so multiplying by its reciprocal is exact), no aliasing. A level
+// too large for round_half_even keeps its sign, so the clamp still sends it to the right end.
+template <typename Sum>
+void accumulate_codes(const Sum* __restrict sums, std::int64_t count, Converter converter, double place,
+                      double* __restrict out) {
+  const double inverse_lsb = 1.0 / converter.lsb;
+  for (std::int64_t c = 0; c < count; ++c) {
+    const double level = (static_cast<double>(sums[c]) - converter.base) * inverse_lsb;
+    const double code = std::clamp(round_half_even(level), 0.0, converter.top_code);
+    out[c] += place * (converter.base + code * converter.lsb);
+  }
+}
+
 torch::Tensor range_tensor(const std::vector<SumRange>& ranges, double SumRange::*bound) {
   std::vector<double> values;
   for (const SumRange& range : ranges) values.push_back(range.*bound);
@@ -306,20 +327,11 @@ class ProgrammedLayer::Cells {
       double* out = total.data_ptr<double>();
       at::parallel_for(0, samples, 16, [&](std::int64_t begin, std::int64_t end) {
         for (std::int64_t m = begin; m < end; ++m) {
-          double* row_out = out + m * columns;
           for (std::int64_t p = 0; p < planes; ++p) {
-            const double step = lsbs[p * samples + m];
-            const double low = bases[p * samples + m];
             const scalar_t* row = data + (p * samples + m) * slices * columns;
             for (std::int64_t s = 0; s < slices; ++s) {
-              const double weight = place[static_cast<std::size_t>(p * slices + s)];
-              const scalar_t* sum = row + s * columns;
-              for (std::int64_t c = 0; c < columns; ++c) {
-                const double code = std::clamp(round_half_even(std::clamp((static_cast<double>(sum[c]) - low) / step,
-                                                                          -1.0, top_code + 1)),
-                                               0.0, top_code);
-                row_out[c] += weight * (low + code * step);
-              }
+              accumulate_codes(row + s * columns, columns, {lsbs[p * samples + m], bases[p * samples + m], top_code},
+                               place[static_cast<std::size_t>(p * slices + s)], out + m * columns);
             }
           }
         }
