@@ -418,6 +418,7 @@ Model fold_batch_norm(Model& trained) {
     // do not.
     if (!trained.spec().quant.fold_batch_norm) target_conv->weight_quantizer()->recalibrate();
   }
+  folded.set_policy(trained.policy());  // energies per cell read are policy, not tensors
   folded.network().eval();
   return folded;
 }

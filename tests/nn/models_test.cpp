@@ -79,6 +79,14 @@ TEST(Deployment, FoldingBatchNormKeepsTheFloatFunction) {
   EXPECT_TRUE(torch::allclose(folded.forward(input), before, 1e-4, 1e-4));
 }
 
+TEST(Deployment, FoldingKeepsThePolicy) {
+  Model model(spec_for_dataset("lenet5", "fmnist"));
+  Policy policy = uniform_policy(model.workload(), {6, 5});
+  policy.layers[1].read_energy_fj_per_cell = 7.5;
+  model.set_policy(policy);
+  EXPECT_EQ(fold_batch_norm(model).policy().layers, policy.layers);
+}
+
 // The largest difference between a trained model's evaluation output and its folded deployment's at W4A4,
 // relative to the output's range.
 double deployment_difference(bool fold_in_training) {
