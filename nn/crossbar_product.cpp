@@ -70,29 +70,6 @@ torch::Tensor input_planes(const CrossbarArithmetic& arithmetic, const torch::Te
   return torch::stack(planes);
 }
 
-// The grid of `convert` for broadcastable ranges: the LSB doubles from one until the codes from the grid's
-// base reach the top of the range.
-struct ConverterGrid {
-  torch::Tensor lsb;
-  torch::Tensor base;
-};
-
-ConverterGrid converter_grid(const torch::Tensor& low, const torch::Tensor& high, double top_code) {
-  ConverterGrid grid{torch::ones_like(low), torch::floor(low)};
-  for (torch::Tensor short_of_top = grid.base + top_code * grid.lsb < high; short_of_top.any().item<bool>();
-       short_of_top = grid.base + top_code * grid.lsb < high) {
-    grid.lsb = torch::where(short_of_top, grid.lsb * 2, grid.lsb);
-    grid.base = torch::floor(low / grid.lsb) * grid.lsb;
-  }
-  return grid;
-}
-
-torch::Tensor convert_sums(const torch::Tensor& sums, const torch::Tensor& low, const torch::Tensor& high, int adc_bits) {
-  const double top_code = std::ldexp(1.0, adc_bits) - 1;
-  const ConverterGrid grid = converter_grid(low, high, top_code);
-  return (sums - grid.base).div_(grid.lsb).round_().clamp_(0, top_code).mul_(grid.lsb).add_(grid.base);
-}
-
 // Rounds half to even, as torch::round and the reference's std::nearbyint do, for |value| < 2^51: adding
 // and subtracting 1.5 * 2^52 leaves the value rounded in the default rounding mode, without a libm call
 // in the innermost loop (IEEE arithmetic, as the build keeps it: no -ffast-math).
@@ -108,6 +85,17 @@ struct Converter {
   double top_code;
 };
 
+// The grid of `convert` over [low, high]: the LSB doubles from one until the codes from the grid's base
+// reach the top of the range.
+Converter converter_for(double low, double high, double top_code) {
+  Converter converter{1, std::floor(low), top_code};
+  while (converter.base + top_code * converter.lsb < high) {
+    converter.lsb *= 2;
+    converter.base = std::floor(low / converter.lsb) * converter.lsb;
+  }
+  return converter;
+}
+
 // out[c] += place * (the converted value of sums[c]) for c < count. Written to vectorise: one clamp, no
 // division (the LSB is a power of two, so multiplying by its reciprocal is exact), no aliasing. A level
 // too large for round_half_even keeps its sign, so the clamp still sends it to the right end.
@@ -122,12 +110,6 @@ void accumulate_codes(const Sum* __restrict sums, std::int64_t count, Converter 
   }
 }
 
-torch::Tensor range_tensor(const std::vector<SumRange>& ranges, double SumRange::*bound) {
-  std::vector<double> values;
-  for (const SumRange& range : ranges) values.push_back(range.*bound);
-  return torch::tensor(values, torch::kFloat64);
-}
-
 // The largest magnitude a sum of `group` reaches under `rule` in any plane: what decides whether float32
 // holds it exactly.
 double largest_sum(const CrossbarArithmetic& arithmetic, const CrossbarArithmetic::RowGroup& group,
@@ -138,14 +120,6 @@ double largest_sum(const CrossbarArithmetic& arithmetic, const CrossbarArithmeti
     largest = std::max({largest, std::abs(range.low), std::abs(range.high)});
   }
   return largest;
-}
-
-// The per-plane full ranges of one row group as [planes, 1, 1] tensors.
-std::pair<torch::Tensor, torch::Tensor> plane_ranges(const CrossbarArithmetic& arithmetic, const CrossbarArithmetic::RowGroup& group,
-                                                     SumRange (CrossbarArithmetic::*rule)(const CrossbarArithmetic::RowGroup&, int) const) {
-  std::vector<SumRange> ranges;
-  for (int p = 0; p < arithmetic.planes; ++p) ranges.push_back((arithmetic.*rule)(group, p));
-  return {range_tensor(ranges, &SumRange::low).view({-1, 1, 1}), range_tensor(ranges, &SumRange::high).view({-1, 1, 1})};
 }
 
 // Column sums of one row group: [planes, samples, slices * columns], float32 where that is exact.
@@ -171,6 +145,19 @@ torch::Tensor programmed(const AnalogNoise& noise, torch::Tensor levels) {
   return levels;
 }
 
+// The converters and noise of one plane's conversions in one row group.
+struct PlaneConversion {
+  Converter weights;    // the weight columns' (full or calibrated range; dynamic ranges are per sum)
+  Converter reference;  // the offset mapping's reference column's (full range)
+  ConversionNoise noise;
+};
+
+// sums[c] += level * row[c] for c < count, vectorised.
+template <typename T>
+void add_scaled(T* __restrict sums, const T* __restrict row, T level, std::int64_t count) {
+  for (std::int64_t c = 0; c < count; ++c) sums[c] += level * row[c];
+}
+
 }  // namespace
 
 class ProgrammedLayer::Cells {
@@ -182,9 +169,19 @@ class ProgrammedLayer::Cells {
       reference_ = programmed(arithmetic.noise, torch::ones({physical_.cells.size(1)}, torch::kFloat64));
     }
     columns_ = physical_.cells.size(0);
-    std::vector<double> plane_places;
-    for (int p = 0; p < arithmetic.planes; ++p) plane_places.push_back(std::ldexp(1.0, p * arithmetic.dac_bits));
-    plane_place_ = torch::tensor(plane_places, torch::kFloat64);
+    sum_columns_ = arithmetic.slices * columns_;
+    for (int p = 0; p < arithmetic.planes; ++p) plane_place_.push_back(std::ldexp(1.0, p * arithmetic.dac_bits));
+    const torch::Tensor row_input = physical_.row_input.contiguous();
+    row_input_.assign(row_input.data_ptr<std::int64_t>(), row_input.data_ptr<std::int64_t>() + row_input.numel());
+    const torch::Tensor row_sign = physical_.row_sign.to(torch::kInt32).contiguous();
+    row_sign_.assign(row_sign.data_ptr<std::int32_t>(), row_sign.data_ptr<std::int32_t>() + row_sign.numel());
+    // Without noise every sum is an integer no larger than its full range: exact in float32 below 2^24.
+    double largest = 0;
+    for (const CrossbarArithmetic::RowGroup& group : arithmetic.row_groups()) {
+      largest = std::max(largest, largest_sum(arithmetic, group, &CrossbarArithmetic::full_range));
+    }
+    const bool exact_in_float32 = !arithmetic.noise.any() && largest < kExactFloat32;
+    cells_by_row_ = slices_.reshape({sum_columns_, -1}).t().contiguous().to(exact_in_float32 ? torch::kFloat32 : torch::kFloat64);
   }
 
   const CrossbarArithmetic& arithmetic() const { return arithmetic_; }
@@ -242,102 +239,121 @@ class ProgrammedLayer::Cells {
     return result;
   }
 
-  // Adds the noise of one conversion to every sum of `sums` [planes, samples, columns] over `cells`
-  // [columns, group rows] driven by `planes` [planes, samples, group rows], in place.
-  void add_conversion_noise_(torch::Tensor& sums, const torch::Tensor& planes, const torch::Tensor& cells,
-                             const CrossbarArithmetic::RowGroup& group) const {
-    if (!arithmetic_.noise.at_conversion()) return;
-    std::vector<double> fixed_variance;
-    std::vector<double> shot_scale;
-    for (int p = 0; p < arithmetic_.planes; ++p) {
-      const ConversionNoise noise = arithmetic_.conversion_noise(group, p);
-      fixed_variance.push_back(noise.fixed_variance);
-      shot_scale.push_back(noise.shot_scale);
-    }
-    torch::Tensor variance = torch::tensor(fixed_variance, torch::kFloat64).view({-1, 1, 1});
-    if (arithmetic_.noise.shot > 0) {
-      const torch::Tensor scale = torch::tensor(shot_scale, torch::kFloat64).view({-1, 1, 1});
-      const torch::Tensor drives = float64(planes).square().sum(-1, true);
-      const torch::Tensor levels = float64(cells).square().sum(-1).view({1, 1, -1});
-      variance = variance + scale.square() * drives * levels;
-    }
-    sums.add_(variance.sqrt() * torch::randn(sums.sizes(), sums.options().dtype(torch::kFloat64)));
-  }
-
-  GroupResult convert_group(const torch::Tensor& rows, const CrossbarArithmetic::RowGroup& group, SumRange calibrated) const {
-    const torch::Tensor planes = group_rows(rows, group);
-    const torch::Tensor cells = group_cells(group);
-    torch::Tensor sums = raw_sums(planes, cells, group);
-    add_conversion_noise_(sums, planes, cells, group);
-    torch::Tensor low;
-    torch::Tensor high;
-    switch (arithmetic_.range) {
-      case AdcRange::Full:
-        std::tie(low, high) = plane_ranges(arithmetic_, group, &CrossbarArithmetic::full_range);
-        break;
-      case AdcRange::Calibrated:
-        low = torch::tensor(calibrated.low, torch::kFloat64);
-        high = torch::tensor(calibrated.high, torch::kFloat64);
-        break;
-      case AdcRange::Dynamic:
-        low = float64(sums.amin(-1, true));
-        high = float64(sums.amax(-1, true));
-        break;
-    }
+  // What the row groups `groups` contribute for every row of `input` [samples, fan_in]: one pass per
+  // sample, plane and group that sums the driven rows' cells (rows whose digit is zero add nothing: most
+  // rows of the high planes and of rectified activations), adds the conversion's noise, converts and
+  // shift-adds at once, so no tensor of every conversion's sum is ever made.
+  GroupResult convert_groups(const torch::Tensor& input, const std::vector<CrossbarArithmetic::RowGroup>& groups,
+                             SumRange calibrated) const {
+    const std::int64_t samples = input.size(0);
+    const torch::Tensor integers = input.to(torch::kInt32).contiguous();
+    GroupResult result{torch::zeros({samples, columns_}, torch::kFloat64), torch::zeros({samples}, torch::kFloat64)};
+    const AnalogNoise& noise = arithmetic_.noise;
     const double top_code = std::ldexp(1.0, arithmetic_.adc_bits) - 1;
-    GroupResult result{convert_and_shift_add(sums, converter_grid(low, high, top_code), top_code), {}};
-    if (arithmetic_.mapping == SignedMapping::Offset) {
-      const torch::Tensor reference_cells = reference_.index({Slice(group.begin, group.end)}).view({1, -1});
-      const double bound = largest_sum(arithmetic_, group, &CrossbarArithmetic::reference_range) *
-                           reference_cells.max().item<double>();
-      torch::Tensor reference_sums = group_sums(planes, reference_cells, bound);
-      add_conversion_noise_(reference_sums, planes, reference_cells, group);
-      const auto [reference_low, reference_high] = plane_ranges(arithmetic_, group, &CrossbarArithmetic::reference_range);
-      const torch::Tensor converted = convert_sums(reference_sums, reference_low, reference_high, arithmetic_.adc_bits);
-      result.reference = (converted.squeeze(-1) * plane_place_.view({-1, 1})).sum(0);
+    for (const CrossbarArithmetic::RowGroup& group : groups) {
+      std::vector<PlaneConversion> planes;
+      for (int p = 0; p < arithmetic_.planes; ++p) {
+        const SumRange full = arithmetic_.full_range(group, p);
+        const SumRange reference = arithmetic_.reference_range(group, p);
+        const SumRange weights = arithmetic_.range == AdcRange::Calibrated ? calibrated : full;
+        planes.push_back({converter_for(weights.low, weights.high, top_code),
+                          converter_for(reference.low, reference.high, top_code), arithmetic_.conversion_noise(group, p)});
+      }
+      // Standard normal draws for every conversion of the group, from LibTorch's generator in a fixed order.
+      torch::Tensor draws;
+      torch::Tensor reference_draws;
+      torch::Tensor levels;  // Σ over the group's rows of each column's squared level: the shot noise's |g|^2
+      double reference_levels = 0;
+      if (noise.at_conversion()) {
+        draws = torch::randn({samples, arithmetic_.planes, sum_columns_}, torch::kFloat64);
+        reference_draws = torch::randn({samples, arithmetic_.planes}, torch::kFloat64);
+        const torch::Tensor rows = cells_by_row_.index({Slice(group.begin, group.end)});
+        levels = rows.square().sum(0).contiguous();
+        if (reference_.defined()) reference_levels = reference_.index({Slice(group.begin, group.end)}).square().sum().item<double>();
+      }
+      AT_DISPATCH_FLOATING_TYPES(cells_by_row_.scalar_type(), "convert_groups", [&] {
+        convert_group<scalar_t>(integers, group, planes, draws, reference_draws, levels, reference_levels, result);
+      });
     }
     return result;
   }
 
-  // Σ over planes p and slices s of 2^(p dac.bits + s cell_bits) (base + code lsb), per sample and column, of
-  // the codes the converter gives `sums` [planes, samples, slices * columns]: [samples, columns] in float64,
-  // where every such sum of integers is exact. One fused pass over the sums: they are the size of every
-  // conversion of a block, and separate conversion and contraction passes over them cost several times more.
-  torch::Tensor convert_and_shift_add(const torch::Tensor& sums, const ConverterGrid& grid, double top_code) const {
-    const std::int64_t planes = arithmetic_.planes;
-    const std::int64_t samples = sums.size(1);
-    const std::int64_t slices = arithmetic_.slices;
-    const std::int64_t columns = columns_;
-    // The grid is one per plane (full, calibrated) or one per plane and sample (dynamic).
-    const torch::Tensor lsb = grid.lsb.expand({planes, samples, 1}).reshape({planes, samples}).contiguous();
-    const torch::Tensor base = grid.base.expand({planes, samples, 1}).reshape({planes, samples}).contiguous();
-    std::vector<double> place(static_cast<std::size_t>(planes * slices));
-    for (std::int64_t p = 0; p < planes; ++p) {
-      for (std::int64_t s = 0; s < slices; ++s) {
-        place[static_cast<std::size_t>(p * slices + s)] =
-            std::ldexp(1.0, static_cast<int>(p) * arithmetic_.dac_bits + static_cast<int>(s) * arithmetic_.cell_bits);
-      }
-    }
-    const torch::Tensor values = sums.contiguous();
-    torch::Tensor total = torch::zeros({samples, columns}, torch::kFloat64);
-    AT_DISPATCH_FLOATING_TYPES(values.scalar_type(), "convert_and_shift_add", [&] {
-      const scalar_t* data = values.data_ptr<scalar_t>();
-      const double* lsbs = lsb.data_ptr<double>();
-      const double* bases = base.data_ptr<double>();
-      double* out = total.data_ptr<double>();
-      at::parallel_for(0, samples, 16, [&](std::int64_t begin, std::int64_t end) {
-        for (std::int64_t m = begin; m < end; ++m) {
-          for (std::int64_t p = 0; p < planes; ++p) {
-            const scalar_t* row = data + (p * samples + m) * slices * columns;
-            for (std::int64_t s = 0; s < slices; ++s) {
-              accumulate_codes(row + s * columns, columns, {lsbs[p * samples + m], bases[p * samples + m], top_code},
-                               place[static_cast<std::size_t>(p * slices + s)], out + m * columns);
-            }
+  // One row group of convert_groups, summing in T (float32 where every sum is an exact integer).
+  template <typename T>
+  void convert_group(const torch::Tensor& integers, const CrossbarArithmetic::RowGroup& group,
+                     const std::vector<PlaneConversion>& planes, const torch::Tensor& draws,
+                     const torch::Tensor& reference_draws, const torch::Tensor& levels, double reference_levels,
+                     GroupResult& result) const {
+    const std::int64_t samples = integers.size(0);
+    const std::int64_t fan_in = integers.size(1);
+    const std::int64_t width = sum_columns_;
+    const int plane_count = arithmetic_.planes;
+    const int slices = arithmetic_.slices;
+    const int dac_bits = arithmetic_.dac_bits;
+    const std::int32_t mask = (std::int32_t{1} << dac_bits) - 1;
+    const std::int32_t* inputs = integers.data_ptr<std::int32_t>();
+    const T* cells = cells_by_row_.data_ptr<T>();
+    const double* reference = reference_.defined() ? reference_.data_ptr<double>() : nullptr;
+    const double* draw = draws.defined() ? draws.data_ptr<double>() : nullptr;
+    const double* reference_draw = reference_draws.defined() ? reference_draws.data_ptr<double>() : nullptr;
+    const double* level_sums = levels.defined() ? levels.data_ptr<double>() : nullptr;
+    double* columns = result.columns.data_ptr<double>();
+    double* reference_columns = result.reference.data_ptr<double>();
+    at::parallel_for(0, samples, 8, [&](std::int64_t begin, std::int64_t end) {
+      // Per plane: the column sums, the reference column's sum and Σ of the driven levels squared (the
+      // shot noise's |x|^2). Rows outside, planes inside: each input is read and shifted once per row.
+      std::vector<T> plane_sums(static_cast<std::size_t>(plane_count * width));
+      std::vector<double> reference_sums(static_cast<std::size_t>(plane_count));
+      std::vector<double> drives(static_cast<std::size_t>(plane_count));
+      for (std::int64_t m = begin; m < end; ++m) {
+        const std::int32_t* x = inputs + m * fan_in;
+        std::fill(plane_sums.begin(), plane_sums.end(), T{0});
+        std::fill(reference_sums.begin(), reference_sums.end(), 0.0);
+        std::fill(drives.begin(), drives.end(), 0.0);
+        for (std::int64_t r = group.begin; r < group.end; ++r) {
+          const std::int32_t input = x[row_input_[static_cast<std::size_t>(r)]];
+          if (input == 0) continue;
+          const std::int32_t sign = row_sign_[static_cast<std::size_t>(r)];
+          const T* row = cells + r * width;
+          for (int p = 0; p < plane_count; ++p) {
+            // An arithmetic shift of a two's-complement input is the floor division the signed top plane needs.
+            std::int32_t digit = input >> (p * dac_bits);
+            if (p + 1 < plane_count) digit &= mask;
+            if (digit == 0) continue;
+            const std::int32_t level = digit * sign;
+            add_scaled(plane_sums.data() + p * width, row, static_cast<T>(level), width);
+            if (reference != nullptr) reference_sums[static_cast<std::size_t>(p)] += level * reference[r];
+            drives[static_cast<std::size_t>(p)] += static_cast<double>(level) * level;
           }
         }
-      });
+        for (int p = 0; p < plane_count; ++p) {
+          T* sums_begin = plane_sums.data() + p * width;
+          double& reference_sum = reference_sums[static_cast<std::size_t>(p)];
+          if (draw != nullptr) {
+            const ConversionNoise& noise = planes[static_cast<std::size_t>(p)].noise;
+            const double shot = noise.shot_scale * noise.shot_scale * drives[static_cast<std::size_t>(p)];
+            const double* z = draw + (m * plane_count + p) * width;
+            for (std::int64_t c = 0; c < width; ++c) {
+              sums_begin[c] += static_cast<T>(std::sqrt(noise.fixed_variance + shot * level_sums[c]) * z[c]);
+            }
+            reference_sum += std::sqrt(noise.fixed_variance + shot * reference_levels) * reference_draw[m * plane_count + p];
+          }
+          Converter converter = planes[static_cast<std::size_t>(p)].weights;
+          if (arithmetic_.range == AdcRange::Dynamic) {
+            const auto [low, high] = std::minmax_element(sums_begin, sums_begin + width);
+            converter = converter_for(*low, *high, converter.top_code);
+          }
+          for (int s = 0; s < slices; ++s) {
+            const double place = std::ldexp(1.0, p * dac_bits + s * arithmetic_.cell_bits);
+            accumulate_codes(sums_begin + s * columns_, columns_, converter, place, columns + m * columns_);
+          }
+          if (reference != nullptr) {
+            accumulate_codes(&reference_sum, 1, planes[static_cast<std::size_t>(p)].reference,
+                             plane_place_[static_cast<std::size_t>(p)], reference_columns + m);
+          }
+        }
+      }
     });
-    return total;
   }
 
   // The layer's outputs [samples, outputs] from the shift-added physical columns, drift compensated.
@@ -367,7 +383,11 @@ class ProgrammedLayer::Cells {
   torch::Tensor slices_;     // [slices, columns, physical rows], programmed
   torch::Tensor reference_;  // [physical rows]: the offset mapping's reference column, programmed
   std::int64_t columns_ = 0;
-  torch::Tensor plane_place_;
+  std::int64_t sum_columns_ = 0;      // slices * columns: the sums of one conversion pass
+  torch::Tensor cells_by_row_;        // [physical rows, slices * columns], programmed
+  std::vector<std::int64_t> row_input_;
+  std::vector<std::int32_t> row_sign_;
+  std::vector<double> plane_place_;
 };
 
 namespace {
@@ -400,16 +420,21 @@ torch::Tensor ProgrammedLayer::product(const torch::Tensor& integer_input, SumRa
   std::vector<torch::Tensor> blocks;
   for (std::int64_t begin = 0; begin < integer_input.size(0); begin += kRowsPerBlock) {
     const torch::Tensor block = integer_input.index({Slice(begin, begin + kRowsPerBlock)});
-    torch::Tensor rows;  // the input's planes, made when a group needs them
     torch::Tensor columns;
     torch::Tensor reference;
-    for (const CrossbarArithmetic::RowGroup& group : groups) {
-      const bool exact = cells_->converts_exactly(group);
-      if (!exact && !rows.defined()) rows = cells_->driven_rows(block);
-      GroupResult part = exact ? cells_->exact_group(block, group) : cells_->convert_group(rows, group, calibrated);
+    const auto add = [&](const GroupResult& part) {
       columns = columns.defined() ? columns + part.columns : part.columns;
       if (part.reference.defined()) reference = reference.defined() ? reference + part.reference : part.reference;
+    };
+    std::vector<CrossbarArithmetic::RowGroup> converted;
+    for (const CrossbarArithmetic::RowGroup& group : groups) {
+      if (cells_->converts_exactly(group)) {
+        add(cells_->exact_group(block, group));
+      } else {
+        converted.push_back(group);
+      }
     }
+    if (!converted.empty()) add(cells_->convert_groups(block, converted, calibrated));
     blocks.push_back(cells_->outputs(columns, reference));
   }
   return torch::cat(blocks);
