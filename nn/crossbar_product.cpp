@@ -158,6 +158,96 @@ void add_scaled(T* __restrict sums, const T* __restrict row, T level, std::int64
   for (std::int64_t c = 0; c < count; ++c) sums[c] += level * row[c];
 }
 
+// Everything one conversion pass over one row group reads and writes, for samples [begin, end).
+template <typename T>
+struct GroupPass {
+  const std::int32_t* inputs;  // [samples, fan_in]
+  std::int64_t fan_in;
+  CrossbarArithmetic::RowGroup group;
+  const T* cells;  // [physical rows, width]
+  std::int64_t width;  // slices * columns
+  std::int64_t columns;
+  const std::int64_t* row_input;
+  const std::int32_t* row_sign;
+  const double* reference;  // the offset mapping's reference cells, or null
+  int planes;
+  int slices;
+  int dac_bits;
+  int cell_bits;
+  bool dynamic;
+  const PlaneConversion* conversions;  // per plane
+  const double* plane_place;
+  const double* draws;            // [samples, planes, width] standard normals, or null without conversion noise
+  const double* reference_draws;  // [samples, planes]
+  const double* levels;           // [width]: Σ of each column's squared levels over the group's rows
+  double reference_levels;
+  double* out;            // [samples, columns], added to
+  double* reference_out;  // [samples], added to
+};
+
+// The pass for samples [begin, end): rows outside and planes inside, so each input is read and shifted once
+// per row; rows whose digit is zero add nothing (most rows of the high planes and of rectified
+// activations). Compiled twice, the AVX2 version chosen where the CPU has it: the column loops are most
+// of an analog evaluation's time.
+template <typename T>
+__attribute__((target_clones("avx2", "default"))) void convert_samples(const GroupPass<T>& pass, std::int64_t begin,
+                                                                        std::int64_t end) {
+  const std::int64_t width = pass.width;
+  const std::int32_t mask = (std::int32_t{1} << pass.dac_bits) - 1;
+  // Per plane: the column sums, the reference column's sum and Σ of the driven levels squared (the shot
+  // noise's |x|^2).
+  std::vector<T> plane_sums(static_cast<std::size_t>(pass.planes * width));
+  std::vector<double> reference_sums(static_cast<std::size_t>(pass.planes));
+  std::vector<double> drives(static_cast<std::size_t>(pass.planes));
+  for (std::int64_t m = begin; m < end; ++m) {
+    const std::int32_t* x = pass.inputs + m * pass.fan_in;
+    std::fill(plane_sums.begin(), plane_sums.end(), T{0});
+    std::fill(reference_sums.begin(), reference_sums.end(), 0.0);
+    std::fill(drives.begin(), drives.end(), 0.0);
+    for (std::int64_t r = pass.group.begin; r < pass.group.end; ++r) {
+      const std::int32_t input = x[pass.row_input[r]];
+      if (input == 0) continue;
+      const T* row = pass.cells + r * width;
+      for (int p = 0; p < pass.planes; ++p) {
+        // An arithmetic shift of a two's-complement input is the floor division the signed top plane needs.
+        std::int32_t digit = input >> (p * pass.dac_bits);
+        if (p + 1 < pass.planes) digit &= mask;
+        if (digit == 0) continue;
+        const std::int32_t level = digit * pass.row_sign[r];
+        add_scaled(plane_sums.data() + p * width, row, static_cast<T>(level), width);
+        if (pass.reference != nullptr) reference_sums[static_cast<std::size_t>(p)] += level * pass.reference[r];
+        drives[static_cast<std::size_t>(p)] += static_cast<double>(level) * level;
+      }
+    }
+    for (int p = 0; p < pass.planes; ++p) {
+      const PlaneConversion& conversion = pass.conversions[p];
+      T* sums = plane_sums.data() + p * width;
+      double& reference_sum = reference_sums[static_cast<std::size_t>(p)];
+      if (pass.draws != nullptr) {
+        const double shot = conversion.noise.shot_scale * conversion.noise.shot_scale * drives[static_cast<std::size_t>(p)];
+        const double* z = pass.draws + (m * pass.planes + p) * width;
+        for (std::int64_t c = 0; c < width; ++c) {
+          sums[c] += static_cast<T>(std::sqrt(conversion.noise.fixed_variance + shot * pass.levels[c]) * z[c]);
+        }
+        reference_sum += std::sqrt(conversion.noise.fixed_variance + shot * pass.reference_levels) *
+                         pass.reference_draws[m * pass.planes + p];
+      }
+      Converter converter = conversion.weights;
+      if (pass.dynamic) {
+        const auto [low, high] = std::minmax_element(sums, sums + width);
+        converter = converter_for(*low, *high, converter.top_code);
+      }
+      for (int s = 0; s < pass.slices; ++s) {
+        const double place = std::ldexp(1.0, p * pass.dac_bits + s * pass.cell_bits);
+        accumulate_codes(sums + s * pass.columns, pass.columns, converter, place, pass.out + m * pass.columns);
+      }
+      if (pass.reference != nullptr) {
+        accumulate_codes(&reference_sum, 1, conversion.reference, pass.plane_place[p], pass.reference_out + m);
+      }
+    }
+  }
+}
+
 }  // namespace
 
 class ProgrammedLayer::Cells {
@@ -284,76 +374,29 @@ class ProgrammedLayer::Cells {
                      const std::vector<PlaneConversion>& planes, const torch::Tensor& draws,
                      const torch::Tensor& reference_draws, const torch::Tensor& levels, double reference_levels,
                      GroupResult& result) const {
-    const std::int64_t samples = integers.size(0);
-    const std::int64_t fan_in = integers.size(1);
-    const std::int64_t width = sum_columns_;
-    const int plane_count = arithmetic_.planes;
-    const int slices = arithmetic_.slices;
-    const int dac_bits = arithmetic_.dac_bits;
-    const std::int32_t mask = (std::int32_t{1} << dac_bits) - 1;
-    const std::int32_t* inputs = integers.data_ptr<std::int32_t>();
-    const T* cells = cells_by_row_.data_ptr<T>();
-    const double* reference = reference_.defined() ? reference_.data_ptr<double>() : nullptr;
-    const double* draw = draws.defined() ? draws.data_ptr<double>() : nullptr;
-    const double* reference_draw = reference_draws.defined() ? reference_draws.data_ptr<double>() : nullptr;
-    const double* level_sums = levels.defined() ? levels.data_ptr<double>() : nullptr;
-    double* columns = result.columns.data_ptr<double>();
-    double* reference_columns = result.reference.data_ptr<double>();
-    at::parallel_for(0, samples, 8, [&](std::int64_t begin, std::int64_t end) {
-      // Per plane: the column sums, the reference column's sum and Σ of the driven levels squared (the
-      // shot noise's |x|^2). Rows outside, planes inside: each input is read and shifted once per row.
-      std::vector<T> plane_sums(static_cast<std::size_t>(plane_count * width));
-      std::vector<double> reference_sums(static_cast<std::size_t>(plane_count));
-      std::vector<double> drives(static_cast<std::size_t>(plane_count));
-      for (std::int64_t m = begin; m < end; ++m) {
-        const std::int32_t* x = inputs + m * fan_in;
-        std::fill(plane_sums.begin(), plane_sums.end(), T{0});
-        std::fill(reference_sums.begin(), reference_sums.end(), 0.0);
-        std::fill(drives.begin(), drives.end(), 0.0);
-        for (std::int64_t r = group.begin; r < group.end; ++r) {
-          const std::int32_t input = x[row_input_[static_cast<std::size_t>(r)]];
-          if (input == 0) continue;
-          const std::int32_t sign = row_sign_[static_cast<std::size_t>(r)];
-          const T* row = cells + r * width;
-          for (int p = 0; p < plane_count; ++p) {
-            // An arithmetic shift of a two's-complement input is the floor division the signed top plane needs.
-            std::int32_t digit = input >> (p * dac_bits);
-            if (p + 1 < plane_count) digit &= mask;
-            if (digit == 0) continue;
-            const std::int32_t level = digit * sign;
-            add_scaled(plane_sums.data() + p * width, row, static_cast<T>(level), width);
-            if (reference != nullptr) reference_sums[static_cast<std::size_t>(p)] += level * reference[r];
-            drives[static_cast<std::size_t>(p)] += static_cast<double>(level) * level;
-          }
-        }
-        for (int p = 0; p < plane_count; ++p) {
-          T* sums_begin = plane_sums.data() + p * width;
-          double& reference_sum = reference_sums[static_cast<std::size_t>(p)];
-          if (draw != nullptr) {
-            const ConversionNoise& noise = planes[static_cast<std::size_t>(p)].noise;
-            const double shot = noise.shot_scale * noise.shot_scale * drives[static_cast<std::size_t>(p)];
-            const double* z = draw + (m * plane_count + p) * width;
-            for (std::int64_t c = 0; c < width; ++c) {
-              sums_begin[c] += static_cast<T>(std::sqrt(noise.fixed_variance + shot * level_sums[c]) * z[c]);
-            }
-            reference_sum += std::sqrt(noise.fixed_variance + shot * reference_levels) * reference_draw[m * plane_count + p];
-          }
-          Converter converter = planes[static_cast<std::size_t>(p)].weights;
-          if (arithmetic_.range == AdcRange::Dynamic) {
-            const auto [low, high] = std::minmax_element(sums_begin, sums_begin + width);
-            converter = converter_for(*low, *high, converter.top_code);
-          }
-          for (int s = 0; s < slices; ++s) {
-            const double place = std::ldexp(1.0, p * dac_bits + s * arithmetic_.cell_bits);
-            accumulate_codes(sums_begin + s * columns_, columns_, converter, place, columns + m * columns_);
-          }
-          if (reference != nullptr) {
-            accumulate_codes(&reference_sum, 1, planes[static_cast<std::size_t>(p)].reference,
-                             plane_place_[static_cast<std::size_t>(p)], reference_columns + m);
-          }
-        }
-      }
-    });
+    const GroupPass<T> pass{integers.data_ptr<std::int32_t>(),
+                            integers.size(1),
+                            group,
+                            cells_by_row_.data_ptr<T>(),
+                            sum_columns_,
+                            columns_,
+                            row_input_.data(),
+                            row_sign_.data(),
+                            reference_.defined() ? reference_.data_ptr<double>() : nullptr,
+                            arithmetic_.planes,
+                            arithmetic_.slices,
+                            arithmetic_.dac_bits,
+                            arithmetic_.cell_bits,
+                            arithmetic_.range == AdcRange::Dynamic,
+                            planes.data(),
+                            plane_place_.data(),
+                            draws.defined() ? draws.data_ptr<double>() : nullptr,
+                            reference_draws.defined() ? reference_draws.data_ptr<double>() : nullptr,
+                            levels.defined() ? levels.data_ptr<double>() : nullptr,
+                            reference_levels,
+                            result.columns.data_ptr<double>(),
+                            result.reference.data_ptr<double>()};
+    at::parallel_for(0, integers.size(0), 8, [&](std::int64_t begin, std::int64_t end) { convert_samples(pass, begin, end); });
   }
 
   // The layer's outputs [samples, outputs] from the shift-added physical columns, drift compensated.
