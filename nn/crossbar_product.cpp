@@ -3,6 +3,7 @@
 #include <ATen/Parallel.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <limits>
 #include <stdexcept>
@@ -96,17 +97,17 @@ Converter converter_for(double low, double high, double top_code) {
   return converter;
 }
 
-// out[c] += place * (the converted value of sums[c]) for c < count. Written to vectorise: one clamp, no
-// division (the LSB is a power of two, so multiplying by its reciprocal is exact), no aliasing. A level
-// too large for round_half_even keeps its sign, so the clamp still sends it to the right end.
+// out[c] += place * places[c] * (the converted value of sums[c]) for c < count. Written to vectorise: one
+// clamp, no division (the LSB is a power of two, so multiplying by its reciprocal is exact), no aliasing.
+// A level too large for round_half_even keeps its sign, so the clamp still sends it to the right end.
 template <typename Sum>
 void accumulate_codes(const Sum* __restrict sums, std::int64_t count, Converter converter, double place,
-                      double* __restrict out) {
+                      const double* __restrict places, double* __restrict out) {
   const double inverse_lsb = 1.0 / converter.lsb;
   for (std::int64_t c = 0; c < count; ++c) {
     const double level = (static_cast<double>(sums[c]) - converter.base) * inverse_lsb;
     const double code = std::clamp(round_half_even(level), 0.0, converter.top_code);
-    out[c] += place * (converter.base + code * converter.lsb);
+    out[c] += place * places[c] * (converter.base + code * converter.lsb);
   }
 }
 
@@ -173,10 +174,10 @@ struct GroupPass {
   int planes;
   int slices;
   int dac_bits;
-  int cell_bits;
   bool dynamic;
   const PlaneConversion* conversions;  // per plane
-  const double* plane_place;
+  const double* plane_place;  // per plane
+  const double* slice_place;  // [width]: each sum's slice's place value
   const double* draws;            // [samples, planes, width] standard normals, or null without conversion noise
   const double* reference_draws;  // [samples, planes]
   const double* levels;           // [width]: Σ of each column's squared levels over the group's rows
@@ -199,21 +200,31 @@ __attribute__((target_clones("avx2", "default"))) void convert_samples(const Gro
   std::vector<T> plane_sums(static_cast<std::size_t>(pass.planes * width));
   std::vector<double> reference_sums(static_cast<std::size_t>(pass.planes));
   std::vector<double> drives(static_cast<std::size_t>(pass.planes));
+  std::vector<double> shifted(static_cast<std::size_t>(width));  // the converted values shift-added over planes
   for (std::int64_t m = begin; m < end; ++m) {
     const std::int32_t* x = pass.inputs + m * pass.fan_in;
     std::fill(plane_sums.begin(), plane_sums.end(), T{0});
+    std::fill(shifted.begin(), shifted.end(), 0.0);
     std::fill(reference_sums.begin(), reference_sums.end(), 0.0);
     std::fill(drives.begin(), drives.end(), 0.0);
     for (std::int64_t r = pass.group.begin; r < pass.group.end; ++r) {
       const std::int32_t input = x[pass.row_input[r]];
       if (input == 0) continue;
       const T* row = pass.cells + r * width;
+      // The planes with a nonzero digit as a bit set, visited in order without a branch per plane, which
+      // random digits would mispredict half the time.
+      std::array<std::int32_t, kMaxPolicyBits> digits{};
+      std::uint32_t nonzero = 0;
       for (int p = 0; p < pass.planes; ++p) {
         // An arithmetic shift of a two's-complement input is the floor division the signed top plane needs.
         std::int32_t digit = input >> (p * pass.dac_bits);
         if (p + 1 < pass.planes) digit &= mask;
-        if (digit == 0) continue;
-        const std::int32_t level = digit * pass.row_sign[r];
+        digits[static_cast<std::size_t>(p)] = digit;
+        nonzero |= static_cast<std::uint32_t>(digit != 0) << p;
+      }
+      for (; nonzero != 0; nonzero &= nonzero - 1) {
+        const int p = __builtin_ctz(nonzero);
+        const std::int32_t level = digits[static_cast<std::size_t>(p)] * pass.row_sign[r];
         add_scaled(plane_sums.data() + p * width, row, static_cast<T>(level), width);
         if (pass.reference != nullptr) reference_sums[static_cast<std::size_t>(p)] += level * pass.reference[r];
         drives[static_cast<std::size_t>(p)] += static_cast<double>(level) * level;
@@ -237,13 +248,16 @@ __attribute__((target_clones("avx2", "default"))) void convert_samples(const Gro
         const auto [low, high] = std::minmax_element(sums, sums + width);
         converter = converter_for(*low, *high, converter.top_code);
       }
-      for (int s = 0; s < pass.slices; ++s) {
-        const double place = std::ldexp(1.0, p * pass.dac_bits + s * pass.cell_bits);
-        accumulate_codes(sums + s * pass.columns, pass.columns, converter, place, pass.out + m * pass.columns);
-      }
+      accumulate_codes(sums, width, converter, pass.plane_place[p], pass.slice_place, shifted.data());
       if (pass.reference != nullptr) {
-        accumulate_codes(&reference_sum, 1, conversion.reference, pass.plane_place[p], pass.reference_out + m);
+        const double unit = 1;
+        accumulate_codes(&reference_sum, 1, conversion.reference, pass.plane_place[p], &unit, pass.reference_out + m);
       }
+    }
+    // Slices merge last: every value is an integer, so the order of the sums does not matter.
+    double* out = pass.out + m * pass.columns;
+    for (int s = 0; s < pass.slices; ++s) {
+      for (std::int64_t c = 0; c < pass.columns; ++c) out[c] += shifted[static_cast<std::size_t>(s * pass.columns + c)];
     }
   }
 }
@@ -261,6 +275,7 @@ class ProgrammedLayer::Cells {
     columns_ = physical_.cells.size(0);
     sum_columns_ = arithmetic.slices * columns_;
     for (int p = 0; p < arithmetic.planes; ++p) plane_place_.push_back(std::ldexp(1.0, p * arithmetic.dac_bits));
+    for (int s = 0; s < arithmetic.slices; ++s) slice_place_.insert(slice_place_.end(), columns_, std::ldexp(1.0, s * arithmetic.cell_bits));
     const torch::Tensor row_input = physical_.row_input.contiguous();
     row_input_.assign(row_input.data_ptr<std::int64_t>(), row_input.data_ptr<std::int64_t>() + row_input.numel());
     const torch::Tensor row_sign = physical_.row_sign.to(torch::kInt32).contiguous();
@@ -386,10 +401,10 @@ class ProgrammedLayer::Cells {
                             arithmetic_.planes,
                             arithmetic_.slices,
                             arithmetic_.dac_bits,
-                            arithmetic_.cell_bits,
                             arithmetic_.range == AdcRange::Dynamic,
                             planes.data(),
                             plane_place_.data(),
+                            slice_place_.data(),
                             draws.defined() ? draws.data_ptr<double>() : nullptr,
                             reference_draws.defined() ? reference_draws.data_ptr<double>() : nullptr,
                             levels.defined() ? levels.data_ptr<double>() : nullptr,
@@ -431,6 +446,7 @@ class ProgrammedLayer::Cells {
   std::vector<std::int64_t> row_input_;
   std::vector<std::int32_t> row_sign_;
   std::vector<double> plane_place_;
+  std::vector<double> slice_place_;  // [slices * columns]
 };
 
 namespace {
