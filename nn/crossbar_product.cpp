@@ -8,12 +8,19 @@
 #include <limits>
 #include <stdexcept>
 
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define QXBAR_WITH_AVX2_CLONE __attribute__((target_clones("avx2", "default")))
+#else
+#define QXBAR_WITH_AVX2_CLONE
+#endif
+
 namespace qxbar {
 namespace {
 
 using torch::indexing::Slice;
 
-// Input rows are processed in blocks of this many, bounding the memory of the converted partial sums.
+// Input rows are processed in blocks of this many, bounding the memory of a block's noise draws and of
+// the sums calibration collects.
 constexpr std::int64_t kRowsPerBlock = 2048;
 // float32 products of integers are exact below 2^24 and many times faster than float64 ones.
 constexpr double kExactFloat32 = 16777216.0;
@@ -188,10 +195,10 @@ struct GroupPass {
 
 // The pass for samples [begin, end): rows outside and planes inside, so each input is read and shifted once
 // per row; rows whose digit is zero add nothing (most rows of the high planes and of rectified
-// activations). Compiled twice, the AVX2 version chosen where the CPU has it: the column loops are most
-// of an analog evaluation's time.
+// activations). On x86-64 compiled twice, the AVX2 version chosen where the CPU has it: the column loops
+// are most of an analog evaluation's time.
 template <typename T>
-__attribute__((target_clones("avx2", "default"))) void convert_samples(const GroupPass<T>& pass, std::int64_t begin,
+QXBAR_WITH_AVX2_CLONE void convert_samples(const GroupPass<T>& pass, std::int64_t begin,
                                                                         std::int64_t end) {
   const std::int64_t width = pass.width;
   const std::int32_t mask = (std::int32_t{1} << pass.dac_bits) - 1;
