@@ -7,6 +7,7 @@
 #include <cmath>
 #include <limits>
 #include <stdexcept>
+#include <type_traits>
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define QXBAR_WITH_AVX2_CLONE __attribute__((target_clones("avx2", "default")))
@@ -24,6 +25,7 @@ using torch::indexing::Slice;
 constexpr std::int64_t kRowsPerBlock = 2048;
 // float32 products of integers are exact below 2^24 and many times faster than float64 ones.
 constexpr double kExactFloat32 = 16777216.0;
+constexpr double kExactInt16 = 32768.0;
 
 torch::Tensor float64(const torch::Tensor& t) { return t.to(torch::kFloat64); }
 
@@ -136,8 +138,8 @@ torch::Tensor group_sums(const torch::Tensor& planes, const torch::Tensor& cells
   return torch::matmul(float64(planes), float64(cells).t());
 }
 
-// What one row group of one block of input rows contributes: the shift-added converted sums per physical
-// column [samples, columns] and, for the offset mapping, the reference column's [samples].
+// What the converted row groups add up to for a block of input rows: the shift-added converted sums per
+// physical column [samples, columns] and, for the offset mapping, the reference column's [samples].
 struct GroupResult {
   torch::Tensor columns;
   torch::Tensor reference;
@@ -178,6 +180,9 @@ struct GroupPass {
   const std::int64_t* row_input;
   const std::int32_t* row_sign;
   const double* reference;  // the offset mapping's reference cells, or null
+  // The reference column converts exactly: it reads the sum of the inputs (the offset mapping's physical
+  // rows are the inputs), one addition per row rather than one per row and plane.
+  bool exact_reference;
   int planes;
   int slices;
   int dac_bits;
@@ -208,6 +213,7 @@ QXBAR_WITH_AVX2_CLONE void convert_samples(const GroupPass<T>& pass, std::int64_
   std::vector<double> reference_sums(static_cast<std::size_t>(pass.planes));
   std::vector<double> drives(static_cast<std::size_t>(pass.planes));
   std::vector<double> shifted(static_cast<std::size_t>(width));  // the converted values shift-added over planes
+  const bool shot_noise = pass.draws != nullptr;
   for (std::int64_t m = begin; m < end; ++m) {
     const std::int32_t* x = pass.inputs + m * pass.fan_in;
     std::fill(plane_sums.begin(), plane_sums.end(), T{0});
@@ -217,6 +223,7 @@ QXBAR_WITH_AVX2_CLONE void convert_samples(const GroupPass<T>& pass, std::int64_
     for (std::int64_t r = pass.group.begin; r < pass.group.end; ++r) {
       const std::int32_t input = x[pass.row_input[r]];
       if (input == 0) continue;
+      if (pass.exact_reference) pass.reference_out[m] += input;
       const T* row = pass.cells + r * width;
       // The planes with a nonzero digit as a bit set, visited in order without a branch per plane, which
       // random digits would mispredict half the time.
@@ -233,22 +240,27 @@ QXBAR_WITH_AVX2_CLONE void convert_samples(const GroupPass<T>& pass, std::int64_
         const int p = __builtin_ctz(nonzero);
         const std::int32_t level = digits[static_cast<std::size_t>(p)] * pass.row_sign[r];
         add_scaled(plane_sums.data() + p * width, row, static_cast<T>(level), width);
-        if (pass.reference != nullptr) reference_sums[static_cast<std::size_t>(p)] += level * pass.reference[r];
-        drives[static_cast<std::size_t>(p)] += static_cast<double>(level) * level;
+        if (pass.reference != nullptr && !pass.exact_reference) {
+          reference_sums[static_cast<std::size_t>(p)] += level * pass.reference[r];
+        }
+        if (shot_noise) drives[static_cast<std::size_t>(p)] += static_cast<double>(level) * level;
       }
     }
     for (int p = 0; p < pass.planes; ++p) {
       const PlaneConversion& conversion = pass.conversions[p];
       T* sums = plane_sums.data() + p * width;
       double& reference_sum = reference_sums[static_cast<std::size_t>(p)];
-      if (pass.draws != nullptr) {
-        const double shot = conversion.noise.shot_scale * conversion.noise.shot_scale * drives[static_cast<std::size_t>(p)];
-        const double* z = pass.draws + (m * pass.planes + p) * width;
-        for (std::int64_t c = 0; c < width; ++c) {
-          sums[c] += static_cast<T>(std::sqrt(conversion.noise.fixed_variance + shot * pass.levels[c]) * z[c]);
+      // Sums with noise are never integers: floating point (see the sum type in Cells).
+      if constexpr (std::is_floating_point_v<T>) {
+        if (pass.draws != nullptr) {
+          const double shot = conversion.noise.shot_scale * conversion.noise.shot_scale * drives[static_cast<std::size_t>(p)];
+          const double* z = pass.draws + (m * pass.planes + p) * width;
+          for (std::int64_t c = 0; c < width; ++c) {
+            sums[c] += static_cast<T>(std::sqrt(conversion.noise.fixed_variance + shot * pass.levels[c]) * z[c]);
+          }
+          reference_sum += std::sqrt(conversion.noise.fixed_variance + shot * pass.reference_levels) *
+                           pass.reference_draws[m * pass.planes + p];
         }
-        reference_sum += std::sqrt(conversion.noise.fixed_variance + shot * pass.reference_levels) *
-                         pass.reference_draws[m * pass.planes + p];
       }
       Converter converter = conversion.weights;
       if (pass.dynamic) {
@@ -256,7 +268,7 @@ QXBAR_WITH_AVX2_CLONE void convert_samples(const GroupPass<T>& pass, std::int64_
         converter = converter_for(*low, *high, converter.top_code);
       }
       accumulate_codes(sums, width, converter, pass.plane_place[p], pass.slice_place, shifted.data());
-      if (pass.reference != nullptr) {
+      if (pass.reference != nullptr && !pass.exact_reference) {
         const double unit = 1;
         accumulate_codes(&reference_sum, 1, conversion.reference, pass.plane_place[p], &unit, pass.reference_out + m);
       }
@@ -287,13 +299,26 @@ class ProgrammedLayer::Cells {
     row_input_.assign(row_input.data_ptr<std::int64_t>(), row_input.data_ptr<std::int64_t>() + row_input.numel());
     const torch::Tensor row_sign = physical_.row_sign.to(torch::kInt32).contiguous();
     row_sign_.assign(row_sign.data_ptr<std::int32_t>(), row_sign.data_ptr<std::int32_t>() + row_sign.numel());
-    // Without noise every sum is an integer no larger than its full range: exact in float32 below 2^24.
+    // Without noise every sum is an integer within its full range, and so is every partial sum (its terms
+    // lie between the range's negative and positive ends): exact in int16 below 2^15, which packs twice as
+    // many sums in a vector as float32, and in float32 below 2^24.
     double largest = 0;
     for (const CrossbarArithmetic::RowGroup& group : arithmetic.row_groups()) {
       largest = std::max(largest, largest_sum(arithmetic, group, &CrossbarArithmetic::full_range));
     }
-    const bool exact_in_float32 = !arithmetic.noise.any() && largest < kExactFloat32;
-    cells_by_row_ = slices_.reshape({sum_columns_, -1}).t().contiguous().to(exact_in_float32 ? torch::kFloat32 : torch::kFloat64);
+    const torch::ScalarType sum_type = arithmetic.noise.any() || largest >= kExactFloat32 ? torch::kFloat64
+                                       : largest < kExactInt16                              ? torch::kInt16
+                                                                                            : torch::kFloat32;
+    cells_by_row_ = slices_.reshape({sum_columns_, -1}).t().contiguous().to(sum_type);
+    std::vector<std::int64_t> exact_rows;
+    for (const CrossbarArithmetic::RowGroup& group : arithmetic.row_groups()) {
+      if (!converts_exactly(group)) {
+        converted_groups_.push_back(group);
+        continue;
+      }
+      for (std::int64_t r = group.begin; r < group.end; ++r) exact_rows.push_back(r);
+    }
+    if (!exact_rows.empty()) exact_weight_ = exact_weight(torch::tensor(exact_rows, torch::kInt64));
   }
 
   const CrossbarArithmetic& arithmetic() const { return arithmetic_; }
@@ -325,44 +350,44 @@ class ProgrammedLayer::Cells {
   // True when no conversion of the group can round or clip: the full range of every plane fits the
   // converter's codes at an LSB of one, and the rule is one whose range lies within the full range.
   bool converts_exactly(const CrossbarArithmetic::RowGroup& group) const {
-    if (arithmetic_.range == AdcRange::Calibrated || arithmetic_.noise.any()) return false;
-    const double codes = std::ldexp(1.0, arithmetic_.adc_bits) - 1;
+    if (arithmetic_.range == AdcRange::Calibrated || !reference_converts_exactly(group)) return false;
     for (int p = 0; p < arithmetic_.planes; ++p) {
-      const SumRange full = arithmetic_.full_range(group, p);
-      const SumRange reference = arithmetic_.reference_range(group, p);
-      if (full.high - full.low > codes || reference.high - reference.low > codes) return false;
+      if (!fits_codes(arithmetic_.full_range(group, p))) return false;
     }
     return true;
   }
 
-  // An exactly converted group contributes its exact partial products: one product over whole inputs
-  // instead of one per plane and slice.
-  GroupResult exact_group(const torch::Tensor& input, const CrossbarArithmetic::RowGroup& group) const {
-    const Slice rows(group.begin, group.end);
-    const torch::Tensor driven =
-        arithmetic_.mapping == SignedMapping::DifferentialRow
-            ? float64(input).index_select(1, physical_.row_input.index({rows})) * physical_.row_sign.index({rows})
-            : float64(input.index({Slice(), rows}));
-    const torch::Tensor cells = physical_.cells.index({Slice(), Slice(group.begin, group.end)});
-    const double bound = static_cast<double>(group.end - group.begin) * cells.abs().max().item<double>() *
-                         std::ldexp(1.0, arithmetic_.input_bits);
-    GroupResult result{float64(group_sums(driven, cells, bound)), {}};
-    if (arithmetic_.mapping == SignedMapping::Offset) result.reference = driven.sum(-1);
-    return result;
+  // The same for the offset mapping's reference column alone, whose cells all hold one without noise.
+  bool reference_converts_exactly(const CrossbarArithmetic::RowGroup& group) const {
+    if (arithmetic_.noise.any()) return false;
+    for (int p = 0; p < arithmetic_.planes; ++p) {
+      if (!fits_codes(arithmetic_.reference_range(group, p))) return false;
+    }
+    return true;
   }
 
-  // What the row groups `groups` contribute for every row of `input` [samples, fan_in]: one pass per
-  // sample, plane and group that sums the driven rows' cells (rows whose digit is zero add nothing: most
-  // rows of the high planes and of rectified activations), adds the conversion's noise, converts and
-  // shift-adds at once, so no tensor of every conversion's sum is ever made.
-  GroupResult convert_groups(const torch::Tensor& input, const std::vector<CrossbarArithmetic::RowGroup>& groups,
-                             SumRange calibrated) const {
+  bool fits_codes(SumRange range) const { return range.high - range.low <= std::ldexp(1.0, arithmetic_.adc_bits) - 1; }
+
+  // What the exactly converted row groups add to the outputs of `input` [samples, fan_in]: their exact
+  // partial products, one product over whole inputs instead of one per plane and slice.
+  torch::Tensor exact_outputs(const torch::Tensor& input) const {
+    return torch::matmul(input.to(exact_weight_.scalar_type()), exact_weight_).to(torch::kFloat64);
+  }
+
+  bool has_exact_groups() const { return exact_weight_.defined(); }
+  bool has_converted_groups() const { return !converted_groups_.empty(); }
+
+  // What the converted row groups add to the outputs of `input` [samples, fan_in]: one pass per sample,
+  // plane and group that sums the driven rows' cells (rows whose digit is zero add nothing: most rows of
+  // the high planes and of rectified activations), adds the conversion's noise, converts and shift-adds at
+  // once, so no tensor of every conversion's sum is ever made.
+  torch::Tensor converted_outputs(const torch::Tensor& input, SumRange calibrated) const {
     const std::int64_t samples = input.size(0);
     const torch::Tensor integers = input.to(torch::kInt32).contiguous();
     GroupResult result{torch::zeros({samples, columns_}, torch::kFloat64), torch::zeros({samples}, torch::kFloat64)};
     const AnalogNoise& noise = arithmetic_.noise;
     const double top_code = std::ldexp(1.0, arithmetic_.adc_bits) - 1;
-    for (const CrossbarArithmetic::RowGroup& group : groups) {
+    for (const CrossbarArithmetic::RowGroup& group : converted_groups_) {
       std::vector<PlaneConversion> planes;
       for (int p = 0; p < arithmetic_.planes; ++p) {
         const SumRange full = arithmetic_.full_range(group, p);
@@ -383,14 +408,15 @@ class ProgrammedLayer::Cells {
         levels = rows.square().sum(0).contiguous();
         if (reference_.defined()) reference_levels = reference_.index({Slice(group.begin, group.end)}).square().sum().item<double>();
       }
-      AT_DISPATCH_FLOATING_TYPES(cells_by_row_.scalar_type(), "convert_groups", [&] {
-        convert_group<scalar_t>(integers, group, planes, draws, reference_draws, levels, reference_levels, result);
+      AT_DISPATCH_FLOATING_TYPES_AND(torch::kInt16, cells_by_row_.scalar_type(), "converted_outputs", [&] {
+        convert_group<scalar_t>(integers, group, planes, draws, reference_draws, levels, reference_levels,
+                                result);
       });
     }
-    return result;
+    return outputs(result.columns, result.reference);
   }
 
-  // One row group of convert_groups, summing in T (float32 where every sum is an exact integer).
+  // One row group of converted_outputs, summing in T (the sum type chosen with cells_by_row_).
   template <typename T>
   void convert_group(const torch::Tensor& integers, const CrossbarArithmetic::RowGroup& group,
                      const std::vector<PlaneConversion>& planes, const torch::Tensor& draws,
@@ -405,6 +431,7 @@ class ProgrammedLayer::Cells {
                             row_input_.data(),
                             row_sign_.data(),
                             reference_.defined() ? reference_.data_ptr<double>() : nullptr,
+                            reference_.defined() && reference_converts_exactly(group),
                             arithmetic_.planes,
                             arithmetic_.slices,
                             arithmetic_.dac_bits,
@@ -429,6 +456,20 @@ class ProgrammedLayer::Cells {
   }
 
  private:
+  // [fan_in, outputs]: what a unit on each input adds to the outputs through the physical `rows`. A unit
+  // on one row gives its cells on the weight columns and one on the reference column, so the signed
+  // outputs of those, times the row's drive sign, summed over the rows an input drives. float32 where
+  // every partial sum of a product is an exact integer.
+  torch::Tensor exact_weight(const torch::Tensor& rows) const {
+    const torch::Tensor unit_columns = physical_.cells.index_select(1, rows).t();
+    const torch::Tensor per_row = signed_outputs(unit_columns, torch::ones({rows.size(0)}, torch::kFloat64)) *
+                                  physical_.row_sign.index_select(0, rows).unsqueeze(1);
+    const torch::Tensor weight = torch::zeros({arithmetic_.fan_in, per_row.size(1)}, torch::kFloat64)
+                                     .index_add_(0, physical_.row_input.index_select(0, rows), per_row);
+    const double bound = weight.abs().sum(0).max().item<double>() * std::ldexp(1.0, arithmetic_.input_bits);
+    return bound < kExactFloat32 ? weight.to(torch::kFloat32) : weight;
+  }
+
   torch::Tensor signed_outputs(const torch::Tensor& columns, const torch::Tensor& reference) const {
     switch (arithmetic_.mapping) {
       case SignedMapping::Offset:
@@ -454,6 +495,8 @@ class ProgrammedLayer::Cells {
   std::vector<std::int32_t> row_sign_;
   std::vector<double> plane_place_;
   std::vector<double> slice_place_;  // [slices * columns]
+  std::vector<CrossbarArithmetic::RowGroup> converted_groups_;  // the groups whose conversions can round or clip
+  torch::Tensor exact_weight_;  // see exact_weight; undefined when every group converts
 };
 
 namespace {
@@ -479,31 +522,16 @@ ProgrammedLayer::ProgrammedLayer(const CrossbarArithmetic& arithmetic, const tor
 const CrossbarArithmetic& ProgrammedLayer::arithmetic() const { return cells_->arithmetic(); }
 
 torch::Tensor ProgrammedLayer::product(const torch::Tensor& integer_input, SumRange calibrated) const {
-  const CrossbarArithmetic& arithmetic = cells_->arithmetic();
-  check_operands(arithmetic, integer_input);
+  check_operands(cells_->arithmetic(), integer_input);
   const torch::NoGradGuard no_grad;
-  const std::vector<CrossbarArithmetic::RowGroup> groups = arithmetic.row_groups();
+  torch::Tensor result = cells_->has_exact_groups() ? cells_->exact_outputs(integer_input) : torch::Tensor();
+  if (!cells_->has_converted_groups()) return result;
   std::vector<torch::Tensor> blocks;
   for (std::int64_t begin = 0; begin < integer_input.size(0); begin += kRowsPerBlock) {
-    const torch::Tensor block = integer_input.index({Slice(begin, begin + kRowsPerBlock)});
-    torch::Tensor columns;
-    torch::Tensor reference;
-    const auto add = [&](const GroupResult& part) {
-      columns = columns.defined() ? columns + part.columns : part.columns;
-      if (part.reference.defined()) reference = reference.defined() ? reference + part.reference : part.reference;
-    };
-    std::vector<CrossbarArithmetic::RowGroup> converted;
-    for (const CrossbarArithmetic::RowGroup& group : groups) {
-      if (cells_->converts_exactly(group)) {
-        add(cells_->exact_group(block, group));
-      } else {
-        converted.push_back(group);
-      }
-    }
-    if (!converted.empty()) add(cells_->convert_groups(block, converted, calibrated));
-    blocks.push_back(cells_->outputs(columns, reference));
+    blocks.push_back(cells_->converted_outputs(integer_input.index({Slice(begin, begin + kRowsPerBlock)}), calibrated));
   }
-  return torch::cat(blocks);
+  const torch::Tensor converted = torch::cat(blocks);
+  return result.defined() ? result + converted : converted;
 }
 
 SumRange ProgrammedLayer::sum_range(const torch::Tensor& integer_input) const {

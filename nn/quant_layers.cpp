@@ -204,8 +204,15 @@ QuantLayer::Lowering QuantConv2dImpl::lowering() const {
   };
   // unfold orders each patch as (channel, kernel row, kernel column), the order of the flattened weights.
   return {[unfold](const torch::Tensor& x) {
-            const torch::Tensor patches = torch::nn::functional::unfold(x, unfold);  // [N, fan_in, positions]
-            return patches.transpose(1, 2).reshape({-1, patches.size(1)});
+            // One gather of the integer input instead of unfolding it and transposing the patches: the gather's
+            // indices come from unfolding the element numbers of one sample, so they follow unfold's order, and
+            // padding reads a zero appended after the sample's last element.
+            const std::int64_t elements = x[0].numel();
+            const torch::Tensor numbers = torch::arange(1, elements + 1, torch::kFloat64).view({1, x.size(1), x.size(2), x.size(3)});
+            const torch::Tensor patches = torch::nn::functional::unfold(numbers, unfold)[0].t();  // [positions, fan_in]
+            const torch::Tensor index = (patches - 1).remainder(static_cast<double>(elements + 1)).to(torch::kInt64).flatten();
+            const torch::Tensor padded = torch::constant_pad_nd(x.to(torch::kInt32).flatten(1), {0, 1});
+            return padded.gather(1, index.expand({x.size(0), -1})).view({-1, patches.size(1)});
           },
           [outputs, output_side](const torch::Tensor& rows_out, const torch::Tensor& x) {
             const std::int64_t height = output_side(x.size(2), 0);
@@ -267,7 +274,7 @@ QuantLinearImpl::QuantLinearImpl(const torch::nn::LinearOptions& options, const 
 
 torch::Tensor QuantLinearImpl::forward(const torch::Tensor& input) {
   const std::int64_t outputs = linear->options.out_features();
-  const Lowering lowering{[](const torch::Tensor& x) { return x.reshape({-1, x.size(-1)}); },
+  const Lowering lowering{[](const torch::Tensor& x) { return x.reshape({-1, x.size(-1)}).to(torch::kInt32); },
                           [outputs](const torch::Tensor& rows_out, const torch::Tensor& x) {
                             std::vector<std::int64_t> shape = x.sizes().vec();
                             shape.back() = outputs;

@@ -82,7 +82,7 @@ class QuantLayer {
   // integers as set_integer_arithmetic chooses.
   // How the product runs on crossbars: one row of fan-in inputs per MVM invocation.
   struct Lowering {
-    std::function<torch::Tensor(const torch::Tensor& input)> rows;  // -> [invocations, fan_in]
+    std::function<torch::Tensor(const torch::Tensor& input)> rows;  // integers -> int32 [invocations, fan_in]
     std::function<torch::Tensor(const torch::Tensor& rows_out, const torch::Tensor& input)> output;  // inverse
     std::function<torch::Tensor(const torch::Tensor& weight)> matrix;  // -> [outputs, fan_in], as mapped
   };

@@ -65,6 +65,7 @@ std::vector<Case> cases() {
       all.push_back({mapping, 128, 64, 4, 4, 6, range, {8, 8}, false});
       all.push_back({mapping, 16, 4, 3, 3, 2, range, {5, 7}, true});
       all.push_back({mapping, 32, 4, 1, 1, 8, range, {8, 8}, false});  // every conversion exact but calibrated ones
+      all.push_back({mapping, 128, 128, 8, 4, 10, range, {8, 8}, false});  // sums beyond int16, summed in float32
     }
   }
   return all;
