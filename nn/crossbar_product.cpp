@@ -54,15 +54,15 @@ PhysicalLayer physical_layer(const CrossbarArithmetic& arithmetic, const torch::
   throw std::logic_error("unhandled signed mapping");
 }
 
-// [slices, columns, rows]: slice s of every cell, least significant first.
+// [slices, columns, rows]: slice s of every cell (non-negative integers below 2^16), least significant first.
 torch::Tensor cell_slices(const CrossbarArithmetic& arithmetic, const torch::Tensor& cells) {
-  const double base = std::ldexp(1.0, arithmetic.cell_bits);
+  const torch::Tensor integers = cells.to(torch::kInt32);
+  const std::int64_t mask = (std::int64_t{1} << arithmetic.cell_bits) - 1;
   std::vector<torch::Tensor> slices;
   for (int s = 0; s < arithmetic.slices; ++s) {
-    const torch::Tensor shifted = torch::floor(cells / std::ldexp(1.0, s * arithmetic.cell_bits));
-    slices.push_back(shifted - torch::floor(shifted / base) * base);
+    slices.push_back(torch::bitwise_and(torch::bitwise_right_shift(integers, s * arithmetic.cell_bits), mask));
   }
-  return torch::stack(slices);
+  return torch::stack(slices).to(torch::kFloat64);
 }
 
 // [planes, samples, fan_in]: the levels each plane applies; a signed input's top plane keeps the sign.
@@ -286,30 +286,10 @@ QXBAR_WITH_AVX2_CLONE void convert_samples(const GroupPass<T>& pass, std::int64_
 class ProgrammedLayer::Cells {
  public:
   Cells(const CrossbarArithmetic& arithmetic, const torch::Tensor& weight)
-      : arithmetic_(arithmetic), physical_(physical_layer(arithmetic, float64(weight))) {
-    slices_ = programmed(arithmetic.noise, cell_slices(arithmetic, physical_.cells));
-    if (arithmetic.mapping == SignedMapping::Offset) {
-      reference_ = programmed(arithmetic.noise, torch::ones({physical_.cells.size(1)}, torch::kFloat64));
-    }
-    columns_ = physical_.cells.size(0);
-    sum_columns_ = arithmetic.slices * columns_;
-    for (int p = 0; p < arithmetic.planes; ++p) plane_place_.push_back(std::ldexp(1.0, p * arithmetic.dac_bits));
-    for (int s = 0; s < arithmetic.slices; ++s) slice_place_.insert(slice_place_.end(), columns_, std::ldexp(1.0, s * arithmetic.cell_bits));
-    const torch::Tensor row_input = physical_.row_input.contiguous();
-    row_input_.assign(row_input.data_ptr<std::int64_t>(), row_input.data_ptr<std::int64_t>() + row_input.numel());
-    const torch::Tensor row_sign = physical_.row_sign.to(torch::kInt32).contiguous();
-    row_sign_.assign(row_sign.data_ptr<std::int32_t>(), row_sign.data_ptr<std::int32_t>() + row_sign.numel());
-    // Without noise every sum is an integer within its full range, and so is every partial sum (its terms
-    // lie between the range's negative and positive ends): exact in int16 below 2^15, which packs twice as
-    // many sums in a vector as float32, and in float32 below 2^24.
-    double largest = 0;
-    for (const CrossbarArithmetic::RowGroup& group : arithmetic.row_groups()) {
-      largest = std::max(largest, largest_sum(arithmetic, group, &CrossbarArithmetic::full_range));
-    }
-    const torch::ScalarType sum_type = arithmetic.noise.any() || largest >= kExactFloat32 ? torch::kFloat64
-                                       : largest < kExactInt16                              ? torch::kInt16
-                                                                                            : torch::kFloat32;
-    cells_by_row_ = slices_.reshape({sum_columns_, -1}).t().contiguous().to(sum_type);
+      : arithmetic_(arithmetic),
+        physical_(physical_layer(arithmetic, float64(weight))),
+        columns_(physical_.cells.size(0)),
+        sum_columns_(arithmetic.slices * columns_) {
     std::vector<std::int64_t> exact_rows;
     for (const CrossbarArithmetic::RowGroup& group : arithmetic.row_groups()) {
       if (!converts_exactly(group)) {
@@ -319,6 +299,9 @@ class ProgrammedLayer::Cells {
       for (std::int64_t r = group.begin; r < group.end; ++r) exact_rows.push_back(r);
     }
     if (!exact_rows.empty()) exact_weight_ = exact_weight(torch::tensor(exact_rows, torch::kInt64));
+    // Only conversions read the sliced cells (noise converts every group), so a layer that converts
+    // exactly throughout, reprogrammed at every training step, is spared slicing them.
+    if (!converted_groups_.empty()) program_slices();
   }
 
   const CrossbarArithmetic& arithmetic() const { return arithmetic_; }
@@ -334,7 +317,9 @@ class ProgrammedLayer::Cells {
 
   // [slices * columns, group rows]: the programmed levels of every weight column on the group's rows.
   torch::Tensor group_cells(const CrossbarArithmetic::RowGroup& group) const {
-    return slices_.index({Slice(), Slice(), Slice(group.begin, group.end)}).reshape({-1, group.end - group.begin});
+    // Unsliced until now only when noiseless, so slicing here gives what programming would have.
+    const torch::Tensor slices = slices_.defined() ? slices_ : cell_slices(arithmetic_, physical_.cells);
+    return slices.index({Slice(), Slice(), Slice(group.begin, group.end)}).reshape({-1, group.end - group.begin});
   }
 
   // [planes, samples, group rows]: the group's rows of the driven `rows`.
@@ -456,6 +441,31 @@ class ProgrammedLayer::Cells {
   }
 
  private:
+  // The sliced cells as programmed (noise drawn here) and what the conversion pass reads of them.
+  void program_slices() {
+    slices_ = programmed(arithmetic_.noise, cell_slices(arithmetic_, physical_.cells));
+    if (arithmetic_.mapping == SignedMapping::Offset) {
+      reference_ = programmed(arithmetic_.noise, torch::ones({physical_.cells.size(1)}, torch::kFloat64));
+    }
+    for (int p = 0; p < arithmetic_.planes; ++p) plane_place_.push_back(std::ldexp(1.0, p * arithmetic_.dac_bits));
+    for (int s = 0; s < arithmetic_.slices; ++s) slice_place_.insert(slice_place_.end(), columns_, std::ldexp(1.0, s * arithmetic_.cell_bits));
+    const torch::Tensor row_input = physical_.row_input.contiguous();
+    row_input_.assign(row_input.data_ptr<std::int64_t>(), row_input.data_ptr<std::int64_t>() + row_input.numel());
+    const torch::Tensor row_sign = physical_.row_sign.to(torch::kInt32).contiguous();
+    row_sign_.assign(row_sign.data_ptr<std::int32_t>(), row_sign.data_ptr<std::int32_t>() + row_sign.numel());
+    // Without noise every sum is an integer within its full range, and so is every partial sum (its terms
+    // lie between the range's negative and positive ends): exact in int16 below 2^15, which packs twice as
+    // many sums in a vector as float32, and in float32 below 2^24.
+    double largest = 0;
+    for (const CrossbarArithmetic::RowGroup& group : converted_groups_) {
+      largest = std::max(largest, largest_sum(arithmetic_, group, &CrossbarArithmetic::full_range));
+    }
+    const torch::ScalarType sum_type = arithmetic_.noise.any() || largest >= kExactFloat32 ? torch::kFloat64
+                                       : largest < kExactInt16                               ? torch::kInt16
+                                                                                             : torch::kFloat32;
+    cells_by_row_ = slices_.reshape({sum_columns_, -1}).t().contiguous().to(sum_type);
+  }
+
   // [fan_in, outputs]: what a unit on each input adds to the outputs through the physical `rows`. A unit
   // on one row gives its cells on the weight columns and one on the reference column, so the signed
   // outputs of those, times the row's drive sign, summed over the rows an input drives. float32 where
@@ -488,8 +498,8 @@ class ProgrammedLayer::Cells {
   PhysicalLayer physical_;
   torch::Tensor slices_;     // [slices, columns, physical rows], programmed
   torch::Tensor reference_;  // [physical rows]: the offset mapping's reference column, programmed
-  std::int64_t columns_ = 0;
-  std::int64_t sum_columns_ = 0;      // slices * columns: the sums of one conversion pass
+  const std::int64_t columns_;
+  const std::int64_t sum_columns_;  // slices * columns: the sums of one conversion pass
   torch::Tensor cells_by_row_;        // [physical rows, slices * columns], programmed
   std::vector<std::int64_t> row_input_;
   std::vector<std::int32_t> row_sign_;
