@@ -3,13 +3,14 @@
 #include <nlohmann/json.hpp>
 
 #include "search/ddpg.h"
+#include "search/memory_search.h"
 #include "search/random_search.h"
 #include "sim/core/errors.h"
 
 namespace qxbar {
 
 const Registry<SearchAlgorithmEntry>& search_algorithms() {
-  static const Registry<SearchAlgorithmEntry> registry("search algorithm", {ddpg_algorithm(), random_search_algorithm()});
+  static const Registry<SearchAlgorithmEntry> registry("search algorithm", {ddpg_algorithm(), random_search_algorithm(), memory_algorithm()});
   return registry;
 }
 

@@ -27,6 +27,9 @@ class SearchAlgorithm {
   virtual ~SearchAlgorithm() = default;
   virtual Policy ask() = 0;
   virtual void tell(const Evaluation& evaluation) = 0;
+  // True once the algorithm has nothing more to propose (a rule or a solver after its one answer): the
+  // search then ends before its episodes run out.
+  virtual bool finished() const { return false; }
 };
 
 // The accuracy half of an evaluation, supplied by whoever owns the network (nn/ fine-tunes and validates).

@@ -69,12 +69,14 @@ class SearchRun {
       return row.kind == EvaluatedPolicy::Kind::Search;
     });
     Progress progress("search", settings_.episodes, "episodes", replayed);
-    for (int episode = 1; episode <= settings_.episodes; ++episode) {
+    int episode = 0;
+    while (episode < settings_.episodes && !algorithm.finished()) {
+      ++episode;
       const EvaluatedPolicy& row = next(EvaluatedPolicy::Kind::Search, episode, "", algorithm.ask());
       algorithm.tell(row.evaluation);
       if (settings_.show_progress) progress.update(episode, "best " + describe(result_.history[result_.best]));
     }
-    if (settings_.show_progress) progress.finish("best " + describe(result_.history[result_.best]));
+    if (settings_.show_progress) progress.finish(episode, "best " + describe(result_.history[result_.best]));
     return result_;
   }
 

@@ -50,6 +50,7 @@ PolicySpace::PolicySpace(Workload workload, std::vector<LayerGeometry> geometry,
                                 ? LayerGeometry{shape.input_dim, shape.output_dim, 1, 1, shape.mvm_invocations,
                                                 shape.input_dim * shape.output_dim}
                                 : geometry[i];
+    geometry_.push_back(g);
     raw[i] = {static_cast<double>(i),
               shape.kind == LayerKind::Conv ? 1.0 : 0.0,
               static_cast<double>(g.in_channels),
@@ -73,7 +74,7 @@ PolicySpace::PolicySpace(Workload workload, std::vector<LayerGeometry> geometry,
     }
   }
   for (std::size_t i = 0; i < layers; ++i) {
-    if (options_.force_first_last && (i == 0 || i + 1 == layers)) continue;
+    if (is_pinned(i)) continue;
     decisions_.push_back({i, true});
     decisions_.push_back({i, false});
   }
@@ -107,6 +108,10 @@ Policy PolicySpace::policy_for(const std::vector<double>& actions) const {
     (decisions_[step].weights ? bits.w : bits.a) = bits_for(step, actions[step]);
   }
   return policy;
+}
+
+bool PolicySpace::is_pinned(std::size_t layer) const {
+  return options_.force_first_last && (layer == 0 || layer + 1 == workload_.layers.size());
 }
 
 Policy PolicySpace::pinned(Policy policy) const {

@@ -40,6 +40,11 @@ class PolicySpace {
 
   const Workload& workload() const { return workload_; }
   const SpaceOptions& options() const { return options_; }
+  // How each layer's matrix arose; without traced geometry, a dense layer of the matrix's shape applied at
+  // every invocation.
+  const std::vector<LayerGeometry>& geometry() const { return geometry_; }
+  // Whether `force_first_last` keeps the layer at 8/8.
+  bool is_pinned(std::size_t layer) const;
   // The decisions an agent makes, pinned layers left out.
   const std::vector<Decision>& decisions() const { return decisions_; }
 
@@ -67,6 +72,7 @@ class PolicySpace {
   Workload workload_;
   SpaceOptions options_;
   std::vector<Decision> decisions_;
+  std::vector<LayerGeometry> geometry_;
   std::vector<std::vector<float>> layer_features_;  // per layer, each feature scaled to [0, 1]
 };
 

@@ -38,7 +38,9 @@ void Progress::update(std::int64_t done, const std::string& status) {
   draw(done, status, false);
 }
 
-void Progress::finish(const std::string& status) { draw(total_, status, true); }
+void Progress::finish(const std::string& status) { finish(total_, status); }
+
+void Progress::finish(std::int64_t done, const std::string& status) { draw(done, status, true); }
 
 void Progress::draw(std::int64_t done, const std::string& status, bool final) {
   if (silenced_) return;

@@ -15,6 +15,8 @@ class Progress {
   Progress(std::string label, std::int64_t total, std::string unit, std::int64_t resumed_at = 0);
   void update(std::int64_t done, const std::string& status = "");
   void finish(const std::string& status = "");
+  // The same for work that ended early, after `done` of its units.
+  void finish(std::int64_t done, const std::string& status);
 
   // No progress lines at all from then on (qxbar -q).
   static void silence();
