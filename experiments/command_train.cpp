@@ -72,6 +72,7 @@ int run_train(const std::vector<std::string>& args) {
   model.set_policy(policy);
   std::string from_key;
   if (!from.empty()) {
+    note_input_file(from);
     from_key = read_checkpoint_info(from).run_key;
     load_weights_from(model, from);
   }
@@ -141,6 +142,7 @@ int run_eval(const std::vector<std::string>& args) {
   }
   const auto chip = analog ? std::make_shared<const ChipSpec>(chip_options.load()) : nullptr;
 
+  note_input_file(checkpoint);
   Model model = load_checkpoint(checkpoint);
   if (values["data"].defaulted()) data_options.data.name = read_checkpoint_info(checkpoint).dataset;
   if (values.count("policy") != 0) model.set_policy(load_policy(policy_path, model.workload()));

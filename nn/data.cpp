@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <random>
 
+#include "sim/core/atomic_file.h"
 #include "sim/core/errors.h"
 
 namespace qxbar {
@@ -26,6 +27,7 @@ const Normalisation kImageNet{{0.485f, 0.456f, 0.406f}, {0.229f, 0.224f, 0.225f}
 std::string read_maybe_gzipped(const std::string& path) {
   gzFile file = gzopen(path.c_str(), "rb");
   if (file == nullptr) throw DataError(path + ": cannot open file");
+  note_input_file(path);
   std::string bytes;
   std::array<char, 1 << 16> buffer{};
   int read = 0;

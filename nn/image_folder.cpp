@@ -31,6 +31,7 @@ bool is_image(const fs::path& path) {
 std::string read_bytes(const std::string& path) {
   std::ifstream file(path, std::ios::binary);
   if (!file) throw DataError(path + ": cannot open image");
+  note_input_file(path);
   return {std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>()};
 }
 

@@ -1,7 +1,6 @@
 #include "nn/trainer.h"
 
 #include <nlohmann/json.hpp>
-#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -10,6 +9,7 @@
 #include <filesystem>
 #include <stdexcept>
 
+#include "sim/core/atomic_file.h"
 #include "sim/core/errors.h"
 #include "sim/crossbar_arithmetic.h"
 #include "sim/core/progress.h"
@@ -179,11 +179,13 @@ void save_checkpoint(Model& model, const CheckpointInfo& info, const std::string
   if (std::any_of(policy.layers.begin(), policy.layers.end(), [](const Bits& bits) { return bits.read_energy_fj_per_cell; })) {
     archive.write(kPolicyEntry, c10::IValue(policy_summary(policy)));
   }
-  const std::filesystem::path target(path);
-  if (target.has_parent_path()) std::filesystem::create_directories(target.parent_path());
-  const std::string temporary = path + ".tmp." + std::to_string(::getpid());
-  archive.save_to(temporary);
-  std::filesystem::rename(temporary, path);
+  write_file_atomically(path, [&](const std::string& temporary) {
+    try {
+      archive.save_to(temporary);
+    } catch (const c10::Error& error) {
+      throw DataError(path + ": cannot write: " + error.what_without_backtrace());
+    }
+  });
 }
 
 Model load_checkpoint(const std::string& path) {

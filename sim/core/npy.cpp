@@ -6,6 +6,7 @@
 #include <numeric>
 #include <regex>
 
+#include "sim/core/atomic_file.h"
 #include "sim/core/errors.h"
 
 namespace qxbar {
@@ -47,6 +48,7 @@ std::string shape_text(const std::vector<std::size_t>& shape) {
 NpyArray read_npy(const std::string& path) {
   std::ifstream stream(path, std::ios::binary);
   if (!stream) throw DataError(path + ": cannot open file");
+  note_input_file(path);
   const std::string bytes((std::istreambuf_iterator<char>(stream)), std::istreambuf_iterator<char>());
   const auto fail = [&](const std::string& reason) { return DataError(path + ": not a usable .npy file: " + reason); };
 

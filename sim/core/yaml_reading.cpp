@@ -5,6 +5,8 @@
 #include <fstream>
 #include <limits>
 
+#include "sim/core/atomic_file.h"
+
 namespace qxbar {
 namespace {
 
@@ -29,6 +31,7 @@ SourceLocation location_of(const YAML::Node& node, const std::string& file) {
 YAML::Node load_yaml_file(const std::string& path) {
   std::ifstream stream(path);
   if (!stream) throw ConfigError(path + ": cannot open file");
+  note_input_file(path);
   try {
     return YAML::Load(stream);
   } catch (const YAML::ParserException& e) {

@@ -193,6 +193,11 @@ TEST(Cli, TrainWritesCheckpointMetricsAndPolicyAndEvalAgrees) {
   const ProcessResult evaluated = qxbar("eval --ckpt " + run + "/model.pt --data synthetic --threads 1");
   ASSERT_EQ(evaluated.exit_code, 0) << evaluated.err;
   EXPECT_DOUBLE_EQ(nlohmann::json::parse(read_text(run + "/eval.json"))["test_accuracy"].get<double>(), accuracy);
+  // An output naming the command's input is refused before it can replace it.
+  const std::string checkpoint = read_text(run + "/model.pt");
+  expect_one_line_error(qxbar("eval --ckpt " + run + "/model.pt --data synthetic --threads 1 --json " + run + "/./model.pt"),
+                        run + "/./model.pt: is one of this command's inputs; choose another output");
+  EXPECT_EQ(read_text(run + "/model.pt"), checkpoint);
 
   // As the chip computes: converters wide enough for every sum reproduce integer evaluation.
   const ProcessResult exact = qxbar("eval --ckpt " + run + "/model.pt --data synthetic --threads 1 --integer --analog --set "
@@ -270,6 +275,10 @@ TEST(Cli, WorkloadFileFeedsSimLikeTheBuiltInName) {
   ASSERT_EQ(from_name.exit_code, 0) << from_name.err;
   EXPECT_EQ(nlohmann::json::parse(read_text(dir.file("a.json")))["total"],
             nlohmann::json::parse(read_text(dir.file("b.json")))["total"]);
+  const std::string layers = read_text(dir.file("r18.yaml"));
+  expect_one_line_error(qxbar("sim --no-cache --net " + dir.file("r18.yaml") + " --csv " + dir.file("r18.yaml")),
+                        dir.file("r18.yaml") + ": is one of this command's inputs; choose another output");
+  EXPECT_EQ(read_text(dir.file("r18.yaml")), layers);
   ASSERT_EQ(qxbar("workload --net resnet18-imagenet --input-size 112 --out " + dir.file("r18-112.yaml")).exit_code, 0);
   // Half the input side: a quarter of the output pixels of the first convolution.
   EXPECT_EQ(load_cimaq_layer_file(dir.file("r18-112.yaml")).layers[0].mvm_invocations, 56 * 56);
