@@ -114,11 +114,15 @@ int ThreadOptions::default_threads() { return static_cast<int>(std::max(1u, std:
 
 void ThreadOptions::add_to(po::options_description& options) {
   options.add_options()("threads", po::value(&threads)->default_value(threads),
-                        "intra-op threads for LibTorch (default: all cores)");
+                        "intra-op threads for LibTorch, 1 to 1024 (default: all cores)");
 }
 
 void ThreadOptions::apply() const {
-  if (threads < 1) throw ConfigError("--threads " + std::to_string(threads) + ": must be at least 1");
+  // Every thread is started at once: far more than any machine has cores would only exhaust its memory.
+  constexpr int kMaxThreads = 1024;
+  if (threads < 1 || threads > kMaxThreads) {
+    throw ConfigError("--threads " + std::to_string(threads) + ": must be in [1, " + std::to_string(kMaxThreads) + "]");
+  }
   torch::set_num_threads(threads);
 }
 

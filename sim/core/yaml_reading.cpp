@@ -4,6 +4,8 @@
 #include <cmath>
 #include <fstream>
 #include <limits>
+#include <map>
+#include <vector>
 
 #include "sim/core/atomic_file.h"
 
@@ -20,6 +22,27 @@ void require_scalar(const YAML::Node& node, const SourceLocation& where, const s
   if (!node.IsScalar()) throw ConfigError(located_message(where, key, std::string("expected ") + expected));
 }
 
+// yaml-cpp keeps every entry of a mapping, and lookups find the first: a repeated key would silently lose
+// one of its values, so it is an error wherever it appears.
+void check_unique_keys(const YAML::Node& node, const std::string& file) {
+  if (node.IsSequence()) {
+    for (const YAML::Node& item : node) check_unique_keys(item, file);
+  }
+  if (!node.IsMap()) return;
+  std::map<std::string, YAML::Node> seen;
+  for (const auto& entry : node) {
+    if (entry.first.IsScalar()) {
+      const auto [first, inserted] = seen.emplace(entry.first.Scalar(), entry.first);
+      if (!inserted) {
+        throw ConfigError(located_message(location_of(entry.first, file), entry.first.Scalar(),
+                                          "repeated key (first at line " +
+                                              std::to_string(location_of(first->second, file).line) + ")"));
+      }
+    }
+    check_unique_keys(entry.second, file);
+  }
+}
+
 }  // namespace
 
 SourceLocation location_of(const YAML::Node& node, const std::string& file) {
@@ -32,20 +55,30 @@ YAML::Node load_yaml_file(const std::string& path) {
   std::ifstream stream(path);
   if (!stream) throw ConfigError(path + ": cannot open file");
   note_input_file(path);
+  std::vector<YAML::Node> documents;
   try {
-    return YAML::Load(stream);
+    documents = YAML::LoadAll(stream);
   } catch (const YAML::ParserException& e) {
     throw ConfigError(located_message({path, e.mark.line + 1, e.mark.column + 1}, "",
                                       "malformed YAML: " + e.msg));
   }
+  if (documents.empty()) return YAML::Node();
+  if (documents.size() > 1) {
+    throw ConfigError(located_message(location_of(documents[1], path), "", "a second YAML document; a file holds one"));
+  }
+  check_unique_keys(documents.front(), path);
+  return documents.front();
 }
 
 YAML::Node load_yaml_text(const std::string& text, const std::string& origin) {
+  YAML::Node node;
   try {
-    return YAML::Load(text);
+    node = YAML::Load(text);
   } catch (const YAML::ParserException& e) {
     throw ConfigError(origin + ": malformed YAML value: " + e.msg);
   }
+  check_unique_keys(node, origin);
+  return node;
 }
 
 std::int64_t scalar_integer(const YAML::Node& node, const SourceLocation& where, const std::string& key) {

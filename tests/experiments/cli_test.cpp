@@ -257,7 +257,9 @@ TEST(Cli, TrainRejectsBadInputWithOneLine) {
   expect_one_line_error(qxbar("train --net lenet6 --data synthetic --out " + dir.file("a")),
                         "--net: unknown value 'lenet6' (choose lenet5, vgg-small, resnet20, resnet18, vgg16 or mobilenetv2)");
   expect_one_line_error(qxbar("train --net lenet5 --data synthetic --threads 0 --out " + dir.file("a")),
-                        "--threads 0: must be at least 1");
+                        "--threads 0: must be in [1, 1024]");
+  expect_one_line_error(qxbar("train --net lenet5 --data synthetic --threads 100000 --out " + dir.file("a")),
+                        "--threads 100000: must be in [1, 1024]");
   expect_one_line_error(qxbar("train --net lenet5 --data imagenet --out " + dir.file("a")),
                         "--data imagenet: give the folder holding its files with --data-dir");
   dir.write("p.yaml", "layers:\n  conv1: {w_bits: 4, a_bits: 4}\n");
