@@ -2,6 +2,7 @@
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <sstream>
 
 #include "experiments/cli.h"
@@ -223,7 +224,18 @@ int run_sim(const std::vector<std::string>& args) {
         throw ConfigError("--trace-layer " + std::to_string(trace_layer) + ": " + workload.name + " has " +
                           std::to_string(workload.layers.size()) + " layers");
       }
-      SystemcEngine(chip, {true, trace_path}).price(workload.layers[trace_layer], policy.layers[trace_layer]);
+      // SystemC writes the waveform as it simulates: into a temporary file that becomes the output whole.
+      write_file_atomically(trace_path, [&](const std::string& temporary) {
+        const std::string waveform = temporary + ".vcd";  // the name SystemC gives a trace it is told to call so
+        try {
+          SystemcEngine(chip, {true, waveform}).price(workload.layers[trace_layer], policy.layers[trace_layer]);
+          if (!std::filesystem::exists(waveform)) throw DataError(trace_path + ": cannot write: SystemC wrote no waveform");
+          std::filesystem::rename(waveform, temporary);
+        } catch (...) {
+          std::filesystem::remove(waveform);
+          throw;
+        }
+      });
       spdlog::info("wrote {} (layer {}, {})", trace_path, trace_layer, workload.layers[trace_layer].name);
     }
   }

@@ -252,6 +252,19 @@ TEST(Cli, ChipAwareTrainingTestsAsTheChipComputes) {
                               "remove it");
 }
 
+TEST(Cli, TraceWritesAWholeWaveformOrAOneLineError) {
+  TempDir dir;
+  const std::string trace = dir.file("new/folder/layer.vcd");
+  const ProcessResult run = qxbar("sim --no-cache --hw isaac --net lenet5-fmnist --engine systemc --trace " + trace);
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const std::string waveform = read_text(trace);
+  EXPECT_EQ(waveform.rfind("$date", 0), 0u);
+  EXPECT_NE(waveform.find("$enddefinitions"), std::string::npos);
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir.file("new/folder")), {}), 1);
+  expect_one_line_error(qxbar("sim --no-cache --hw isaac --net lenet5-fmnist --engine systemc --trace " + dir.file("new")),
+                        dir.file("new") + ": cannot write: is a directory");
+}
+
 TEST(Cli, TrainRejectsBadInputWithOneLine) {
   TempDir dir;
   expect_one_line_error(qxbar("train --net lenet6 --data synthetic --out " + dir.file("a")),
