@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "sim/core/checked.h"
+
 namespace qxbar {
 namespace {
 
@@ -40,16 +42,19 @@ ActionCounts group_actions(const ChipSpec& chip, const LayerMapping& mapping, Bi
   for (std::int64_t tile = begin; tile < end; ++tile) {
     const std::int64_t rows = mapping.rows_in_tile(tile, chip.crossbar.rows);
     const std::int64_t cols = mapping.cols_in_tile(tile, chip.crossbar.cols);
+    // Per tile each count is at most planes x crossbar rows x columns; the sums over tiles are checked.
     const std::int64_t reads = mapping.input_cycles * mapping.groups_in_tile(tile, chip.crossbar.rows);
-    counts.crossbar_reads += reads;
-    counts.cell_reads += mapping.input_cycles * rows * cols;
-    counts.dac_conversions += mapping.input_cycles * rows;
-    counts.adc_conversions += reads * cols;
+    ActionCounts tile_counts;
+    tile_counts.crossbar_reads = reads;
+    tile_counts.cell_reads = mapping.input_cycles * rows * cols;
+    tile_counts.dac_conversions = mapping.input_cycles * rows;
+    tile_counts.adc_conversions = reads * cols;
+    counts += tile_counts;
   }
   counts.shift_adds = counts.adc_conversions;
   const InvocationTraffic traffic = invocation_traffic(chip, mapping, bits, begin, end);
   counts.buffer_bytes = traffic.input_bytes + traffic.output_bytes;
-  counts.interconnect_byte_hops = traffic.reduction_bytes * reduction_hops(chip, end - begin);
+  counts.interconnect_byte_hops = checked_multiply(traffic.reduction_bytes, reduction_hops(chip, end - begin), "interconnect_byte_hops");
   return counts;
 }
 
@@ -60,7 +65,7 @@ LayerCost AnalyticalEngine::price(const LayerShape& layer, Bits bits) const {
   cost.mapping = map_layer(chip_, layer, bits);
   const LayerMapping& mapping = cost.mapping;
   const std::int64_t on_chip = chip_.crossbars_on_chip();
-  const std::int64_t planes = layer.mvm_invocations * mapping.input_cycles;
+  const std::int64_t planes = checked_multiply(layer.mvm_invocations, mapping.input_cycles, "input planes");
 
   double once_write_ns = 0;
   double once_compute_ns = 0;
@@ -77,14 +82,14 @@ LayerCost AnalyticalEngine::price(const LayerShape& layer, Bits bits) const {
       steps = std::max(steps, mapping.groups_in_tile(tile, chip_.crossbar.rows));
     }
     once_compute_ns +=
-        group_compute_ns(chip_, planes * steps, std::min<std::int64_t>(chip_.adc.columns_per_adc, widest));
+        group_compute_ns(chip_, checked_multiply(planes, steps, "crossbar reads"), std::min<std::int64_t>(chip_.adc.columns_per_adc, widest));
     ActionCounts invocation = group_actions(chip_, mapping, bits, begin, end);
     invocation *= layer.mvm_invocations;
     cost.counts += invocation;
   }
   if (mapping.writes_weights) {
     cost.counts.crossbar_writes = mapping.crossbars;
-    cost.counts.cells_written = mapping.rows * mapping.cols;
+    cost.counts.cells_written = checked_multiply(mapping.rows, mapping.cols, "cells_written");
   }
 
   const auto repeats = static_cast<double>(layer.repeat_factor);

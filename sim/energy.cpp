@@ -1,14 +1,16 @@
 #include "sim/energy.h"
 
+#include "sim/core/checked.h"
+
 namespace qxbar {
 
 ActionCounts& ActionCounts::operator+=(const ActionCounts& other) {
-  for (const CounterInfo& info : counter_infos()) this->*info.field += other.*info.field;
+  for (const CounterInfo& info : counter_infos()) this->*info.field = checked_add(this->*info.field, other.*info.field, info.name);
   return *this;
 }
 
 ActionCounts& ActionCounts::operator*=(std::int64_t factor) {
-  for (const CounterInfo& info : counter_infos()) this->*info.field *= factor;
+  for (const CounterInfo& info : counter_infos()) this->*info.field = checked_multiply(this->*info.field, factor, info.name);
   return *this;
 }
 

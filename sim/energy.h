@@ -22,6 +22,7 @@ struct ActionCounts {
   std::int64_t crossbar_writes = 0;
   std::int64_t cells_written = 0;
 
+  // Checked: a counter beyond 64 bits throws CountOverflow.
   ActionCounts& operator+=(const ActionCounts& other);
   ActionCounts& operator*=(std::int64_t factor);
 };

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "sim/core/checked.h"
 #include "sim/crossbar_arithmetic.h"
 
 namespace qxbar {
@@ -27,7 +28,7 @@ LayerMapping map_layer(const ChipSpec& chip, const LayerShape& layer, Bits bits)
   mapping.input_cycles = arithmetic.planes;
   mapping.rows = arithmetic.physical_rows;
   mapping.rows_per_read = arithmetic.rows_per_read;
-  mapping.cols = layer.output_dim * mapping.weight_slices;
+  mapping.cols = checked_multiply(layer.output_dim, mapping.weight_slices, "bit lines");
   mapping.columns_per_output = mapping.weight_slices;
   switch (chip.mapping) {
     case SignedMapping::Offset:
@@ -42,7 +43,11 @@ LayerMapping map_layer(const ChipSpec& chip, const LayerShape& layer, Bits bits)
   }
   mapping.row_tiles = ceil_div(mapping.rows, chip.crossbar.rows);
   mapping.col_tiles = ceil_div(mapping.cols, chip.crossbar.cols);
-  mapping.crossbars = mapping.row_tiles * mapping.col_tiles;
+  mapping.crossbars = checked_multiply(mapping.row_tiles, mapping.col_tiles, "crossbars");
+  if (mapping.crossbars > kMaxCrossbarsPerLayer) {
+    throw CountOverflow("crossbars: the layer needs " + std::to_string(mapping.crossbars) + ", more than the " +
+                        std::to_string(kMaxCrossbarsPerLayer) + " one layer may map to");
+  }
   const std::int64_t on_chip = chip.crossbars_on_chip();
   mapping.fits_on_chip = mapping.crossbars <= on_chip;
   mapping.reload_groups = ceil_div(mapping.crossbars, on_chip);

@@ -52,6 +52,11 @@ InvocationTraffic invocation_traffic(const ChipSpec& chip, const LayerMapping& m
 // Hops a reduction crosses: one on a bus; on a mesh, the side of the square of tiles the crossbars span.
 int reduction_hops(const ChipSpec& chip, std::int64_t crossbars);
 
+// The most crossbars one layer may map to (16.7 million, about 1000 times ISAAC's chip): engines visit
+// every tile, so larger layers would price for hours.
+constexpr std::int64_t kMaxCrossbarsPerLayer = std::int64_t{1} << 24;
+
+// Throws CountOverflow when the layer needs more than kMaxCrossbarsPerLayer or a count beyond 64 bits.
 LayerMapping map_layer(const ChipSpec& chip, const LayerShape& layer, Bits bits);
 
 }  // namespace qxbar

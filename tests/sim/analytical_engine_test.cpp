@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 
+#include "sim/core/checked.h"
 #include "tests/test_support.h"
 
 namespace qxbar {
@@ -59,6 +61,24 @@ TEST(AnalyticalEngine, RepeatFactorMultipliesTimeAndActions) {
   EXPECT_DOUBLE_EQ(twelve.latency_ns, 12 * one.latency_ns);
   EXPECT_EQ(twelve.counts.adc_conversions, 12 * one.counts.adc_conversions);
   EXPECT_EQ(twelve.counts.cells_written, 12 * one.counts.cells_written);
+}
+
+TEST(AnalyticalEngine, CountsBeyondSixtyFourBitsAreRefusedNamingTheLayer) {
+  const AnalyticalEngine engine(load_chip("isaac"));
+  LayerShape repeated{"conv0", LayerKind::Conv, 1152, 128, 784, 1};
+  const LayerCost once = engine.price(repeated, {8, 8});
+  // Just below the largest count the repeat can reach, and far beyond it.
+  repeated.repeat_factor = std::numeric_limits<std::int64_t>::max() / once.counts.cell_reads;
+  EXPECT_GT(engine.price(repeated, {8, 8}).counts.cell_reads, 0);
+  repeated.repeat_factor = 1000000000000;
+  const Workload network{"big", {repeated}};
+  const std::string message = testing::error_message<CountOverflow>(
+      [&] { price_network(engine, network, uniform_policy(network, {8, 8})); });
+  EXPECT_EQ(message.rfind("big, layer conv0: cell_reads: ", 0), 0u) << message;
+  EXPECT_NE(message.find("does not fit a 64-bit count; the layer is too large to price"), std::string::npos) << message;
+  // A layer beyond the crossbars one layer may map to is refused before any tile is visited.
+  const LayerShape huge{"dense0", LayerKind::Dense, 8600000000, 8600000000, 1, 1};
+  EXPECT_THROW(engine.price(huge, {8, 8}), CountOverflow);
 }
 
 // 128x128 crossbars of 2-bit cells, 2-bit inputs, weights stationary, 1 GHz clock, 8-bit SAR converters
