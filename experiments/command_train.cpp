@@ -8,6 +8,7 @@
 #include "nn/builtin_workloads.h"
 #include "nn/trainer.h"
 #include "sim/core/atomic_file.h"
+#include "sim/core/file_lock.h"
 #include "sim/core/fingerprint.h"
 
 namespace qxbar::cli {
@@ -51,7 +52,9 @@ int run_train(const std::vector<std::string>& args) {
   if (!analog && (!values["hw"].defaulted() || values.count("set") != 0)) {
     throw ConfigError("train: --hw and --set describe the chip of --analog; give --analog too");
   }
-  // A chip description is checked before any data is read or trained on.
+  // The run folder and the chip description are checked before any data is read or trained on; the lock
+  // keeps a second training out of the folder while this one resumes or writes it.
+  const FileLock lock(out + "/train", out);
   const auto chip = analog ? std::make_shared<const ChipSpec>(chip_options.load()) : nullptr;
 
   const DataSplits data = data_options.load(train_options.seed);

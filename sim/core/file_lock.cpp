@@ -15,7 +15,10 @@ namespace qxbar {
 FileLock::FileLock(const std::string& path, const std::string& what) {
   const std::string lock_path = path + ".lock";
   const std::filesystem::path folder = std::filesystem::path(lock_path).parent_path();
-  if (!folder.empty()) std::filesystem::create_directories(folder);
+  std::error_code error;
+  if (!folder.empty() && !std::filesystem::is_directory(folder) && !std::filesystem::create_directories(folder, error)) {
+    throw DataError(folder.string() + ": cannot be made a folder" + (error ? ": " + error.message() : std::string(": a file is in the way")));
+  }
   descriptor_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (descriptor_ < 0) throw DataError(lock_path + ": cannot create lock file: " + std::strerror(errno));
   if (::flock(descriptor_, LOCK_EX | LOCK_NB) != 0) {

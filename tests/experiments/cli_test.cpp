@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "sim/core/file_lock.h"
 #include "sim/core/npy.h"
 #include "sim/core/policy.h"
 #include "sim/core/workload.h"
@@ -279,6 +280,13 @@ TEST(Cli, TrainRejectsBadInputWithOneLine) {
   expect_one_line_error(qxbar("train --net lenet5 --data synthetic --policy " + dir.file("p.yaml") + " --out " + dir.file("a")),
                         dir.file("p.yaml") + ":2:3: layers.conv2: no bits for this layer of lenet5");
   expect_one_line_error(qxbar("eval --ckpt " + dir.file("none.pt")), dir.file("none.pt") + ": no such checkpoint");
+  // A file where the run folder should be, and a folder another training holds, are found before any work.
+  dir.write("file", "x");
+  expect_one_line_error(qxbar("train --net lenet5 --data synthetic --out " + dir.file("file")),
+                        dir.file("file") + ": cannot be made a folder: Not a directory");
+  const FileLock held(dir.file("busy/train"), "busy");
+  expect_one_line_error(qxbar("train --net lenet5 --data synthetic --out " + dir.file("busy")),
+                        dir.file("busy") + ": another qxbar process is writing to it; wait for it or choose another");
 }
 
 TEST(Cli, WorkloadFileFeedsSimLikeTheBuiltInName) {
