@@ -11,6 +11,7 @@
 
 #include "sim/core/atomic_file.h"
 #include "sim/core/errors.h"
+#include "sim/core/fingerprint.h"
 #include "sim/crossbar_arithmetic.h"
 #include "sim/core/progress.h"
 
@@ -21,6 +22,9 @@ using Clock = std::chrono::steady_clock;
 
 // The archive entry holding the policy's summary when it sets energies per cell read.
 constexpr const char* kPolicyEntry = "policy";
+// The archive entry holding weights_digest of the saved network. LibTorch does not check the CRCs of the
+// archive's members, so without it a damaged file would load and compute nonsense.
+constexpr const char* kDigestEntry = "weights_digest";
 
 // Checkpoints name their quantizer; older ones named the weight and activation rules instead.
 const Quantizer& quantizer_of(const nlohmann::json& spec, const std::string& path) {
@@ -174,6 +178,7 @@ void save_checkpoint(Model& model, const CheckpointInfo& info, const std::string
     archive.write("optimizer", state);
   }
   archive.write("info", c10::IValue(checkpoint_info_json(info)));
+  archive.write(kDigestEntry, c10::IValue(weights_digest(model)));
   // Bits live in the quantizers' state; energies per cell read only in the policy.
   const Policy policy = model.policy();
   if (std::any_of(policy.layers.begin(), policy.layers.end(), [](const Bits& bits) { return bits.read_energy_fj_per_cell; })) {
@@ -188,6 +193,18 @@ void save_checkpoint(Model& model, const CheckpointInfo& info, const std::string
   });
 }
 
+std::string weights_digest(Model& model) {
+  std::string digests;
+  const auto add = [&digests](const std::string& name, const torch::Tensor& tensor) {
+    const torch::Tensor bytes = tensor.detach().to(torch::kCPU).contiguous();
+    digests += name + " " + c10::str(bytes.scalar_type(), bytes.sizes()) + " " +
+               fingerprint_hex({static_cast<const char*>(bytes.data_ptr()), bytes.nbytes()}) + "\n";
+  };
+  for (const auto& item : model.network().named_parameters()) add(item.key(), item.value());
+  for (const auto& item : model.network().named_buffers()) add(item.key(), item.value());
+  return fingerprint_hex(digests);
+}
+
 Model load_checkpoint(const std::string& path) {
   const CheckpointInfo info = read_checkpoint_info(path);
   Model model(info.spec);
@@ -198,6 +215,10 @@ Model load_checkpoint(const std::string& path) {
     model.network().load(weights);
   } catch (const c10::Error& error) {
     throw DataError(path + ": checkpoint does not fit " + info.spec.architecture + ": " + error.what_without_backtrace());
+  }
+  c10::IValue digest;
+  if (archive.try_read(kDigestEntry, digest) && (!digest.isString() || digest.toStringRef() != weights_digest(model))) {
+    throw DataError(path + ": damaged checkpoint: its weights differ from those saved (digest mismatch)");
   }
   c10::IValue saved;
   if (archive.try_read(kPolicyEntry, saved)) {
@@ -217,6 +238,7 @@ Model load_checkpoint(const std::string& path) {
 }
 
 void load_weights_from(Model& model, const std::string& path) {
+  load_checkpoint(path);  // checks the file whole before any of it is used
   torch::serialize::InputArchive archive = open_archive(path);
   torch::serialize::InputArchive weights;
   if (!archive.try_read("model", weights)) throw DataError(path + ": checkpoint holds no model");

@@ -110,10 +110,15 @@ TrainResult train(Model& model, const DataSplits& data, const TrainOptions& opti
 void save_checkpoint(Model& model, const CheckpointInfo& info, const std::string& path,
                      torch::optim::Optimizer* optimizer = nullptr);
 
+// A fingerprint of every parameter and buffer of the network (names, types, shapes and bytes), saved with
+// each checkpoint and checked when it is loaded.
+std::string weights_digest(Model& model);
+
 // Reads a checkpoint's record without its tensors.
 CheckpointInfo read_checkpoint_info(const std::string& path);
 
-// Rebuilds the model a checkpoint holds, with its weights, quantizer state and policy.
+// Rebuilds the model a checkpoint holds, with its weights, quantizer state and policy; a checkpoint whose
+// weights do not match the digest saved with them is a DataError.
 Model load_checkpoint(const std::string& path);
 
 // Copies the weights of a checkpoint into `model` (for --from): every parameter and batch-norm buffer must

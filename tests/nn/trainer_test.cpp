@@ -2,6 +2,8 @@
 
 #include <gmock/gmock.h>
 
+#include <fstream>
+
 #include "sim/core/errors.h"
 #include "tests/test_support.h"
 
@@ -126,6 +128,26 @@ TEST(Trainer, CheckpointKeepsThePolicysEnergiesPerCellRead) {
   model.set_policy(policy);
   save_checkpoint(model, info_for(model.spec(), "a"), dir.file("model.pt"));
   EXPECT_EQ(load_checkpoint(dir.file("model.pt")).policy().layers, policy.layers);
+}
+
+TEST(Trainer, ADamagedCheckpointIsRefusedNotEvaluated) {
+  TempDir dir;
+  Model model = fresh_model({8, 8});
+  const std::string path = dir.file("model.pt");
+  save_checkpoint(model, info_for(model.spec(), "a"), path);
+  // The archive stores tensors uncompressed: zero the bytes of the first layer's weights in place, as a
+  // damaged disk would, leaving the archive's layout (and its unchecked CRCs) as they were.
+  const torch::Tensor weight = model.layer(0).weight().detach().contiguous();
+  const std::string stored(static_cast<const char*>(weight.data_ptr()), weight.nbytes());
+  std::string file = qxbar::testing::read_text(path);
+  const std::size_t at = file.find(stored);
+  ASSERT_NE(at, std::string::npos);
+  file.replace(at, stored.size(), std::string(stored.size(), '\0'));
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << file;
+  EXPECT_EQ(qxbar::testing::error_message<DataError>([&] { load_checkpoint(path); }),
+            path + ": damaged checkpoint: its weights differ from those saved (digest mismatch)");
+  Model target = fresh_model({8, 8});
+  EXPECT_THROW(load_weights_from(target, path), DataError);
 }
 
 TEST(Trainer, WeightsFromAnotherCheckpointMustFit) {
