@@ -29,6 +29,11 @@ double checked_energy(double value, const SourceLocation& where, const std::stri
   return value;
 }
 
+// Names of one network: equal, or one is the other on a dataset ("lenet5" and "lenet5-fmnist").
+bool same_network(const std::string& a, const std::string& b) {
+  return a == b || a.rfind(b + "-", 0) == 0 || b.rfind(a + "-", 0) == 0;
+}
+
 Policy load_policy_yaml(const std::string& path, const Workload& workload) {
   YAML::Node document;
   try {
@@ -39,7 +44,13 @@ Policy load_policy_yaml(const std::string& path, const Workload& workload) {
   try {
     StrictMap top(document, path, "");
     const YAML::Node layers = top.take("layers");
-    top.take_optional("network");  // informational: which workload the policy was made for
+    if (const YAML::Node network = top.take_optional("network")) {
+      const SourceLocation where = location_of(network, path);
+      const std::string made_for = scalar_text(network, where, "network");
+      if (!same_network(made_for, workload.name)) {
+        throw DataError(located_message(where, "network", "the policy was made for " + made_for + ", not " + workload.name));
+      }
+    }
     top.reject_unknown_keys();
     StrictMap by_name(layers, path, "layers");
     Policy policy;

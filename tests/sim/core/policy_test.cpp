@@ -67,6 +67,18 @@ TEST(Policy, YamlErrorsNameFileLineAndKey) {
   EXPECT_THAT(error_message<DataError>([&] { load_policy(typo, kNet); }), HasSubstr("layers.conv1.w_bits: required key is missing"));
 }
 
+TEST(Policy, APolicyForAnotherNetworkIsRefused) {
+  TempDir dir;
+  const std::string layers = "layers:\n  conv1: {w_bits: 4, a_bits: 4}\n  fc: {w_bits: 4, a_bits: 4}\n";
+  const std::string other = dir.write("other.yaml", "network: resnet18\n" + layers);
+  EXPECT_EQ(error_message<DataError>([&] { load_policy(other, kNet); }),
+            other + ":1:10: network: the policy was made for resnet18, not tiny");
+  // The same network, named with or without its dataset.
+  const Workload on_dataset{"tiny-fmnist", kNet.layers};
+  EXPECT_EQ(load_policy(dir.write("same.yaml", "network: tiny\n" + layers), on_dataset).layers.size(), 2u);
+  EXPECT_EQ(load_policy(dir.write("same2.yaml", "network: tiny-fmnist\n" + layers), kNet).layers.size(), 2u);
+}
+
 TEST(Policy, NpyMustMatchTheWorkload) {
   TempDir dir;
   write_file_atomically(dir.file("three.npy"), policy_npy_bytes(Policy{{{8, 8}, {8, 8}, {8, 8}}}));
