@@ -1,6 +1,7 @@
 #include "sim/core/npy.h"
 
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <numeric>
@@ -48,6 +49,7 @@ std::string shape_text(const std::vector<std::size_t>& shape) {
 NpyArray read_npy(const std::string& path) {
   std::ifstream stream(path, std::ios::binary);
   if (!stream) throw DataError(path + ": cannot open file");
+  if (std::filesystem::is_directory(path)) throw DataError(path + ": is a folder, not a file");
   note_input_file(path);
   const std::string bytes((std::istreambuf_iterator<char>(stream)), std::istreambuf_iterator<char>());
   const auto fail = [&](const std::string& reason) { return DataError(path + ": not a usable .npy file: " + reason); };

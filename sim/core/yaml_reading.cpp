@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <limits>
 #include <map>
@@ -54,6 +55,7 @@ SourceLocation location_of(const YAML::Node& node, const std::string& file) {
 YAML::Node load_yaml_file(const std::string& path) {
   std::ifstream stream(path);
   if (!stream) throw ConfigError(path + ": cannot open file");
+  if (std::filesystem::is_directory(path)) throw ConfigError(path + ": is a folder, not a file");
   note_input_file(path);
   std::vector<YAML::Node> documents;
   try {

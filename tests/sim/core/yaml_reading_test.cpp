@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include "tests/test_support.h"
 
 namespace qxbar {
@@ -20,6 +22,13 @@ TEST(YamlReading, ARepeatedKeyIsAnErrorAtItsSecondPlace) {
   EXPECT_THROW(load_yaml_text("{a: 1, a: 2}", "--set x"), ConfigError);
   // The same key in different mappings is no repetition.
   EXPECT_NO_THROW(load_yaml_file(dir.write("fine.yaml", "a: {name: 1}\nb: {name: 2}\n")));
+}
+
+TEST(YamlReading, AFolderIsNoFile) {
+  const TempDir dir;
+  const std::string folder = dir.file("chip.yaml");
+  std::filesystem::create_directories(folder);
+  EXPECT_EQ(testing::error_message<ConfigError>([&] { load_yaml_file(folder); }), folder + ": is a folder, not a file");
 }
 
 TEST(YamlReading, ASecondDocumentIsAnError) {
