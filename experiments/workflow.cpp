@@ -6,10 +6,12 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include "nn/trainer.h"
 #include "experiments/report.h"
 #include "sim/core/atomic_file.h"
+#include "sim/core/file_lock.h"
 #include "sim/core/fingerprint.h"
 #include "sim/engines.h"
 
@@ -103,12 +105,18 @@ Json train_in(const Stage& stage, Model& model, const DataSplits& data, const Tr
 
 RunSummary run_recipe(const Recipe& recipe, const std::string& recipe_path, const std::string& directory, bool resume) {
   const fs::path run(directory);
+  // One run at a time in a folder: a second would rewrite recipe.yaml under the first one's stages.
+  const FileLock lock((run / "run").string(), directory);
   if (!resume && fs::exists(run / "recipe.yaml")) {
     throw ConfigError(directory + ": holds a run already; pass --resume to continue it (finished stages are kept), "
                       "or choose another --out");
   }
   fs::create_directories(run);
-  write_file_atomically((run / "recipe.yaml").string(), recipe_yaml_text(recipe));
+  // Rewritten only when it changes: a run resumed from its own recipe.yaml must not replace its input.
+  const std::string recipe_text = recipe_yaml_text(recipe);
+  std::ostringstream written;
+  written << std::ifstream(run / "recipe.yaml").rdbuf();
+  if (written.str() != recipe_text) write_file_atomically((run / "recipe.yaml").string(), recipe_text);
   const ChipSpec chip = load_chip(recipe.chip, recipe.chip_set);
   std::string chip_text = "# " + chip.name + ", fingerprint " + chip.fingerprint + "\n";
   for (const ResolvedSetting& setting : chip.settings) {

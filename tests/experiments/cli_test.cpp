@@ -472,10 +472,24 @@ TEST(Cli, RunRecipeEndToEndThenOnlyChangedStagesRunAgain) {
   const ProcessResult refused = qxbar("run " + recipe + " --out " + run + " --threads 1");
   EXPECT_EQ(refused.exit_code, 2);
   EXPECT_THAT(refused.err, HasSubstr("holds a run already; pass --resume"));
+  {
+    // Nor while another process runs in it; the recipe it holds stays as that run wrote it.
+    const std::string written = read_text(run + "/recipe.yaml");
+    const FileLock held(run + "/run", run);
+    expect_one_line_error(qxbar("run " + recipe + " --out " + run + " --threads 1 --resume --set finetune.epochs=2"),
+                          run + ": another qxbar process is writing to it; wait for it or choose another");
+    EXPECT_EQ(read_text(run + "/recipe.yaml"), written);
+  }
   const ProcessResult again = qxbar("run " + recipe + " --out " + run + " --threads 1 --resume");
   ASSERT_EQ(again.exit_code, 0) << again.err;
   EXPECT_THAT(again.err, HasSubstr("final: inputs unchanged, done before"));
   EXPECT_EQ(nlohmann::json::parse(read_text(run + "/summary.json")), summary);
+  // The run's own copy of its recipe runs it too, and stays as it was.
+  const std::string copy = read_text(run + "/recipe.yaml");
+  const ProcessResult from_copy = qxbar("run " + run + "/recipe.yaml --out " + run + " --threads 1 --resume");
+  ASSERT_EQ(from_copy.exit_code, 0) << from_copy.err;
+  EXPECT_THAT(from_copy.err, HasSubstr("final: inputs unchanged, done before"));
+  EXPECT_EQ(read_text(run + "/recipe.yaml"), copy);
   const ProcessResult changed = qxbar("run " + recipe + " --out " + run +
                                      " --threads 1 --resume --set finetune.epochs=2 --set chip_test.noise_seeds=3");
   ASSERT_EQ(changed.exit_code, 0) << changed.err;
