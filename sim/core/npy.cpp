@@ -1,5 +1,6 @@
 #include "sim/core/npy.h"
 
+#include <charconv>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -90,16 +91,30 @@ NpyArray read_npy(const std::string& path) {
 
   NpyArray array;
   const std::string dims = match[1].str();
-  const std::regex number(R"(\d+)");
-  for (auto it = std::sregex_iterator(dims.begin(), dims.end(), number); it != std::sregex_iterator(); ++it) {
-    array.shape.push_back(std::stoul(it->str()));
+  std::size_t count = 1;
+  std::size_t from = 0;
+  while (from <= dims.size()) {
+    const std::size_t comma = std::min(dims.find(',', from), dims.size());
+    const std::string entry = std::regex_replace(dims.substr(from, comma - from), std::regex(R"(^\s+|\s+$)"), "");
+    from = comma + 1;
+    if (entry.empty() && from > dims.size()) break;  // after the trailing comma of (n,), or in ()
+    std::size_t extent = 0;
+    const auto [end, error] = std::from_chars(entry.data(), entry.data() + entry.size(), extent);
+    if (entry.empty() || error != std::errc() || end != entry.data() + entry.size()) {
+      throw fail("shape entry '" + entry + "' is not a count");
+    }
+    if (__builtin_mul_overflow(count, extent, &count)) throw fail("shape " + dims + " holds more elements than memory");
+    array.shape.push_back(extent);
   }
-  const std::size_t count =
-      std::accumulate(array.shape.begin(), array.shape.end(), std::size_t{1}, std::multiplies<>());
+  std::size_t body_size = 0;
+  if (__builtin_mul_overflow(count, width, &body_size)) throw fail("shape " + dims + " holds more bytes than memory");
+  std::smatch key;
+  for (std::string rest = header; std::regex_search(rest, key, std::regex(R"('(\w+)'\s*:)")); rest = key.suffix()) {
+    if (key[1] != "descr" && key[1] != "fortran_order" && key[1] != "shape") throw fail("unknown header key '" + key[1].str() + "'");
+  }
   const std::size_t body = header_start + header_length;
-  if (bytes.size() - body != count * width) {
-    throw fail("body holds " + std::to_string(bytes.size() - body) + " bytes, shape needs " +
-               std::to_string(count * width));
+  if (bytes.size() - body != body_size) {
+    throw fail("body holds " + std::to_string(bytes.size() - body) + " bytes, shape needs " + std::to_string(body_size));
   }
   array.values.reserve(count);
   for (std::size_t i = 0; i < count; ++i) array.values.push_back(element(data + body + i * width, kind, width));

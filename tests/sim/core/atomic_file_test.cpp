@@ -24,10 +24,11 @@ std::size_t entries(const std::string& directory) {
 
 TEST(AtomicFile, ReplacesAWholeFileAndLeavesNothingElse) {
   const TempDir dir;
-  const std::string path = dir.write("out.txt", "old");
-  write_file_atomically(path, "new contents");
-  EXPECT_EQ(read_text(path), "new contents");
-  EXPECT_EQ(entries(dir.file("")), 1u);
+  write_file_atomically(dir.file("out/result.txt"), "first");  // the folder is made
+  write_file_atomically(dir.file("out/result.txt"), "second");
+  EXPECT_EQ(read_text(dir.file("out/result.txt")), "second");
+  EXPECT_EQ(entries(dir.file("out")), 1u);
+  EXPECT_THROW(write_file_atomically(dir.file("out/result.txt/inside"), "x"), DataError);
 }
 
 TEST(AtomicFile, AFailedWriteKeepsTheTargetAndRemovesTheTemporary) {

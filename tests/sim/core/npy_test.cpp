@@ -70,15 +70,20 @@ TEST(Npy, RejectsWhatItCannotRepresent) {
   EXPECT_THAT(error_message<DataError>([&] { read_npy(dir.file("absent.npy")); }), HasSubstr("cannot open"));
 }
 
-TEST(AtomicFile, ReplacesWholeFilesAndLeavesNoTemporary) {
+TEST(Npy, ShapesAndHeadersAreReadStrictly) {
   TempDir dir;
-  write_file_atomically(dir.file("out/result.txt"), "first");
-  write_file_atomically(dir.file("out/result.txt"), "second");
-  EXPECT_EQ(qxbar::testing::read_text(dir.file("out/result.txt")), "second");
-  std::size_t files = 0;
-  for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator(dir.file("out"))) ++files;
-  EXPECT_EQ(files, 1u);
-  EXPECT_THROW(write_file_atomically(dir.file("out/result.txt/inside"), "x"), DataError);
+  const std::string eight(8, '\0');
+  dir.write("negative.npy", handmade_npy("{'descr': '<f8', 'fortran_order': False, 'shape': (-1,), }", eight));
+  EXPECT_THAT(error_message<DataError>([&] { read_npy(dir.file("negative.npy")); }), HasSubstr("shape entry '-1' is not a count"));
+  // 2^61 x 8 bytes wraps a 64-bit size to 0 = the empty body's size.
+  dir.write("wraps.npy", handmade_npy("{'descr': '<f8', 'fortran_order': False, 'shape': (2305843009213693952,), }", ""));
+  EXPECT_THAT(error_message<DataError>([&] { read_npy(dir.file("wraps.npy")); }), HasSubstr("holds more bytes than memory"));
+  dir.write("huge.npy", handmade_npy("{'descr': '<f8', 'fortran_order': False, 'shape': (99999999999999999999,), }", eight));
+  EXPECT_THAT(error_message<DataError>([&] { read_npy(dir.file("huge.npy")); }), HasSubstr("is not a count"));
+  dir.write("extra.npy", handmade_npy("{'descr': '<f8', 'fortran_order': False, 'shape': (1,), 'note': 1, }", eight));
+  EXPECT_THAT(error_message<DataError>([&] { read_npy(dir.file("extra.npy")); }), HasSubstr("unknown header key 'note'"));
+  dir.write("scalar.npy", handmade_npy("{'descr': '<f8', 'fortran_order': False, 'shape': (), }", eight));
+  EXPECT_TRUE(read_npy(dir.file("scalar.npy")).shape.empty());
 }
 
 }  // namespace
