@@ -106,6 +106,20 @@ SweepPlan load_sweep(const std::string& path) {
     if (policy.name.find(',') == std::string::npos) policy.name = resolve_beside(policy.name, folder);
     plan.policies.push_back(std::move(policy));
   }
+  // Every point is held in memory and priced: a grid is bounded before it is expanded.
+  std::int64_t points = 1;
+  std::string factors;
+  const auto count = [&](std::size_t size, const std::string& what) {
+    factors += (factors.empty() ? "" : " x ") + std::to_string(size) + " " + what;
+    if (__builtin_mul_overflow(points, static_cast<std::int64_t>(size), &points) || points > kMaxSweepPoints) {
+      throw ConfigError(located_message(location_of(grid, path), "grid",
+                                        "more than the " + std::to_string(kMaxSweepPoints) + " points a sweep may hold (" +
+                                            factors + (points > kMaxSweepPoints ? " = " + std::to_string(points) : std::string(" and more")) + ")"));
+    }
+  };
+  for (const SweepAxis& axis : plan.axes) count(axis.values.size(), axis.key);
+  count(plan.networks.size(), "networks");
+  count(plan.policies.size(), "policies");
   if (const YAML::Node engine = map.take_optional("engine")) {
     plan.engine = scalar_text(engine, location_of(engine, path), "engine");
     const std::vector<std::string> engines = cost_engine_names();

@@ -67,6 +67,9 @@ struct SweepPoint {
   std::string policy;
 };
 
+// The most points one sweep may hold (grid values x networks x policies); load_sweep refuses more.
+constexpr std::int64_t kMaxSweepPoints = 10000000;
+
 std::vector<SweepPoint> expand(const SweepPlan& plan);
 
 // The indices of the points that shard `shard` of `shards` prices. Points are dealt in a fixed

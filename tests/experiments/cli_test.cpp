@@ -633,7 +633,17 @@ TEST(Cli, SweepFileErrorsNameTheFileLineAndEntry) {
   const ProcessResult unknown_chip = qxbar("sweep " + chip + " --db " + dir.file("c.sqlite"));
   EXPECT_EQ(unknown_chip.exit_code, 2);
   EXPECT_THAT(unknown_chip.err, StartsWith("qxbar: error: " + chip + ":1:7: chip: isaak: no such chip description file or preset"));
-  for (const char* database : {"n.sqlite", "l.sqlite", "b.sqlite", "c.sqlite"}) EXPECT_FALSE(std::filesystem::exists(dir.file(database)));
+  // A grid beyond the points a sweep may hold is refused before anything is expanded or stored.
+  std::string values = "0";
+  for (int value = 1; value < 1000; ++value) values += "," + std::to_string(value);
+  const std::string huge = dir.write("huge.yaml", "grid:\n  crossbar.rows: [" + values + "]\n  crossbar.cols: [" + values +
+                                                      "]\n  adc.bits: [" + values + "]\nnetworks: [lenet5-fmnist]\npolicies: [\"8,8\"]\n");
+  expect_one_line_error(qxbar("sweep " + huge + " --db " + dir.file("h.sqlite")),
+                        huge + ":2:3: grid: more than the 10000000 points a sweep may hold (1000 crossbar.rows x 1000 "
+                               "crossbar.cols x 1000 adc.bits = 1000000000)");
+  for (const char* database : {"n.sqlite", "l.sqlite", "b.sqlite", "c.sqlite", "h.sqlite"}) {
+    EXPECT_FALSE(std::filesystem::exists(dir.file(database)));
+  }
 }
 
 TEST(Cli, SweepAccuracySectionErrorsNameTheFileLineAndKey) {
