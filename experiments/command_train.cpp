@@ -151,6 +151,7 @@ int run_eval(const std::vector<std::string>& args) {
   if (values.count("policy") != 0) model.set_policy(load_policy(policy_path, model.workload()));
   DataSplits data = data_options.load(0);
   data.test = data.test.first(test_options.test_images);
+  check_fits(model.spec(), data.test, checkpoint);
   const double accuracy = evaluate(model, data.test, test_options.batch_size);
   if (json_path.empty()) json_path = (std::filesystem::path(checkpoint).parent_path() / "eval.json").string();
   nlohmann::ordered_json result = {{"checkpoint", checkpoint},

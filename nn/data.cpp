@@ -59,7 +59,9 @@ std::vector<std::int64_t> idx_header(const std::string& bytes, const std::string
   std::int64_t elements = 1;
   for (std::size_t i = 0; i < dimensions; ++i) {
     sizes.push_back(big_endian_u32(bytes, 4 + 4 * i));
-    elements *= sizes.back();
+    if (__builtin_mul_overflow(elements, sizes.back(), &elements)) {
+      throw DataError(path + ": the header announces more data than a file can hold");
+    }
   }
   if (static_cast<std::int64_t>(bytes.size() - header) != elements) {
     throw DataError(path + ": holds " + std::to_string(bytes.size() - header) + " data bytes, the header announces " +
@@ -92,6 +94,9 @@ Dataset in_memory(std::string name, torch::Tensor images, torch::Tensor labels, 
   return data;
 }
 
+// MNIST and Fashion-MNIST images are 28x28 pixels.
+constexpr std::int64_t kIdxImageSide = 28;
+
 std::string idx_file(const std::string& dir, const std::string& stem) {
   for (const std::string& candidate : {dir + "/" + stem + ".gz", dir + "/" + stem}) {
     if (std::filesystem::exists(candidate)) return candidate;
@@ -105,6 +110,11 @@ Dataset load_idx_dataset(const std::string& name, const std::string& dir, const 
   const std::string labels_path = idx_file(dir, split + "-labels-idx1-ubyte");
   const torch::Tensor images = read_idx_images(images_path);
   const torch::Tensor labels = read_idx_labels(labels_path);
+  if (images.size(0) == 0) throw DataError(images_path + ": holds no images");
+  if (images.size(1) != kIdxImageSide || images.size(2) != kIdxImageSide) {
+    throw DataError(images_path + ": holds " + std::to_string(images.size(1)) + "x" + std::to_string(images.size(2)) + " images, " +
+                    name + "'s are " + std::to_string(kIdxImageSide) + "x" + std::to_string(kIdxImageSide));
+  }
   if (images.size(0) != labels.size(0)) {
     throw DataError(labels_path + ": " + std::to_string(labels.size(0)) + " labels for " +
                     std::to_string(images.size(0)) + " images in " + images_path);

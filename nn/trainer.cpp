@@ -280,6 +280,18 @@ void load_weights_from(Model& model, const std::string& path) {
   }
 }
 
+void check_fits(const ModelSpec& spec, const Dataset& data, const std::string& checkpoint) {
+  const auto shape = [](std::int64_t channels, std::int64_t height, std::int64_t width) {
+    return std::to_string(channels) + "x" + std::to_string(height) + "x" + std::to_string(width);
+  };
+  const std::string expected = shape(spec.in_channels, spec.input_size, spec.input_size);
+  const std::string found = data.images.defined() ? shape(data.images.size(1), data.images.size(2), data.images.size(3)) : expected;
+  if (found != expected || data.classes > spec.classes) {
+    throw DataError(checkpoint + ": a " + spec.architecture + " for " + expected + " images in " + std::to_string(spec.classes) +
+                    " classes; " + data.name + " holds " + found + " images in " + std::to_string(data.classes) + " classes");
+  }
+}
+
 double evaluate(Model& model, const Dataset& data, std::int64_t batch_size) {
   if (data.size() == 0) return -1;
   const torch::NoGradGuard no_grad;

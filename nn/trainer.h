@@ -67,6 +67,10 @@ struct TrainResult {
   EpochProgress resumed_from;  // where a resumed run picked up (epoch -1: at an epoch's start)
 };
 
+// Throws DataError naming `checkpoint` when `data` cannot be fed to a model of `spec`: images of another
+// shape (in memory), or labels beyond its classes.
+void check_fits(const ModelSpec& spec, const Dataset& data, const std::string& checkpoint);
+
 // Fraction of correctly classified images, in evaluation mode, without gradients.
 double evaluate(Model& model, const Dataset& data, std::int64_t batch_size);
 

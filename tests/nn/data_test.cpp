@@ -26,10 +26,10 @@ void write_gzip(const std::string& path, const std::string& bytes) {
   gzclose(file);
 }
 
-// An idx dataset of `count` 2x2 images whose pixels are the image index, labels index % 10.
+// An idx dataset of `count` 28x28 images whose pixels are the image index, labels index % 10.
 void write_idx_split(const TempDir& dir, const std::string& split, std::uint32_t count, std::uint32_t label_count) {
-  std::string images = big_endian(0x803) + big_endian(count) + big_endian(2) + big_endian(2);
-  for (std::uint32_t i = 0; i < count; ++i) images += std::string(4, static_cast<char>(i));
+  std::string images = big_endian(0x803) + big_endian(count) + big_endian(28) + big_endian(28);
+  for (std::uint32_t i = 0; i < count; ++i) images += std::string(28 * 28, static_cast<char>(i));
   std::string labels = big_endian(0x801) + big_endian(label_count);
   for (std::uint32_t i = 0; i < label_count; ++i) labels += static_cast<char>(i % 10);
   write_gzip(dir.file(split + "-images-idx3-ubyte.gz"), images);
@@ -40,8 +40,8 @@ TEST(Data, IdxReaderReadsGzippedFiles) {
   TempDir dir;
   write_idx_split(dir, "train", 3, 3);
   const torch::Tensor images = read_idx_images(dir.file("train-images-idx3-ubyte.gz"));
-  EXPECT_EQ(images.sizes(), (std::vector<std::int64_t>{3, 2, 2}));
-  EXPECT_EQ(images[2][1][1].item<int>(), 2);
+  EXPECT_EQ(images.sizes(), (std::vector<std::int64_t>{3, 28, 28}));
+  EXPECT_EQ(images[2][27][13].item<int>(), 2);
   EXPECT_EQ(read_idx_labels(dir.file("train-labels-idx1-ubyte.gz"))[1].item<std::int64_t>(), 1);
 }
 
@@ -65,6 +65,22 @@ TEST(Data, MismatchedLabelCountIsAnError) {
   write_idx_split(dir, "t10k", 5, 5);
   EXPECT_THAT(error_message<DataError>([&] { load_data({"mnist", dir.file(""), 0, 0, 1}); }),
               HasSubstr("19 labels for 20 images"));
+}
+
+TEST(Data, IdxSetsMustHoldImagesOfTheirSize) {
+  TempDir dir;
+  write_idx_split(dir, "t10k", 5, 5);
+  write_idx_split(dir, "train", 0, 0);
+  EXPECT_EQ(error_message<DataError>([&] { load_data({"mnist", dir.file(""), 0, 0, 1}); }),
+            dir.file("") + "/train-images-idx3-ubyte.gz: holds no images");
+  write_gzip(dir.file("train-images-idx3-ubyte.gz"), big_endian(0x803) + big_endian(1) + big_endian(32) + big_endian(32) +
+                                                          std::string(32 * 32, 'x'));
+  EXPECT_THAT(error_message<DataError>([&] { load_data({"mnist", dir.file(""), 0, 0, 1}); }),
+              HasSubstr("holds 32x32 images, mnist's are 28x28"));
+  // Sizes whose product wraps 64 bits must not match a short body.
+  const std::string wraps = dir.file("wraps.gz");
+  write_gzip(wraps, big_endian(0x803) + big_endian(0x80000000) + big_endian(0x80000000) + big_endian(4));
+  EXPECT_THAT(error_message<DataError>([&] { read_idx_images(wraps); }), HasSubstr("more data than a file can hold"));
 }
 
 TEST(Data, SplitIsSeededAndKeepsValidationFixed) {

@@ -150,6 +150,21 @@ TEST(Trainer, ADamagedCheckpointIsRefusedNotEvaluated) {
   EXPECT_THROW(load_weights_from(target, path), DataError);
 }
 
+TEST(Trainer, DataMustFitTheCheckpointsNetwork) {
+  const ModelSpec spec = spec_for_dataset("lenet5", "fmnist");
+  Dataset cifar;
+  cifar.name = "cifar10";
+  cifar.images = torch::zeros({2, 3, 32, 32});
+  cifar.labels = torch::zeros({2}, torch::kInt64);
+  EXPECT_EQ(qxbar::testing::error_message<DataError>([&] { check_fits(spec, cifar, "m.pt"); }),
+            "m.pt: a lenet5 for 1x28x28 images in 10 classes; cifar10 holds 3x32x32 images in 10 classes");
+  Dataset fashion = cifar;
+  fashion.images = torch::zeros({2, 1, 28, 28});
+  EXPECT_NO_THROW(check_fits(spec, fashion, "m.pt"));
+  fashion.classes = 11;
+  EXPECT_THROW(check_fits(spec, fashion, "m.pt"), DataError);
+}
+
 TEST(Trainer, WeightsFromAnotherCheckpointMustFit) {
   TempDir dir;
   Model lenet = fresh_model({32, 32});
