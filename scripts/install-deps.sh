@@ -9,6 +9,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libgnuplot-iostream-dev libboost-iostreams-dev libboost-filesystem-dev gnuplot-nox
   libspdlog-dev libfmt-dev nlohmann-json3-dev libsqlite3-dev libopenmpi-dev openmpi-bin zlib1g-dev libturbojpeg0-dev libpng-dev
+  libglpk-dev
   dataset-fashion-mnist
 )
 
