@@ -85,6 +85,24 @@ const Registry<Quantizer>& quantizers() {
 
 std::vector<std::string> quantizer_names() { return quantizers().names(); }
 
+void StepsPerBits::add(torch::nn::Module& owner, const std::string& name, const torch::Tensor& like,
+                       const std::vector<int>& bits) {
+  for (int b : bits) {
+    if (values.count(b) == 0) values[b] = owner.register_parameter(name + "_" + std::to_string(b) + "b", like.detach().clone());
+  }
+}
+
+torch::Tensor StepsPerBits::value_or(int bits, const torch::Tensor& fallback) const {
+  const auto kept = values.find(bits);
+  return kept == values.end() ? fallback : kept->second;
+}
+
+bool StepsPerBits::switch_to(int bits, torch::Tensor& initialised_flag) const {
+  if (values.count(bits) == 0) return false;
+  initialised_flag.fill_(initialised.count(bits) != 0);
+  return true;
+}
+
 WeightQuantizerImpl::WeightQuantizerImpl(std::int64_t channels, const Quantizer& quantizer, bool per_channel)
     : rule_(quantizer.weights), per_channel_(per_channel) {
   step_ = register_parameter("step", torch::ones({per_channel ? channels : 1}));
@@ -95,10 +113,12 @@ WeightQuantizerImpl::WeightQuantizerImpl(std::int64_t channels, const Quantizer&
 void WeightQuantizerImpl::set_bits(int bits) {
   if (bits == this->bits()) return;
   bits_.fill_(bits);
-  initialised_.fill_(false);
+  if (!steps_per_bits_.switch_to(bits, initialised_)) initialised_.fill_(false);
 }
 
-torch::Tensor WeightQuantizerImpl::step() const { return positive_step(step_); }
+void WeightQuantizerImpl::keep_step_per_bits(const std::vector<int>& bits) { steps_per_bits_.add(*this, "step", step_, bits); }
+
+torch::Tensor WeightQuantizerImpl::step() const { return positive_step(steps_per_bits_.value_or(bits(), step_)); }
 
 void WeightQuantizerImpl::initialise(const torch::Tensor& weight) {
   torch::NoGradGuard no_grad;
@@ -106,15 +126,16 @@ void WeightQuantizerImpl::initialise(const torch::Tensor& weight) {
   const int b = bits();
   // One-bit weights are sign(w) times the step, whose best value is mean |w| whatever the rule.
   const torch::Tensor step = b == 1 ? rows.abs().mean(1) : rule_.initial_step(rows, weight_range(b).positive);
-  step_.copy_(step.clamp_min(kMinimumStep));
+  steps_per_bits_.value_or(b, step_).copy_(step.clamp_min(kMinimumStep));
   initialised_.fill_(true);
+  steps_per_bits_.initialised.insert(b);
 }
 
 torch::Tensor WeightQuantizerImpl::forward(const torch::Tensor& weight) {
   const int b = bits();
   if (b >= kFloatBits) return weight;
   if (!initialised_.item<bool>()) initialise(weight);
-  torch::Tensor step = positive_step(step_);
+  torch::Tensor step = positive_step(steps_per_bits_.value_or(b, step_));
   const double positive_level = b == 1 ? 1.0 : weight_range(b).positive;
   // LSQ's gradient scale keeps the step's update in proportion to the weights' whatever the init.
   step = scale_gradient(step, 1.0 / std::sqrt(weight.numel() * positive_level));
@@ -138,12 +159,18 @@ ActivationQuantizerImpl::ActivationQuantizerImpl(const Quantizer& quantizer, boo
 void ActivationQuantizerImpl::set_bits(int bits) {
   if (bits == this->bits()) return;
   bits_.fill_(bits);
-  initialised_.fill_(false);
+  if (!steps_per_bits_.switch_to(bits, initialised_)) initialised_.fill_(false);
+}
+
+void ActivationQuantizerImpl::keep_step_per_bits(const std::vector<int>& bits) {
+  if (rule_.learns == ActivationLearns::Nothing) throw std::logic_error("a calibrated clip has nothing to keep per bit width");
+  steps_per_bits_.add(*this, "clip_or_step", clip_or_step_, bits);
 }
 
 torch::Tensor ActivationQuantizerImpl::step() const {
-  if (rule_.learns == ActivationLearns::Step) return positive_step(clip_or_step_);
-  return positive_step(clip_or_step_) / activation_range(bits(), is_signed_).positive;
+  const torch::Tensor value = steps_per_bits_.value_or(bits(), clip_or_step_);
+  if (rule_.learns == ActivationLearns::Step) return positive_step(value);
+  return positive_step(value) / activation_range(bits(), is_signed_).positive;
 }
 
 void ActivationQuantizerImpl::initialise(const torch::Tensor& input) {
@@ -151,8 +178,9 @@ void ActivationQuantizerImpl::initialise(const torch::Tensor& input) {
   const torch::Tensor magnitude = (is_signed_ ? input.abs() : input.clamp_min(0)).detach().flatten().to(torch::kFloat32);
   const double positive_level = activation_range(bits(), is_signed_).positive;
   const torch::Tensor value = rule_.initial_value(magnitude, positive_level);
-  clip_or_step_.copy_(value.clamp_min(kMinimumStep).reshape({1}));
+  steps_per_bits_.value_or(bits(), clip_or_step_).copy_(value.clamp_min(kMinimumStep).reshape({1}));
   initialised_.fill_(true);
+  steps_per_bits_.initialised.insert(bits());
 }
 
 torch::Tensor ActivationQuantizerImpl::forward(const torch::Tensor& input) {
@@ -161,11 +189,11 @@ torch::Tensor ActivationQuantizerImpl::forward(const torch::Tensor& input) {
   if (!initialised_.item<bool>()) initialise(input);
   const IntegerRange range = activation_range(b, is_signed_);
   if (rule_.learns == ActivationLearns::Step) {
-    const torch::Tensor step = scale_gradient(positive_step(clip_or_step_), 1.0 / std::sqrt(input.numel() * range.positive));
+    const torch::Tensor step = scale_gradient(positive_step(steps_per_bits_.value_or(b, clip_or_step_)), 1.0 / std::sqrt(input.numel() * range.positive));
     return round_ste((input / step).clamp(-range.negative, range.positive)) * step;
   }
   // Clip, then quantize the clipped range. A learned clip learns only through the clipping itself.
-  const torch::Tensor clip = positive_step(clip_or_step_);
+  const torch::Tensor clip = positive_step(steps_per_bits_.value_or(b, clip_or_step_));
   const torch::Tensor upper = torch::where(input < clip, input, clip);
   const torch::Tensor clipped = is_signed_ ? torch::where(upper > -clip, upper, -clip) : upper.clamp_min(0);
   const torch::Tensor step = clip.detach() / range.positive;

@@ -2,6 +2,8 @@
 
 #include <torch/torch.h>
 
+#include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -56,6 +58,17 @@ struct Quantizer {
 const Registry<Quantizer>& quantizers();
 std::vector<std::string> quantizer_names();
 
+// The learned values a quantizer keeps one of per bit width, registered as parameters "<name>_<bits>b".
+struct StepsPerBits {
+  std::map<int, torch::Tensor> values;
+  std::set<int> initialised;
+  void add(torch::nn::Module& owner, const std::string& name, const torch::Tensor& like, const std::vector<int>& bits);
+  // Points the quantizer at the value for `bits` when it keeps one; false when it does not.
+  bool switch_to(int bits, torch::Tensor& initialised_flag) const;
+  // The value kept for `bits` (sharing its storage), or `fallback`.
+  torch::Tensor value_or(int bits, const torch::Tensor& fallback) const;
+};
+
 // Fake-quantizes weights to `bits` with a learned step size (per tensor, or per output channel): the step
 // is initialised by the quantizer's weight rule the first time the weights are seen at these bits and then
 // trained with LSQ's gradient scale 1 / sqrt(numel * Qp),
@@ -70,6 +83,10 @@ class WeightQuantizerImpl : public torch::nn::Module {
   void recalibrate() { initialised_.fill_(false); }
   // The step per output channel (one value broadcast when per tensor); valid once initialised.
   torch::Tensor step() const;
+  // One learned step per bit width in `bits` (LIMPQ's importance indicators): changing to one of them
+  // switches to its own step, initialised the first time and trained from then on, instead of initialising
+  // the one step afresh.
+  void keep_step_per_bits(const std::vector<int>& bits);
 
  private:
   void initialise(const torch::Tensor& weight);
@@ -78,6 +95,7 @@ class WeightQuantizerImpl : public torch::nn::Module {
   torch::Tensor step_;
   torch::Tensor bits_;
   torch::Tensor initialised_;
+  StepsPerBits steps_per_bits_;
 };
 TORCH_MODULE(WeightQuantizer);
 
@@ -92,6 +110,8 @@ class ActivationQuantizerImpl : public torch::nn::Module {
   int bits() const { return static_cast<int>(bits_.item<std::int64_t>()); }
   bool is_signed() const { return is_signed_; }
   torch::Tensor step() const;  // valid once initialised
+  // As WeightQuantizerImpl::keep_step_per_bits, for a quantizer that learns its step or clip.
+  void keep_step_per_bits(const std::vector<int>& bits);
 
  private:
   void initialise(const torch::Tensor& input);
@@ -100,6 +120,7 @@ class ActivationQuantizerImpl : public torch::nn::Module {
   torch::Tensor clip_or_step_;  // the clipping value, or LSQ's step
   torch::Tensor bits_;
   torch::Tensor initialised_;
+  StepsPerBits steps_per_bits_;
 };
 TORCH_MODULE(ActivationQuantizer);
 

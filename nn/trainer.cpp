@@ -86,11 +86,12 @@ torch::serialize::InputArchive open_archive(const std::string& path) {
   return archive;
 }
 
-void set_learning_rate(torch::optim::Optimizer& optimizer, double lr) {
+}  // namespace
+
+void set_cosine_learning_rate(torch::optim::SGD& optimizer, double initial_lr, int epoch, int epochs) {
+  const double lr = 0.5 * initial_lr * (1 + std::cos(M_PI * epoch / epochs));
   for (auto& group : optimizer.param_groups()) static_cast<torch::optim::SGDOptions&>(group.options()).lr(lr);
 }
-
-}  // namespace
 
 namespace {
 
@@ -403,7 +404,7 @@ TrainResult train(Model& model, const DataSplits& data, const TrainOptions& opti
   const std::int64_t batches = (images + options.batch_size - 1) / options.batch_size;
   for (int epoch = static_cast<int>(info.history.size()); epoch < options.epochs; ++epoch) {
     const std::uint64_t epoch_seed = options.seed * 1000003ULL + static_cast<std::uint64_t>(epoch);
-    set_learning_rate(optimizer, 0.5 * options.lr * (1 + std::cos(M_PI * epoch / options.epochs)));
+    set_cosine_learning_rate(optimizer, options.lr, epoch, options.epochs);
     const torch::Tensor order = torch::tensor(seeded_permutation(images, epoch_seed), torch::kInt64);
     model.network().train();
     EpochProgress so_far;

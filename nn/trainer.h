@@ -23,6 +23,9 @@ struct TrainOptions {
   double checkpoint_minutes = 10;
 };
 
+// The learning rate of `epoch` (0-based) of `epochs`, cosine-annealed from `initial_lr` towards zero.
+void set_cosine_learning_rate(torch::optim::SGD& optimizer, double initial_lr, int epoch, int epochs);
+
 // The training options a command line or a recipe stage sets (recipes: <stage>.<key>; the seed is the
 // recipe's own).
 OptionSet training_options(TrainOptions& options);

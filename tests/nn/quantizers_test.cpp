@@ -161,6 +161,41 @@ TEST(Quantizers, ChangingBitsRecalibrates) {
   EXPECT_NEAR(quantizer->step().item<float>(), 2.0, 1e-6);
 }
 
+TEST(Quantizers, AStepKeptPerBitWidthSurvivesSwitchingAway) {
+  WeightQuantizer weights(1, quantizers().at("lsq"), false);
+  weights->keep_step_per_bits({2, 4});
+  const torch::Tensor w = torch::linspace(-1, 1, 64);
+  weights->set_bits(4);
+  weights(w);
+  const double learned = weights->step().item<double>() * 1.5;
+  {
+    torch::NoGradGuard no_grad;
+    weights->named_parameters()["step_4b"].fill_(learned);
+  }
+  weights->set_bits(2);
+  weights(w);
+  EXPECT_GT(weights->step().item<double>(), learned);  // 2 bits start from their own, coarser step
+  weights->set_bits(4);
+  weights(w);
+  EXPECT_NEAR(weights->step().item<double>(), learned, 1e-6);
+  // A width without a kept step is initialised afresh, as without keep_step_per_bits.
+  weights->set_bits(3);
+  weights(w);
+  EXPECT_GT(std::abs(weights->step().item<double>() - learned), 1e-3);
+
+  ActivationQuantizer activations(quantizers().at("lsq"), false);
+  activations->keep_step_per_bits({2, 8});
+  activations->set_bits(8);
+  activations(values({0.0f, 1.0f, 2.0f}));
+  const double eight = activations->step().item<double>();
+  activations->set_bits(2);
+  activations(values({0.0f, 10.0f, 20.0f}));
+  activations->set_bits(8);
+  activations(values({0.0f, 10.0f, 20.0f}));
+  EXPECT_NEAR(activations->step().item<double>(), eight, 1e-9);
+  EXPECT_THROW(ActivationQuantizer(quantizers().at("minmax"), false)->keep_step_per_bits({4}), std::logic_error);
+}
+
 TEST(Quantizers, OnlyLearnedClipsAndStepsReceiveGradients) {
   const torch::Tensor input = torch::linspace(-1, 3, 64).requires_grad_(true);
   for (const Quantizer& rule : quantizers().entries()) {

@@ -1,0 +1,131 @@
+#include "nn/importance.h"
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+#include <set>
+#include <stdexcept>
+
+#include "nn/trainer.h"
+#include "sim/core/errors.h"
+#include "sim/core/progress.h"
+
+namespace qxbar {
+namespace {
+
+// The candidate nearest to `bits`, the wider of two equally near.
+int nearest(const std::vector<int>& candidates, int bits) {
+  int best = candidates.front();
+  for (int candidate : candidates) {
+    const int distance = std::abs(candidate - bits);
+    const int best_distance = std::abs(best - bits);
+    if (distance < best_distance || (distance == best_distance && candidate > best)) best = candidate;
+  }
+  return best;
+}
+
+void check(const Model& model, const IndicatorTraining& options) {
+  if (options.weight_bits.empty() || options.activation_bits.empty()) {
+    throw std::invalid_argument("indicator training needs candidate bit widths");
+  }
+  if (options.searched.size() != model.layer_count()) throw std::invalid_argument("indicator training: one flag per layer");
+  if (options.epochs < 1 || options.batch_size < 1) throw std::invalid_argument("indicator training: epochs and batch size of at least 1");
+}
+
+}  // namespace
+
+std::vector<LayerIndicators> train_importance_indicators(Model& model, const Dataset& train, const IndicatorTraining& options) {
+  check(model, options);
+  if (train.size() == 0) throw ConfigError("indicator training: no training images");
+  std::vector<std::size_t> searched;
+  for (std::size_t l = 0; l < model.layer_count(); ++l) {
+    if (!options.searched[l]) continue;
+    searched.push_back(l);
+    model.layer(l).weight_quantizer()->keep_step_per_bits(options.weight_bits);
+    model.layer(l).input_quantizer()->keep_step_per_bits(options.activation_bits);
+  }
+  std::set<int> widths(options.weight_bits.begin(), options.weight_bits.end());
+  widths.insert(options.activation_bits.begin(), options.activation_bits.end());
+  const Policy fixed = model.policy();
+  const auto configure = [&](const auto& bits_of_layer) {
+    Policy policy = fixed;
+    for (std::size_t l : searched) policy.layers[l] = bits_of_layer(l);
+    model.set_policy(policy);
+  };
+
+  // Quantizers keep their steps per width from the first forward at each; the optimizer must see them all,
+  // so every configuration runs once before it is built.
+  torch::manual_seed(options.seed);
+  model.network().train();
+  {
+    torch::NoGradGuard no_grad;
+    const torch::Tensor first = train.inputs(torch::arange(std::min<std::int64_t>(options.batch_size, train.size())));
+    for (int b : widths) {
+      configure([&](std::size_t) { return Bits(nearest(options.weight_bits, b), nearest(options.activation_bits, b)); });
+      model.forward(first);
+    }
+  }
+  torch::optim::SGD optimizer(model.network().parameters(), torch::optim::SGDOptions(options.lr).momentum(0.9));
+
+  const std::int64_t images = train.size();
+  const std::int64_t batches = (images + options.batch_size - 1) / options.batch_size;
+  for (int epoch = 0; epoch < options.epochs; ++epoch) {
+    const std::uint64_t epoch_seed = options.seed * 1000003ULL + static_cast<std::uint64_t>(epoch);
+    set_cosine_learning_rate(optimizer, options.lr, epoch, options.epochs);
+    const torch::Tensor order = torch::tensor(seeded_permutation(images, epoch_seed), torch::kInt64);
+    Progress progress("indicators " + std::to_string(epoch + 1) + "/" + std::to_string(options.epochs), images, "img");
+    double loss_sum = 0;
+    for (std::int64_t batch = 0; batch < batches; ++batch) {
+      const std::uint64_t batch_seed = epoch_seed * 1000003ULL + static_cast<std::uint64_t>(batch);
+      torch::manual_seed(batch_seed);
+      auto generator = at::make_generator<at::CPUGeneratorImpl>(batch_seed);
+      std::mt19937_64 mix(batch_seed);
+      const std::int64_t start = batch * options.batch_size;
+      const torch::Tensor indices = order.narrow(0, start, std::min(options.batch_size, images - start));
+      const torch::Tensor inputs = train.inputs(indices, &generator);
+      const torch::Tensor labels = train.labels.index_select(0, indices);
+      optimizer.zero_grad();
+      const auto accumulate = [&] {
+        const torch::Tensor loss = torch::nn::functional::cross_entropy(model.forward(inputs), labels);
+        const double value = loss.item<double>();
+        if (!std::isfinite(value)) {
+          throw DivergedError("indicator training diverged in epoch " + std::to_string(epoch + 1) + ", batch " +
+                              std::to_string(batch + 1) + "; lower limpq.lr");
+        }
+        loss.backward();
+        return value;
+      };
+      for (int b : widths) {
+        configure([&](std::size_t) { return Bits(nearest(options.weight_bits, b), nearest(options.activation_bits, b)); });
+        loss_sum += accumulate() * static_cast<double>(indices.size(0)) / static_cast<double>(widths.size());
+      }
+      configure([&](std::size_t) {
+        return Bits(options.weight_bits[mix() % options.weight_bits.size()],
+                    options.activation_bits[mix() % options.activation_bits.size()]);
+      });
+      accumulate();
+      torch::nn::utils::clip_grad_norm_(model.network().parameters(), 1.0);
+      optimizer.step();
+      const std::int64_t seen = start + indices.size(0);
+      if (options.show_progress) progress.update(seen, "loss " + std::to_string(loss_sum / static_cast<double>(seen)).substr(0, 6));
+    }
+    if (options.show_progress) progress.finish("loss " + std::to_string(loss_sum / static_cast<double>(images)).substr(0, 6));
+  }
+
+  std::vector<LayerIndicators> indicators(model.layer_count());
+  for (std::size_t l : searched) {
+    QuantLayer& layer = model.layer(l);
+    for (int b : options.weight_bits) {
+      layer.weight_quantizer()->set_bits(b);
+      indicators[l].weights[b] = layer.weight_quantizer()->step().mean().item<double>();
+    }
+    for (int b : options.activation_bits) {
+      layer.input_quantizer()->set_bits(b);
+      indicators[l].activations[b] = layer.input_quantizer()->step().mean().item<double>();
+    }
+  }
+  model.set_policy(fixed);
+  return indicators;
+}
+
+}  // namespace qxbar
