@@ -14,6 +14,20 @@
 #include "sim/core/progress.h"
 #include "sim/core/registry.h"
 
+namespace qxbar {
+
+// Boost.Program_options finds this by argument-dependent lookup: how a flag's text becomes a NumberList.
+void validate(boost::any& value, const std::vector<std::string>& texts, NumberList*, int) {
+  namespace po = boost::program_options;
+  po::validators::check_first_occurrence(value);
+  const std::string& text = po::validators::get_single_string(texts);
+  const std::optional<NumberList> list = parse_number_list(text);
+  if (!list) throw po::invalid_option_value(text);
+  value = *list;
+}
+
+}  // namespace qxbar
+
 namespace qxbar::cli {
 namespace {
 
@@ -201,3 +215,4 @@ int run(int argc, char** argv) {
 }
 
 }  // namespace qxbar::cli
+

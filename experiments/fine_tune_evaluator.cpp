@@ -1,12 +1,62 @@
 #include "experiments/fine_tune_evaluator.h"
 
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "nn/importance.h"
+#include "sim/core/atomic_file.h"
 #include "sim/core/errors.h"
+#include "sim/core/fingerprint.h"
 
 namespace qxbar {
+namespace {
+
+nlohmann::json steps_json(const std::map<int, double>& steps) {
+  nlohmann::json object = nlohmann::json::object();
+  for (const auto& [bits, step] : steps) object[std::to_string(bits)] = step;
+  return object;
+}
+
+std::map<int, double> steps_from(const nlohmann::json& object) {
+  std::map<int, double> steps;
+  for (const auto& [bits, step] : object.items()) steps[std::stoi(bits)] = step.get<double>();
+  return steps;
+}
+
+struct StoredIndicators {
+  std::string key;
+  std::vector<LayerIndicators> layers;
+};
+
+// An indicator file as indicators() writes it; DataError naming the file when it is not one.
+StoredIndicators read_indicators(const std::string& path) {
+  note_input_file(path);
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  if (!in) throw DataError(path + ": cannot be read");
+  try {
+    const nlohmann::json json = nlohmann::json::parse(text.str());
+    StoredIndicators stored{json.at("key").get<std::string>(), {}};
+    for (const nlohmann::json& layer : json.at("layers")) {
+      stored.layers.push_back({steps_from(layer.at("weights")), steps_from(layer.at("activations"))});
+    }
+    return stored;
+  } catch (const std::exception& error) {
+    throw DataError(path + ": not a LIMPQ indicator file (" + error.what() + ")");
+  }
+}
+
+}  // namespace
 
 FineTuneEvaluator::FineTuneEvaluator(std::string checkpoint, DataSplits data, TrainOptions options,
-                                     std::shared_ptr<const ChipSpec> chip)
-    : checkpoint_(std::move(checkpoint)),
+                                     std::shared_ptr<const ChipSpec> chip, std::string indicators_path)
+    : indicators_path_(std::move(indicators_path)),
+      checkpoint_(std::move(checkpoint)),
       info_(read_checkpoint_info(checkpoint_)),
       data_(std::move(data)),
       options_(options),
@@ -14,6 +64,7 @@ FineTuneEvaluator::FineTuneEvaluator(std::string checkpoint, DataSplits data, Tr
   if (data_.val.size() == 0) throw ConfigError("--val-size: a search validates every policy, give it images (e.g. 5000)");
   // The test set stays untouched until the chosen policy is fine-tuned for good.
   data_.test = Dataset{};
+  show_progress_ = options_.show_progress;  // indicator training takes long enough to show
   options_.show_progress = false;
 }
 
@@ -26,6 +77,61 @@ double FineTuneEvaluator::accuracy(const Policy& policy) {
   CheckpointInfo info = info_;
   info.history.clear();
   return train(model, data_, options_, info, "").val_accuracy;
+}
+
+}  // namespace qxbar
+
+namespace qxbar {
+
+std::string FineTuneEvaluator::indicator_key(const IndicatorRequest& request) const {
+  // The thread count shapes float reductions, so indicators trained with another count may differ.
+  return fingerprint_hex(nlohmann::json{{"checkpoint", {info_.run_key, info_.history.size()}},
+                                        {"data", {data_.train.name, data_.train.size()}},
+                                        {"seed", options_.seed},
+                                        {"batch_size", options_.batch_size},
+                                        {"threads", torch::get_num_threads()},
+                                        {"weight_bits", request.weight_bits},
+                                        {"activation_bits", request.activation_bits},
+                                        {"searched", request.searched},
+                                        {"epochs", request.epochs},
+                                        {"lr", request.lr}}
+                             .dump());
+}
+
+std::vector<LayerIndicators> FineTuneEvaluator::indicators(const IndicatorRequest& request) {
+  const std::string key = indicator_key(request);
+  if (!indicators_path_.empty() && std::filesystem::exists(indicators_path_)) {
+    StoredIndicators stored = read_indicators(indicators_path_);
+    if (stored.key == key) return stored.layers;
+  }
+  std::vector<LayerIndicators> layers;
+  if (!request.reuse_from.empty()) {
+    if (!std::filesystem::is_regular_file(request.reuse_from)) throw ConfigError("--indicators-from " + request.reuse_from + ": no such file");
+    StoredIndicators stored = read_indicators(request.reuse_from);
+    if (stored.key != key) {
+      throw ConfigError("--indicators-from " + request.reuse_from +
+                        ": trained for another checkpoint, data, seed, thread count or candidate bits");
+    }
+    spdlog::info("LIMPQ indicators taken from {}", request.reuse_from);
+    layers = std::move(stored.layers);
+  } else {
+    ModelSpec spec = info_.spec;
+    spec.quant = quant_options("lsq", false, spec.quant.fold_batch_norm ? "folded" : "separate");
+    torch::manual_seed(options_.seed);
+    Model model(spec);
+    load_weights_from(model, checkpoint_);
+    IndicatorTraining training{request.weight_bits, request.activation_bits, request.searched, request.epochs,
+                               request.lr, options_.batch_size, options_.seed, show_progress_};
+    layers = train_importance_indicators(model, data_.train, training);
+  }
+  if (!indicators_path_.empty()) {
+    nlohmann::ordered_json json = {{"key", key}, {"layers", nlohmann::json::array()}};
+    for (const LayerIndicators& layer : layers) {
+      json["layers"].push_back({{"weights", steps_json(layer.weights)}, {"activations", steps_json(layer.activations)}});
+    }
+    write_file_atomically(indicators_path_, json.dump(2) + "\n");
+  }
+  return layers;
 }
 
 }  // namespace qxbar

@@ -71,13 +71,15 @@ SearchResult search_policy(PolicySearchRequest request) {
   finetune.batch_size = candidates.batch_size;
   finetune.seed = request.algorithm.seed;
   const auto chip = candidates.analog ? std::make_shared<const ChipSpec>(request.chip) : nullptr;
-  FineTuneEvaluator evaluator(request.checkpoint, load_data(request.data), finetune, chip);
+  SearchSettings& settings = request.settings;
+  FineTuneEvaluator evaluator(request.checkpoint, load_data(request.data), finetune, chip,
+                              settings.out_dir + "/indicators.json");
   const Model model(checkpoint.spec);
   const PolicySpace space(model.workload(), model.geometry(), request.space);
-  const std::unique_ptr<SearchAlgorithm> algorithm =
-      make_search_algorithm(request.algorithm, {space, request.algorithm.seed, engine.get(), &evaluator});
+  const std::unique_ptr<SearchAlgorithm> algorithm = make_search_algorithm(
+      request.algorithm,
+      {space, request.algorithm.seed, engine.get(), &evaluator, &evaluator, settings.reward, settings.cost_budget.values});
 
-  SearchSettings& settings = request.settings;
   // The thread count shapes float reductions in fine-tuning and in the agent's updates, so a resume with
   // another count could diverge; the checkpoint's epochs tell a continued checkpoint from its earlier self.
   settings.run_key = fingerprint_hex(nlohmann::json{{"checkpoint", {checkpoint.run_key, checkpoint.history.size()}},

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "search/ddpg.h"
+#include "search/limpq.h"
 #include "search/memory_search.h"
 #include "search/random_search.h"
 #include "sim/core/errors.h"
@@ -10,7 +11,7 @@
 namespace qxbar {
 
 const Registry<SearchAlgorithmEntry>& search_algorithms() {
-  static const Registry<SearchAlgorithmEntry> registry("search algorithm", {ddpg_algorithm(), random_search_algorithm(), memory_algorithm()});
+  static const Registry<SearchAlgorithmEntry> registry("search algorithm", {ddpg_algorithm(), random_search_algorithm(), memory_algorithm(), limpq_algorithm()});
   return registry;
 }
 
@@ -53,6 +54,9 @@ OptionSet algorithm_choice_options(AlgorithmOptions& options) {
 
 std::unique_ptr<SearchAlgorithm> make_search_algorithm(const AlgorithmOptions& options, const SearchContext& context) {
   const SearchAlgorithmEntry& entry = search_algorithms().at(options.name);
+  if (context.cost_budgets.size() > 1 && !entry.several_budgets) {
+    throw ConfigError(std::string("--cost-budget: ") + entry.name + " searches under one budget; several give a front with limpq");
+  }
   const std::unique_ptr<AlgorithmParameters> parameters = options.parameters(options.name).clone();
   // Front ends check what they read with its file and line or flag; this guards values set in code.
   check_values(parameters->options(), std::string("search.") + entry.name);

@@ -9,6 +9,7 @@
 
 #include "search/evaluation.h"
 #include "search/space.h"
+#include "sim/core/indicators.h"
 #include "sim/core/options.h"
 #include "sim/core/policy.h"
 #include "sim/core/registry.h"
@@ -42,13 +43,33 @@ class AccuracyEvaluator {
   virtual double accuracy(const Policy& policy) = 0;
 };
 
+// LIMPQ's one-shot indicator training, as the owner of the network runs it.
+struct IndicatorRequest {
+  std::vector<int> weight_bits;  // candidate widths
+  std::vector<int> activation_bits;
+  std::vector<bool> searched;  // per layer
+  int epochs = 0;
+  double lr = 0;
+  std::string reuse_from;  // an earlier run's indicator file to take instead of training, when it matches
+};
+class IndicatorSource {
+ public:
+  virtual ~IndicatorSource() = default;
+  // Per layer, the learned step of every candidate width (empty for layers not searched).
+  virtual std::vector<LayerIndicators> indicators(const IndicatorRequest& request) = 0;
+};
+
 // What an algorithm may draw on when it is built: black-box methods need the space and the seed, solvers
-// the chip (per-layer costs at any bits, through `engine`), one-shot methods the network (`evaluator`).
+// the chip (per-layer costs at any bits, through `engine`) and what the run minimises under which budgets,
+// one-shot methods the network (`evaluator`, `indicators`).
 struct SearchContext {
   const PolicySpace& space;
   std::uint64_t seed = 0;
   const CostEngine* engine = nullptr;
   AccuracyEvaluator* evaluator = nullptr;
+  IndicatorSource* indicators = nullptr;
+  std::string cost_metric = "latency";
+  std::vector<double> cost_budgets = {};  // fractions of W8A8's cost; empty: CIM-AQ's reward, no budget
 };
 
 // One algorithm's own parameters, type-erased so that the command line, recipes and run keys can walk
@@ -79,6 +100,8 @@ struct SearchAlgorithmEntry {
   const char* help;
   std::function<std::unique_ptr<AlgorithmParameters>()> defaults;
   std::function<std::unique_ptr<SearchAlgorithm>(const AlgorithmParameters& parameters, const SearchContext& context)> make;
+  // Whether it answers several cost budgets in one search (a front of policies, one per budget).
+  bool several_budgets = false;
 };
 
 const Registry<SearchAlgorithmEntry>& search_algorithms();

@@ -35,12 +35,17 @@ int action_to_bits(double action, int min_bits, int max_bits) {
   return std::clamp(bits, min_bits, max_bits);
 }
 
-int action_to_cell_bits(double action, int min_bits, int max_bits, int cell_bits) {
+std::vector<int> cell_bit_choices(int min_bits, int max_bits, int cell_bits) {
   std::vector<int> choices;
   for (int bits = min_bits; bits <= max_bits; ++bits) {
     if (bits % cell_bits == 0) choices.push_back(bits);
   }
-  if (choices.empty()) return (max_bits / cell_bits + 1) * cell_bits;
+  if (choices.empty()) choices.push_back((max_bits / cell_bits + 1) * cell_bits);
+  return choices;
+}
+
+int action_to_cell_bits(double action, int min_bits, int max_bits, int cell_bits) {
+  const std::vector<int> choices = cell_bit_choices(min_bits, max_bits, cell_bits);
   const double clamped = std::clamp(action, 0.0, 1.0);
   const auto index = std::min(static_cast<std::size_t>(clamped * static_cast<double>(choices.size())), choices.size() - 1);
   return choices[index];

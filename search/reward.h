@@ -20,7 +20,8 @@ std::vector<std::string> cost_metric_names();
 // CIM-AQ's reward. Accuracies are in percentage points; the target is the reference (INT8) accuracy
 // minus the allowed drop. Below the target the reward is -10 per point missing; at or above it,
 // 100 * (1 / cost_ratio - 1) + 0.1 * (accuracy - target), where cost_ratio is the policy's cost over the
-// W8A8 policy's cost on the same chip.
+// W8A8 policy's cost on the same chip. A policy no costlier than W8A8 is thus on target exactly when its
+// reward is not negative.
 double cimaq_reward(double accuracy_points, double reference_points, double max_drop_points, double cost_ratio);
 
 // The accuracy-constrained variant's penalty for a policy whose cost ratio exceeds the budget (both as
@@ -32,9 +33,12 @@ double budget_penalty(double cost_ratio, double budget);
 // receiving an equal share of the interval (CIM-AQ and HAQ's mapping).
 int action_to_bits(double action, int min_bits, int max_bits);
 
-// The same for weights restricted to multiples of the cell resolution (CIM-AQ's consider_cell_resolution):
-// the action picks among the multiples of cell_bits in [min_bits, max_bits]; when there is none, the
-// smallest multiple above max_bits is the only choice.
+// The weight bits a search restricted to multiples of the cell resolution (CIM-AQ's
+// consider_cell_resolution) may choose: the multiples of cell_bits in [min_bits, max_bits]; when there is
+// none, the smallest multiple above max_bits alone.
+std::vector<int> cell_bit_choices(int min_bits, int max_bits, int cell_bits);
+
+// The same as action_to_bits for weights restricted to cell_bit_choices().
 int action_to_cell_bits(double action, int min_bits, int max_bits, int cell_bits);
 
 }  // namespace qxbar

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <map>
+#include <limits>
 #include <set>
 
 #include "sim/core/atomic_file.h"
@@ -127,7 +128,8 @@ class SearchRun {
       return row;
     }
     row.price_seconds = seconds_since(priced);
-    const bool over_budget = settings_.cost_budget > 0 && e.cost_ratio > settings_.cost_budget;
+    const double budget = largest_budget();
+    const bool over_budget = budget > 0 && e.cost_ratio > budget;
     e.status = over_budget ? EvaluationStatus::OverBudget : EvaluationStatus::Ok;
     // Baselines are trained whatever their cost, so plots can compare them; searched policies over the
     // budget are not worth the training.
@@ -157,8 +159,8 @@ class SearchRun {
     }
     const double reference_points = 100.0 * (reference ? e.accuracy : result_.history[result_.reference].evaluation.accuracy);
     if (over_budget) {
-      e.reward = budget_penalty(e.cost_ratio, settings_.cost_budget);
-    } else if (settings_.cost_budget > 0) {
+      e.reward = budget_penalty(e.cost_ratio, budget);
+    } else if (budget > 0) {
       e.reward = 100.0 * e.accuracy - reference_points;
     } else {
       e.reward = cimaq_reward(100.0 * e.accuracy, reference_points, settings_.max_accuracy_drop, e.cost_ratio);
@@ -170,8 +172,14 @@ class SearchRun {
   // algorithm learns to avoid it through the reward it already optimises.
   double failure_reward(const Evaluation& e) const {
     const double reference_points = 100.0 * result_.history[result_.reference].evaluation.accuracy;
-    if (settings_.cost_budget > 0) return -reference_points;
+    if (largest_budget() > 0) return -reference_points;
     return cimaq_reward(0.0, reference_points, settings_.max_accuracy_drop, e.cost_ratio);
+  }
+
+  // Several budgets ask for a front: a policy is over budget when it exceeds all of them. 0: no budget.
+  double largest_budget() const {
+    const std::vector<double>& budgets = settings_.cost_budget.values;
+    return budgets.empty() ? 0 : *std::max_element(budgets.begin(), budgets.end());
   }
 
   static std::string describe(const EvaluatedPolicy& row) {
@@ -209,6 +217,7 @@ class SearchRun {
 
 OptionSet search_settings_options(SearchSettings& settings) {
   using S = SearchSettings;
+  constexpr double kNoMaximum = std::numeric_limits<double>::infinity();
   static const std::vector<Option<SearchSettings>> table = {
       {"episodes", "episodes", "policies the algorithm proposes", &S::episodes, {0}, nullptr, false},
       {"reward", "reward", "cost to minimise", &S::reward, {}, cost_metric_names, true,
@@ -216,8 +225,9 @@ OptionSet search_settings_options(SearchSettings& settings) {
       {"max_acc_drop", "max-acc-drop", "accuracy points below the W8A8 policy's that still meet the target",
        &S::max_accuracy_drop, {0}},
       {"cost_budget", "cost-budget",
-       "accuracy-constrained search: cost budget as a fraction of W8A8's (0: CIM-AQ's reward instead)",
-       &S::cost_budget, {0}},
+       "accuracy-constrained search: cost budget as a fraction of W8A8's, or several (0.3,0.4,0.5) for a front "
+       "with limpq (none: CIM-AQ's reward instead)",
+       &S::cost_budget, {0, kNoMaximum, true}},
   };
   return bind_options(table, settings);
 }

@@ -15,9 +15,9 @@ struct SearchSettings {
   int episodes = 100;
   std::string reward = "latency";  // the cost metric to minimise
   double max_accuracy_drop = 1.0;  // points below the W8A8 accuracy that still count as on target
-  // Above 0: the accuracy-constrained variant. Policies costing more than this fraction of W8A8 are
-  // not trained; the others are rewarded by accuracy alone.
-  double cost_budget = 0;
+  // Given: the accuracy-constrained variant. Policies costing more than this fraction of W8A8 (the
+  // largest, when an algorithm answers several) are not trained; the others are rewarded by accuracy alone.
+  NumberList cost_budget;
   std::string out_dir;
   bool resume = false;
   bool show_progress = true;

@@ -110,6 +110,17 @@ Policy PolicySpace::policy_for(const std::vector<double>& actions) const {
   return policy;
 }
 
+std::vector<int> PolicySpace::weight_bit_choices() const {
+  if (options_.cell_bits > 1) return cell_bit_choices(options_.min_bits, options_.max_bits, options_.cell_bits);
+  return activation_bit_choices();
+}
+
+std::vector<int> PolicySpace::activation_bit_choices() const {
+  std::vector<int> choices;
+  for (int bits = options_.min_bits; bits <= options_.max_bits; ++bits) choices.push_back(bits);
+  return choices;
+}
+
 bool PolicySpace::is_pinned(std::size_t layer) const {
   return options_.force_first_last && (layer == 0 || layer + 1 == workload_.layers.size());
 }

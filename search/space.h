@@ -52,6 +52,9 @@ class PolicySpace {
   // The state of step `step` of an episode whose previous step's action was `previous_action`.
   std::vector<float> state(std::size_t step, double previous_action) const;
   int bits_for(std::size_t step, double action) const;
+  // Every width a searched layer may take, ascending.
+  std::vector<int> weight_bit_choices() const;
+  std::vector<int> activation_bit_choices() const;
   // The policy an episode's actions (one per decision, in [0, 1]) stand for; pinned layers at 8/8.
   Policy policy_for(const std::vector<double>& actions) const;
 

@@ -25,6 +25,33 @@ Overloaded(Ts...) -> Overloaded<Ts...>;
 
 }  // namespace
 
+std::string number_list_text(const NumberList& list) {
+  std::string text;
+  for (double value : list.values) text += (text.empty() ? "" : ",") + number_text(value);
+  return text;
+}
+
+std::optional<NumberList> parse_number_list(const std::string& text) {
+  NumberList list;
+  if (text.empty()) return list;
+  std::size_t start = 0;
+  while (true) {
+    const std::size_t comma = text.find(',', start);
+    const std::string part = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    std::size_t consumed = 0;
+    double value = 0;
+    try {
+      value = std::stod(part, &consumed);
+    } catch (const std::exception&) {
+      return std::nullopt;
+    }
+    if (consumed != part.size() || !std::isfinite(value)) return std::nullopt;
+    list.values.push_back(value);
+    if (comma == std::string::npos) return list;
+    start = comma + 1;
+  }
+}
+
 bool Bounds::contains(double value) const {
   if (std::isnan(value)) return false;
   return (above_minimum ? value > minimum : value >= minimum) && value <= maximum;
@@ -47,6 +74,7 @@ std::string value_text(const BoundOption& option) {
   return std::visit(Overloaded{[](const double* value) { return number_text(*value); },
                                [](const bool* value) { return std::string(*value ? "true" : "false"); },
                                [](const std::string* value) { return *value; },
+                               [](const NumberList* value) { return number_list_text(*value); },
                                [](const auto* value) { return std::to_string(*value); }},
                     option.target);
 }
@@ -59,6 +87,14 @@ std::string violation(const BoundOption& option) {
                                  if (std::find(names.begin(), names.end(), *value) != names.end()) return std::string();
                                  return "unknown value '" + *value + "' (choose " + choices_text(names) + ")";
                                },
+                               [&](const NumberList* list) {
+                                 for (double number : list->values) {
+                                   if (!option.bounds.contains(number)) {
+                                     return "each must be in " + range_text(option.bounds) + ", got " + number_text(number);
+                                   }
+                                 }
+                                 return std::string();
+                               },
                                [&](const auto* value) {
                                  const double number = static_cast<double>(*value);
                                  if (option.bounds.contains(number)) return std::string();
@@ -66,6 +102,22 @@ std::string violation(const BoundOption& option) {
                                }},
                     option.target);
 }
+
+namespace {
+
+// A YAML list of numbers, or one scalar: a number or the command line's "0.3,0.4,0.5".
+NumberList number_list(const YAML::Node& node, const SourceLocation& where, const std::string& key) {
+  if (node.IsSequence()) {
+    NumberList list;
+    for (const YAML::Node& item : node) list.values.push_back(scalar_real(item, location_of(item, where.origin), key));
+    return list;
+  }
+  const std::optional<NumberList> list = parse_number_list(scalar_text(node, where, key));
+  if (!list) throw ConfigError(located_message(where, key, "expected numbers separated by commas, got '" + node.Scalar() + "'"));
+  return *list;
+}
+
+}  // namespace
 
 void read_options(StrictMap& map, const OptionSet& options) {
   for (const BoundOption& option : options) {
@@ -89,6 +141,7 @@ void read_options(StrictMap& map, const OptionSet& options) {
     std::visit(Overloaded{[&](double* target) { *target = scalar_real(node, where, key); },
                           [&](bool* target) { *target = scalar_bool(node, where, key); },
                           [&](std::string* target) { *target = scalar_text(node, where, key); },
+                          [&](NumberList* target) { *target = number_list(node, where, key); },
                           [&](auto* target) { integer(target); }},
                option.target);
     if (const std::string reason = violation(option); !reason.empty()) {
@@ -101,6 +154,11 @@ void write_options(YAML::Emitter& out, const OptionSet& options) {
   for (const BoundOption& option : options) {
     out << YAML::Key << option.key << YAML::Value;
     std::visit(Overloaded{[&](const double*) { out << value_text(option); },
+                          [&](const NumberList* list) {
+                            out << YAML::Flow << YAML::BeginSeq;
+                            for (double value : list->values) out << number_text(value);
+                            out << YAML::EndSeq;
+                          },
                           [&](const auto* value) { out << *value; }},
                option.target);
   }
@@ -110,7 +168,9 @@ nlohmann::json run_key_json(const OptionSet& options) {
   nlohmann::json values = nlohmann::json::object();
   for (const BoundOption& option : options) {
     if (!option.in_run_key) continue;
-    std::visit([&](const auto* value) { values[option.key] = *value; }, option.target);
+    std::visit(Overloaded{[&](const NumberList* list) { values[option.key] = list->values; },
+                          [&](const auto* value) { values[option.key] = *value; }},
+               option.target);
   }
   return values;
 }

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -12,6 +13,16 @@
 #include "sim/core/yaml_reading.h"
 
 namespace qxbar {
+
+// Numbers an option takes several of, written "0.3,0.4,0.5" on a command line and as a YAML list (or that
+// same text) in a recipe.
+struct NumberList {
+  std::vector<double> values;
+  bool operator==(const NumberList& other) const { return values == other.values; }
+};
+std::string number_list_text(const NumberList& list);
+// The numbers of "0.3,0.4,0.5"; nullopt when a part is not a finite number.
+std::optional<NumberList> parse_number_list(const std::string& text);
 
 // The range a number option must lie in.
 struct Bounds {
@@ -32,12 +43,12 @@ std::string range_text(const Bounds& bounds);
 template <class Group>
 struct Option {
   using Field = std::variant<int Group::*, std::int64_t Group::*, std::uint64_t Group::*, double Group::*,
-                             bool Group::*, std::string Group::*>;
+                             bool Group::*, std::string Group::*, NumberList Group::*>;
   const char* key;
   const char* flag;  // without "--"
   const char* meaning;
   Field field;
-  Bounds bounds = {};
+  Bounds bounds = {};  // of every number of a NumberList
   std::vector<std::string> (*choices)() = nullptr;  // a text must be one of these (a registry's names)
   bool in_run_key = true;  // false for options that cannot change a result (how often to checkpoint)
   std::string (*choice_help)() = nullptr;  // "name: meaning; ..." of a registry's entries, for --help
@@ -45,7 +56,7 @@ struct Option {
 
 // An option bound to one object's member: what the generic readers, writers and checks work on.
 struct BoundOption {
-  using Target = std::variant<int*, std::int64_t*, std::uint64_t*, double*, bool*, std::string*>;
+  using Target = std::variant<int*, std::int64_t*, std::uint64_t*, double*, bool*, std::string*, NumberList*>;
   const char* key;
   const char* flag;
   const char* meaning;

@@ -77,11 +77,26 @@ TEST(Recipe, OverridesAreCheckedLikeTheFile) {
   EXPECT_THAT(testing::error_message<ConfigError>([&] { load_recipe(path, {"fp32.epochs=0"}); }),
               ::testing::HasSubstr("fp32.epochs: must be in [1, inf), got 0"));
   EXPECT_THAT(testing::error_message<ConfigError>([&] { load_recipe(path, {"search.algo=annealing"}); }),
-              ::testing::HasSubstr("search.algo: unknown value 'annealing' (choose ddpg, random or memory)"));
+              ::testing::HasSubstr("search.algo: unknown value 'annealing' (choose ddpg, random, memory or limpq)"));
   EXPECT_EQ(load_recipe(path, {"chip_test.noise_seeds=5"}).chip_test.noise_seeds, 5);
   EXPECT_EQ(load_recipe(path).chip_test.noise_seeds, 1);
   EXPECT_THAT(testing::error_message<ConfigError>([&] { load_recipe(path, {"chip_test.noise_seeds=0"}); }),
               ::testing::HasSubstr("chip_test.noise_seeds: must be in [1, inf), got 0"));
+}
+
+TEST(Recipe, CostBudgetsAreAListOrOneNumber) {
+  const testing::TempDir dir;
+  const std::string list = dir.write("list.yaml", "search:\n  algo: limpq\n  cost_budget: [0.3, 0.5]\n");
+  EXPECT_EQ(load_recipe(list).search.settings.cost_budget.values, (std::vector<double>{0.3, 0.5}));
+  const std::string one = dir.write("one.yaml", "search:\n  cost_budget: 0.4\n");
+  EXPECT_EQ(load_recipe(one).search.settings.cost_budget.values, (std::vector<double>{0.4}));
+  EXPECT_EQ(load_recipe(one, {"search.cost_budget=0.2,0.6"}).search.settings.cost_budget.values, (std::vector<double>{0.2, 0.6}));
+  EXPECT_TRUE(load_recipe(dir.write("none.yaml", "seed: 1\n")).search.settings.cost_budget.values.empty());
+  EXPECT_THAT(testing::error_message<ConfigError>([&] { load_recipe(one, {"search.cost_budget=0.2,x"}); }),
+              ::testing::HasSubstr("search.cost_budget: expected numbers separated by commas, got '0.2,x'"));
+  const std::string zero = dir.write("zero.yaml", "search:\n  cost_budget: [0.3, 0]\n");
+  EXPECT_THAT(testing::error_message<ConfigError>([&] { load_recipe(zero); }),
+              ::testing::HasSubstr("zero.yaml:2:16: search.cost_budget: each must be in (0, inf), got 0"));
 }
 
 TEST(Recipe, ChangingAnAlgorithmParameterChangesTheRunKeyOnlyForThatAlgorithm) {

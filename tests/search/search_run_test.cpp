@@ -63,7 +63,7 @@ struct Fixture {
     settings.episodes = episodes;
     settings.out_dir = dir;
     settings.resume = resume;
-    settings.cost_budget = budget;
+    if (budget > 0) settings.cost_budget.values = {budget};
     settings.show_progress = false;
     settings.run_key = "test-run";
     return run_search(*algorithm, space, *engine, evaluator, settings);
