@@ -34,13 +34,15 @@ namespace {
 const std::vector<Command>& commands() {
   static const std::vector<Command> table = {
       {"run", "run a recipe: FP32 and INT8 training, policy search, fine-tuning, evaluation, report; resumable", run_run},
+      {"compare", "run a recipe's search with several algorithms from one INT8 checkpoint, side by side; resumable",
+       run_compare},
       {"sweep", "price networks and policies over a grid of chip parameters into SQLite; resumable", run_sweep},
       {"sim", "price a network on a chip: per-layer latency and energy, or a full lookup table", run_sim},
       {"check-hw", "validate a chip description and print every resolved value with its unit", run_check_hw},
       {"train", "train a network, float or quantization-aware under a policy; resumable", run_train},
       {"eval", "test accuracy of a checkpoint, optionally under another policy", run_eval},
       {"workload", "write a network's traced layer shapes in CIM-AQ's layer-dimension format", run_workload},
-      {"search", "search a per-layer policy against a chip: DDPG as in HAQ/CIM-AQ; resumable", run_search},
+      {"search", "search a per-layer policy against a chip (DDPG, random, memory-driven, LIMPQ); resumable", run_search},
       {"plot", "figures of search runs: Pareto fronts, per-layer bits, progress (PNG/SVG/PDF + .dat/.gp)", run_plot},
   };
   return table;

@@ -80,6 +80,7 @@ int run_workload(const std::vector<std::string>& args);
 int run_search(const std::vector<std::string>& args);
 int run_plot(const std::vector<std::string>& args);
 int run_run(const std::vector<std::string>& args);
+int run_compare(const std::vector<std::string>& args);
 int run_sweep(const std::vector<std::string>& args);
 
 }  // namespace qxbar::cli

@@ -3,13 +3,16 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
+#include <optional>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 
 #include "nn/trainer.h"
 #include "experiments/report.h"
+#include "plots/search_figures.h"
 #include "sim/core/atomic_file.h"
 #include "sim/core/file_lock.h"
 #include "sim/core/fingerprint.h"
@@ -101,144 +104,193 @@ Json train_in(const Stage& stage, Model& model, const DataSplits& data, const Tr
   return {{"val_accuracy", result.val_accuracy}, {"test_accuracy", result.test_accuracy}};
 }
 
+
+// A recipe's stages in one run folder: fp32 and int8 once, then a search and its final stage per algorithm
+// (one for `qxbar run`, several for `qxbar compare`).
+class RecipeRun {
+ public:
+  RecipeRun(const Recipe& recipe, const std::string& recipe_path, const std::string& directory, bool resume)
+      : recipe_(recipe),
+        recipe_path_(recipe_path),
+        run_(directory),
+        // One run at a time in a folder: a second would rewrite recipe.yaml under the first one's stages.
+        lock_((run_ / "run").string(), directory),
+        chip_(load_chip(recipe.chip, recipe.chip_set)) {
+    if (!resume && fs::exists(run_ / "recipe.yaml")) {
+      throw ConfigError(directory + ": holds a run already; pass --resume to continue it (finished stages are kept), "
+                        "or choose another --out");
+    }
+    fs::create_directories(run_);
+    // Unchanged bytes are not written, so a run resumed from its own recipe.yaml leaves its input alone.
+    write_file_atomically((run_ / "recipe.yaml").string(), recipe_yaml_text(recipe));
+    std::string chip_text = "# " + chip_.name + ", fingerprint " + chip_.fingerprint + "\n";
+    for (const ResolvedSetting& setting : chip_.settings) {
+      chip_text += setting.key + ": " + setting_text(setting.value) + "  # " + setting.unit + ", " + setting.source + "\n";
+    }
+    write_file_atomically((run_ / "chip.txt").string(), chip_text);
+    full_.seed = recipe.seed;
+  }
+
+  const ChipSpec& chip() const { return chip_; }
+  const fs::path& directory() const { return run_; }
+
+  // The fp32 and int8 stages; returns their test accuracies.
+  std::pair<double, double> prepare() {
+    Recipe options = recipe_;  // the option tables bind to mutable groups; the recipe itself stays as read
+    const Json data_inputs = {{"data", run_key_json(data_options(options.data))}, {"seed", recipe_.seed}};
+    const Json network_inputs = run_key_json(network_options(options.network));
+    const std::string pretrained = recipe_.fp32_from.empty() ? "" : read_checkpoint_info(recipe_.fp32_from).run_key;
+    const Stage fp32_stage(run_, "fp32", key_of({{"network", {network_inputs.at("network"), network_inputs.at("width")}},
+                                                 {"data", data_inputs},
+                                                 {"fp32", stage_key(recipe_.fp32)},
+                                                 {"from", pretrained}}));
+    Json fp32 = fp32_stage.finished().value_or(Json());
+    if (fp32.is_null()) {
+      spdlog::info("fp32: pretraining {} for {} epochs", recipe_.network.architecture, recipe_.fp32.epochs);
+      torch::manual_seed(recipe_.seed);
+      Model model(model_spec(recipe_, false));
+      model.set_policy(uniform_policy(model.workload(), {kFloatBits, kFloatBits}));
+      if (!recipe_.fp32_from.empty()) load_weights_from(model, recipe_.fp32_from);
+      fp32 = fp32_stage.finish(train_in(fp32_stage, model, full_data(), train_options(recipe_.fp32, recipe_.seed), recipe_.data.name));
+    }
+
+    int8_stage_.emplace(run_, "int8", key_of({{"fp32", fp32_stage.key()}, {"network", network_inputs},
+                                              {"int8", stage_key(recipe_.int8)}}));
+    Json int8 = int8_stage_->finished().value_or(Json());
+    if (int8.is_null()) {
+      spdlog::info("int8: quantization-aware training at W8A8 for {} epochs", recipe_.int8.epochs);
+      Model model(model_spec(recipe_, true));
+      model.set_policy(uniform_policy(model.workload(), {8, 8}));
+      load_weights_from(model, fp32_stage.path("model.pt"));
+      int8 = int8_stage_->finish(train_in(*int8_stage_, model, full_data(), train_options(recipe_.int8, recipe_.seed), recipe_.data.name));
+    }
+    return {fp32.at("test_accuracy").get<double>(), int8.at("test_accuracy").get<double>()};
+  }
+
+  // The recipe's search with `algorithm` in stage `name`, then its chosen policy fine-tuned and tested in
+  // stage `final_name`: the search stage's results joined by the final stage's.
+  Json search_and_finish(const std::string& algorithm, const std::string& name, const std::string& final_name) {
+    PolicySearchRequest request = recipe_.search;
+    request.algorithm.name = algorithm;
+    request.checkpoint = int8_stage_->path("model.pt");
+    request.data = {recipe_.data.name, recipe_.data.dir, 0, 0, recipe_.seed};
+    request.chip = chip_;
+    request.cache = std::make_shared<CostCache>(CostCache::default_path());
+    request.algorithm.seed = recipe_.seed;
+    request.settings.resume = true;
+    const int episodes = request.settings.episodes;
+    const Stage search_stage(run_, name, key_of({{"int8", int8_stage_->key()}, {"search", search_options_key(request)}}),
+                             std::to_string(episodes));
+    request.settings.out_dir = search_stage.directory();
+    Json search = search_stage.finished().value_or(Json());
+    if (search.is_null()) {
+      if (episodes < 1) throw ConfigError(recipe_path_ + ": search.episodes: a run needs at least one episode");
+      const auto started = std::chrono::steady_clock::now();
+      const SearchResult result = search_policy(request);
+      const EvaluatedPolicy& best = result.history[result.best];
+      const EvaluatedPolicy& reference = result.history[result.reference];
+      int evaluations = 0;
+      for (const EvaluatedPolicy& row : result.history) evaluations += row.kind == EvaluatedPolicy::Kind::Search ? 1 : 0;
+      search = search_stage.finish({{"policy", policy_summary(best.policy)},
+                                    {"val_accuracy", best.evaluation.accuracy},
+                                    {"latency_ns", best.evaluation.latency_ns},
+                                    {"energy_pj", best.evaluation.energy_pj},
+                                    {"latency_w8a8_ns", reference.evaluation.latency_ns},
+                                    {"energy_w8a8_pj", reference.evaluation.energy_pj},
+                                    {"trainings", result.trainings},
+                                    {"train_seconds", result.train_seconds},
+                                    {"price_seconds", result.price_seconds},
+                                    {"wall_seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count()},
+                                    {"evaluations", evaluations},
+                                    {"best_episode", best.episode}});
+    }
+    const Policy policy = parse_policy_summary(search.at("policy").get<std::string>(), search_stage.path("stage.json"));
+    last_policy_ = policy;
+    last_search_dir_ = search_stage.directory();
+
+    Json final_inputs = {{"search", search_stage.key()},
+                         {"finetune", stage_key(recipe_.finetune)},
+                         {"chip_test_images", recipe_.chip_test.test_images}};
+    // The other chip-test options came later: at their defaults a finished run keeps its key.
+    ChipTestOptions chosen = recipe_.chip_test;
+    ChipTestOptions defaults;
+    defaults.test_images = chosen.test_images;
+    const std::string chip_test = run_key_json(chip_test_options(chosen)).dump();
+    if (chip_test != run_key_json(chip_test_options(defaults)).dump()) final_inputs["chip_test"] = chip_test;
+    const Stage final_stage(run_, final_name, key_of(final_inputs));
+    Json final_result = final_stage.finished().value_or(Json());
+    if (final_result.is_null()) {
+      spdlog::info("{}: fine-tuning {} for {} epochs on the full training set", final_name,
+                   search.at("policy").get<std::string>(), recipe_.finetune.epochs);
+      const auto on_chip = std::make_shared<const ChipSpec>(chip_);
+      Model final_model(model_spec(recipe_, true));
+      final_model.set_policy(policy);
+      load_weights_from(final_model, int8_stage_->path("model.pt"));
+      // Candidates searched on the chip's arithmetic are fine-tuned for it in the end too.
+      if (request.candidates.analog) final_model.set_chip(on_chip);
+      final_result = train_in(final_stage, final_model, full_data(), train_options(recipe_.finetune, recipe_.seed), recipe_.data.name);
+      spdlog::info("{}: evaluating with folded batch norms, in exact integers and as {} computes", final_name, chip_.name);
+      Model deployed = fold_batch_norm(final_model);
+      deployed.set_integer_arithmetic(true);
+      final_result["integer_test_accuracy"] = evaluate(deployed, full_data().test, 256);
+      const ChipAccuracy on_chip_accuracy = evaluate_on_chip(deployed, on_chip, full_data(), recipe_.chip_test);
+      final_result["chip_test_accuracy"] = on_chip_accuracy.mean;
+      final_result["chip_test_accuracy_std"] = on_chip_accuracy.std;
+      final_result["chip_noise_seeds"] = on_chip_accuracy.seeds;
+      final_result["chip_test_images"] = full_data().test.first(recipe_.chip_test.test_images).size();
+      final_result = final_stage.finish(final_result);
+    }
+    Json joined = search;
+    for (const auto& [key, value] : final_result.items()) joined[key] = value;
+    return joined;
+  }
+
+  const Policy& last_policy() const { return last_policy_; }
+  const std::string& last_search_directory() const { return last_search_dir_; }
+
+ private:
+  // Read only by the stages that run, so a finished run reports without loading anything.
+  const DataSplits& full_data() {
+    if (!loaded_) loaded_ = load_data(full_);
+    return *loaded_;
+  }
+
+  const Recipe& recipe_;
+  std::string recipe_path_;
+  fs::path run_;
+  FileLock lock_;
+  ChipSpec chip_;
+  DataOptions full_ = recipe_.data;
+  std::optional<DataSplits> loaded_;
+  std::optional<Stage> int8_stage_;
+  Policy last_policy_;
+  std::string last_search_dir_;
+};
+
 }  // namespace
 
 RunSummary run_recipe(const Recipe& recipe, const std::string& recipe_path, const std::string& directory, bool resume) {
-  const fs::path run(directory);
-  // One run at a time in a folder: a second would rewrite recipe.yaml under the first one's stages.
-  const FileLock lock((run / "run").string(), directory);
-  if (!resume && fs::exists(run / "recipe.yaml")) {
-    throw ConfigError(directory + ": holds a run already; pass --resume to continue it (finished stages are kept), "
-                      "or choose another --out");
-  }
-  fs::create_directories(run);
-  // Rewritten only when it changes: a run resumed from its own recipe.yaml must not replace its input.
-  const std::string recipe_text = recipe_yaml_text(recipe);
-  std::ostringstream written;
-  written << std::ifstream(run / "recipe.yaml").rdbuf();
-  if (written.str() != recipe_text) write_file_atomically((run / "recipe.yaml").string(), recipe_text);
-  const ChipSpec chip = load_chip(recipe.chip, recipe.chip_set);
-  std::string chip_text = "# " + chip.name + ", fingerprint " + chip.fingerprint + "\n";
-  for (const ResolvedSetting& setting : chip.settings) {
-    chip_text += setting.key + ": " + setting_text(setting.value) + "  # " + setting.unit + ", " + setting.source + "\n";
-  }
-  write_file_atomically((run / "chip.txt").string(), chip_text);
-
-  DataOptions full = recipe.data;
-  full.seed = recipe.seed;
-  // Read only by the stages that run, so a finished run reports without loading anything.
-  std::optional<DataSplits> loaded;
-  const auto full_data = [&]() -> const DataSplits& {
-    if (!loaded) loaded = load_data(full);
-    return *loaded;
-  };
-  Recipe options = recipe;  // the option tables bind to mutable groups; the recipe itself stays as read
-  const Json data_inputs = {{"data", run_key_json(data_options(options.data))}, {"seed", recipe.seed}};
-  const Json network_inputs = run_key_json(network_options(options.network));
-
-  const std::string pretrained = recipe.fp32_from.empty() ? "" : read_checkpoint_info(recipe.fp32_from).run_key;
-  const Stage fp32_stage(run, "fp32", key_of({{"network", {network_inputs.at("network"), network_inputs.at("width")}},
-                                               {"data", data_inputs},
-                                               {"fp32", stage_key(recipe.fp32)},
-                                               {"from", pretrained}}));
-  Json fp32 = fp32_stage.finished().value_or(Json());
-  if (fp32.is_null()) {
-    spdlog::info("fp32: pretraining {} for {} epochs", recipe.network.architecture, recipe.fp32.epochs);
-    torch::manual_seed(recipe.seed);
-    Model model(model_spec(recipe, false));
-    model.set_policy(uniform_policy(model.workload(), {kFloatBits, kFloatBits}));
-    if (!recipe.fp32_from.empty()) load_weights_from(model, recipe.fp32_from);
-    fp32 = fp32_stage.finish(train_in(fp32_stage, model, full_data(), train_options(recipe.fp32, recipe.seed), recipe.data.name));
-  }
-
-  const Stage int8_stage(run, "int8", key_of({{"fp32", fp32_stage.key()}, {"network", network_inputs},
-                                               {"int8", stage_key(recipe.int8)}}));
-  Json int8 = int8_stage.finished().value_or(Json());
-  if (int8.is_null()) {
-    spdlog::info("int8: quantization-aware training at W8A8 for {} epochs", recipe.int8.epochs);
-    Model model(model_spec(recipe, true));
-    model.set_policy(uniform_policy(model.workload(), {8, 8}));
-    load_weights_from(model, fp32_stage.path("model.pt"));
-    int8 = int8_stage.finish(train_in(int8_stage, model, full_data(), train_options(recipe.int8, recipe.seed), recipe.data.name));
-  }
-
-  PolicySearchRequest request = recipe.search;
-  request.checkpoint = int8_stage.path("model.pt");
-  request.data = {recipe.data.name, recipe.data.dir, 0, 0, recipe.seed};
-  request.chip = chip;
-  request.cache = std::make_shared<CostCache>(CostCache::default_path());
-  request.algorithm.seed = recipe.seed;
-  request.settings.resume = true;
-  const int episodes = request.settings.episodes;
-  const Stage search_stage(run, "search", key_of({{"int8", int8_stage.key()}, {"search", search_options_key(request)}}),
-                           std::to_string(episodes));
-  request.settings.out_dir = search_stage.directory();
-  Json search = search_stage.finished().value_or(Json());
-  if (search.is_null()) {
-    if (episodes < 1) throw ConfigError(recipe_path + ": search.episodes: a run needs at least one episode");
-    const SearchResult result = search_policy(request);
-    const EvaluatedPolicy& best = result.history[result.best];
-    const EvaluatedPolicy& reference = result.history[result.reference];
-    search = search_stage.finish({{"policy", policy_summary(best.policy)},
-                                  {"latency_ns", best.evaluation.latency_ns},
-                                  {"energy_pj", best.evaluation.energy_pj},
-                                  {"latency_w8a8_ns", reference.evaluation.latency_ns},
-                                  {"energy_w8a8_pj", reference.evaluation.energy_pj},
-                                  {"trainings", result.trainings},
-                                  {"train_seconds", result.train_seconds},
-                                  {"price_seconds", result.price_seconds}});
-  }
-  const Policy policy = parse_policy_summary(search.at("policy").get<std::string>(), search_stage.path("stage.json"));
-
-  Json final_inputs = {{"search", search_stage.key()},
-                       {"finetune", stage_key(recipe.finetune)},
-                       {"chip_test_images", recipe.chip_test.test_images}};
-  // The other chip-test options came later: at their defaults a finished run keeps its key.
-  ChipTestOptions chosen = recipe.chip_test;
-  ChipTestOptions defaults;
-  defaults.test_images = chosen.test_images;
-  const std::string chip_test = run_key_json(chip_test_options(chosen)).dump();
-  if (chip_test != run_key_json(chip_test_options(defaults)).dump()) final_inputs["chip_test"] = chip_test;
-  const Stage final_stage(run, "final", key_of(final_inputs));
-  const auto on_chip = std::make_shared<const ChipSpec>(chip);
-  Json final_result = final_stage.finished().value_or(Json());
-  Model final_model(model_spec(recipe, true));
-  final_model.set_policy(policy);
-  if (final_result.is_null()) {
-    spdlog::info("final: fine-tuning {} for {} epochs on the full training set", search.at("policy").get<std::string>(),
-                 recipe.finetune.epochs);
-    load_weights_from(final_model, int8_stage.path("model.pt"));
-    // Candidates searched on the chip's arithmetic are fine-tuned for it in the end too.
-    if (request.candidates.analog) final_model.set_chip(on_chip);
-    final_result = train_in(final_stage, final_model, full_data(), train_options(recipe.finetune, recipe.seed), recipe.data.name);
-    spdlog::info("final: evaluating with folded batch norms, in exact integers and as {} computes", chip.name);
-    Model deployed = fold_batch_norm(final_model);
-    deployed.set_integer_arithmetic(true);
-    final_result["integer_test_accuracy"] = evaluate(deployed, full_data().test, 256);
-    const ChipAccuracy on_chip_accuracy = evaluate_on_chip(deployed, on_chip, full_data(), recipe.chip_test);
-    final_result["chip_test_accuracy"] = on_chip_accuracy.mean;
-    final_result["chip_test_accuracy_std"] = on_chip_accuracy.std;
-    final_result["chip_noise_seeds"] = on_chip_accuracy.seeds;
-    final_result["chip_test_images"] = full_data().test.first(recipe.chip_test.test_images).size();
-    final_result = final_stage.finish(final_result);
-  }
+  RecipeRun run(recipe, recipe_path, directory, resume);
+  const auto [fp32_accuracy, int8_accuracy] = run.prepare();
+  const Json result = run.search_and_finish(recipe.search.algorithm.name, "search", "final");
+  const Policy& policy = run.last_policy();
 
   RunSummary summary;
-  summary.fp32_accuracy = fp32.at("test_accuracy").get<double>();
-  summary.int8_accuracy = int8.at("test_accuracy").get<double>();
-  summary.final_accuracy = final_result.at("test_accuracy").get<double>();
-  summary.integer_accuracy = final_result.at("integer_test_accuracy").get<double>();
-  summary.chip_accuracy = final_result.at("chip_test_accuracy").get<double>();
-  summary.chip_accuracy_std = final_result.value("chip_test_accuracy_std", 0.0);  // absent from older runs
-  summary.chip_noise_seeds = final_result.value("chip_noise_seeds", 1);
-  summary.latency_ns = search.at("latency_ns").get<double>();
-  summary.latency_w8a8_ns = search.at("latency_w8a8_ns").get<double>();
-  summary.energy_pj = search.at("energy_pj").get<double>();
-  summary.energy_w8a8_pj = search.at("energy_w8a8_pj").get<double>();
-  summary.policy = search.at("policy").get<std::string>();
-  summary.trainings = search.at("trainings").get<int>();
-  summary.train_seconds = search.at("train_seconds").get<double>();
-  summary.price_seconds = search.at("price_seconds").get<double>();
+  summary.fp32_accuracy = fp32_accuracy;
+  summary.int8_accuracy = int8_accuracy;
+  summary.final_accuracy = result.at("test_accuracy").get<double>();
+  summary.integer_accuracy = result.at("integer_test_accuracy").get<double>();
+  summary.chip_accuracy = result.at("chip_test_accuracy").get<double>();
+  summary.chip_accuracy_std = result.value("chip_test_accuracy_std", 0.0);  // absent from older runs
+  summary.chip_noise_seeds = result.value("chip_noise_seeds", 1);
+  summary.latency_ns = result.at("latency_ns").get<double>();
+  summary.latency_w8a8_ns = result.at("latency_w8a8_ns").get<double>();
+  summary.energy_pj = result.at("energy_pj").get<double>();
+  summary.energy_w8a8_pj = result.at("energy_w8a8_pj").get<double>();
+  summary.policy = result.at("policy").get<std::string>();
+  summary.trainings = result.at("trainings").get<int>();
+  summary.train_seconds = result.at("train_seconds").get<double>();
+  summary.price_seconds = result.at("price_seconds").get<double>();
   const Json summary_json = {{"fp32_accuracy", summary.fp32_accuracy},
                              {"int8_accuracy", summary.int8_accuracy},
                              {"final_accuracy", summary.final_accuracy},
@@ -253,13 +305,78 @@ RunSummary run_recipe(const Recipe& recipe, const std::string& recipe_path, cons
                              {"energy_w8a8_pj", summary.energy_w8a8_pj},
                              {"energy_ratio", summary.energy_pj / summary.energy_w8a8_pj},
                              {"policy", summary.policy}};
-  write_file_atomically((run / "summary.json").string(), summary_json.dump(2) + "\n");
-  write_file_atomically((run / "best_policy.yaml").string(), policy_yaml_text(final_model.workload(), policy));
-  write_file_atomically((run / "best_policy.npy").string(), policy_npy_bytes(policy));
+  const fs::path folder(directory);
+  write_file_atomically((folder / "summary.json").string(), summary_json.dump(2) + "\n");
+  const Workload workload = Model(model_spec(recipe, true)).workload();
+  write_file_atomically((folder / "best_policy.yaml").string(), policy_yaml_text(workload, policy));
+  write_file_atomically((folder / "best_policy.npy").string(), policy_npy_bytes(policy));
 
-  summary.report_path = write_report(recipe, recipe_path, summary, chip, final_model.workload(), policy,
-                                     request.settings.out_dir, directory);
+  summary.report_path = write_report(recipe, recipe_path, summary, run.chip(), workload, policy,
+                                     run.last_search_directory(), directory);
   return summary;
+}
+
+Comparison compare_algorithms(const Recipe& recipe, const std::string& recipe_path, const std::vector<std::string>& algorithms,
+                              const std::string& directory, bool resume) {
+  if (algorithms.empty()) throw ConfigError("--algos: name at least one algorithm");
+  for (std::size_t i = 0; i < algorithms.size(); ++i) {
+    search_algorithms().at(algorithms[i], "--algos");
+    if (std::find(algorithms.begin(), algorithms.begin() + static_cast<std::ptrdiff_t>(i), algorithms[i]) !=
+        algorithms.begin() + static_cast<std::ptrdiff_t>(i)) {
+      throw ConfigError("--algos: " + algorithms[i] + " is named twice");
+    }
+  }
+  RecipeRun run(recipe, recipe_path, directory, resume);
+  Comparison comparison;
+  comparison.int8_accuracy = run.prepare().second;
+  std::vector<SearchRunData> searches;
+  Json table = Json::array();
+  for (const std::string& algorithm : algorithms) {
+    const Json result = run.search_and_finish(algorithm, "search-" + algorithm, "final-" + algorithm);
+    ComparedAlgorithm row;
+    row.algorithm = algorithm;
+    row.policy = result.at("policy").get<std::string>();
+    row.test_accuracy = result.at("test_accuracy").get<double>();
+    row.latency_ratio = result.at("latency_ns").get<double>() / result.at("latency_w8a8_ns").get<double>();
+    row.energy_ratio = result.at("energy_pj").get<double>() / result.at("energy_w8a8_pj").get<double>();
+    row.trainings = result.at("trainings").get<int>();
+    row.search_seconds = result.at("wall_seconds").get<double>();
+    row.evaluations = result.at("evaluations").get<int>();
+    row.best_evaluation = result.at("best_episode").get<int>();
+    comparison.algorithms.push_back(row);
+    table.push_back({{"algorithm", row.algorithm},           {"policy", row.policy},
+                     {"test_accuracy", row.test_accuracy},   {"latency_ratio", row.latency_ratio},
+                     {"energy_ratio", row.energy_ratio},     {"trainings", row.trainings},
+                     {"search_seconds", row.search_seconds}, {"evaluations", row.evaluations},
+                     {"best_evaluation", row.best_evaluation}});
+    SearchRunData data = read_search_run(run.last_search_directory());
+    data.name = algorithm;
+    searches.push_back(std::move(data));
+  }
+
+  const fs::path folder(directory);
+  write_file_atomically((folder / "compare.json").string(),
+                        Json{{"int8_accuracy", comparison.int8_accuracy}, {"algorithms", table}}.dump(2) + "\n");
+  std::string md = "# " + recipe.network.architecture + " on " + recipe.data.name + ", chip " + run.chip().name +
+                   ": search algorithms compared\n\n";
+  char line[512];
+  std::snprintf(line, sizeof line, "Reward %s, seed %llu, INT8 test accuracy %.4f. Accuracy is the test set's after the final fine-tune.\n\n",
+                recipe.search.settings.reward.c_str(), static_cast<unsigned long long>(recipe.seed), comparison.int8_accuracy);
+  md += line;
+  md += "| algorithm | test accuracy | latency | energy | trainings | search time [s] | evaluations | best at | policy |\n"
+        "|---|---|---|---|---|---|---|---|---|\n";
+  for (const ComparedAlgorithm& row : comparison.algorithms) {
+    std::snprintf(line, sizeof line, "| %s | %.4f | %.3fx | %.3fx | %d | %.1f | %d | %d | %s |\n", row.algorithm.c_str(),
+                  row.test_accuracy, row.latency_ratio, row.energy_ratio, row.trainings, row.search_seconds,
+                  row.evaluations, row.best_evaluation, row.policy.c_str());
+    md += line;
+  }
+  md += "\n![pareto_latency](figures/pareto_latency.png)\n\n![pareto_energy](figures/pareto_energy.png)\n\n"
+        "![progress](figures/progress.png)\n\n![bits](figures/bits.png)\n";
+  for (const Figure& figure : search_figures(searches)) render(figure, (folder / "figures").string(), {"png", "svg"});
+  comparison.table_path = (folder / "compare.md").string();
+  write_file_atomically(comparison.table_path, md);
+  return comparison;
 }
 
 }  // namespace qxbar

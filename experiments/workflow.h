@@ -1,6 +1,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "experiments/recipe.h"
 
@@ -33,5 +34,31 @@ struct RunSummary {
 // a stage whose inputs changed starts over, and so does everything after it. A folder holding a run is
 // continued only with `resume`.
 RunSummary run_recipe(const Recipe& recipe, const std::string& recipe_path, const std::string& directory, bool resume);
+
+// One algorithm of a comparison: its chosen policy after the final fine-tune, and what the search cost.
+struct ComparedAlgorithm {
+  std::string algorithm;
+  std::string policy;
+  double test_accuracy = 0;  // after the final fine-tune
+  double latency_ratio = 0;  // of W8A8's on the chip
+  double energy_ratio = 0;
+  int trainings = 0;          // policies the search fine-tuned
+  double search_seconds = 0;  // wall time of the search (of the process that finished it, when resumed)
+  int evaluations = 0;        // policies the algorithm proposed
+  int best_evaluation = 0;    // the one that became the result, counted from 1
+};
+
+struct Comparison {
+  double int8_accuracy = 0;
+  std::vector<ComparedAlgorithm> algorithms;
+  std::string table_path;  // compare.md
+};
+
+// Runs the recipe's fp32 and int8 stages once in `directory`, then for each of `algorithms` its search
+// (search-<algo>/) and final stage (final-<algo>/), all from the same INT8 checkpoint, chip, reward,
+// budget and seed; writes compare.md, compare.json and figures/ (every algorithm's evaluated points and
+// fronts overlaid, best reward against evaluations). Resumable and keyed like run_recipe.
+Comparison compare_algorithms(const Recipe& recipe, const std::string& recipe_path, const std::vector<std::string>& algorithms,
+                              const std::string& directory, bool resume);
 
 }  // namespace qxbar

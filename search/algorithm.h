@@ -31,6 +31,10 @@ class SearchAlgorithm {
   // True once the algorithm has nothing more to propose (a rule or a solver after its one answer): the
   // search then ends before its episodes run out.
   virtual bool finished() const { return false; }
+  // Whether the uniform baselines below W8A8 are fine-tuned too, for the figures to compare against. A
+  // rule or a solver that ends after a few evaluations says no: training them would cost it more than its
+  // search, and they are priced all the same.
+  virtual bool trains_baselines() const { return true; }
 };
 
 // The accuracy half of an evaluation, supplied by whoever owns the network (nn/ fine-tunes and validates).

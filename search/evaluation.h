@@ -9,6 +9,7 @@ enum class EvaluationStatus {
   OverBudget,  // costs more than the budget allows (searched policies are then priced only, not trained)
   Diverged,    // fine-tuning under the policy produced a non-finite loss
   Invalid,     // the chip cannot run the policy (pricing refused it); not trained
+  Priced,      // a baseline priced only: the algorithm does not learn from baseline accuracies
 };
 
 const char* to_string(EvaluationStatus status);

@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <cstdio>
 #include <limits>
+#include <map>
+#include <string>
+#include <utility>
 
 #include "search/reward.h"
 #include "sim/core/errors.h"
@@ -33,7 +36,8 @@ std::string budget_text(double budget) {
 // One indicator training, then an integer program per budget: with budgets given, one answer each (a
 // front); without, the budget is bisected between the cheapest choice and W8A8 towards the cheapest policy
 // whose fine-tuned accuracy stays on target. Under CIM-AQ's reward a policy no costlier than W8A8 is on
-// target exactly when its reward is not negative.
+// target exactly when its reward is not negative. A bisection step whose solution was evaluated before
+// moves on with the known result instead of spending an evaluation on it.
 class LimpqSearch : public SearchAlgorithm {
  public:
   LimpqSearch(const LimpqOptions& options, const SearchContext& context)
@@ -45,26 +49,56 @@ class LimpqSearch : public SearchAlgorithm {
 
   Policy ask() override {
     if (indicators_.empty()) indicators_ = train_indicators();
-    asked_budget_ = bisecting() ? (low_ + high_) / 2 : context_.cost_budgets[answered_];
-    const LimpqProgram limpq = costs_.program(indicators_, options_, asked_budget_);
-    const std::vector<std::size_t> chosen = solve_choice_program(limpq.program);
-    Policy policy = limpq.fixed;
-    for (std::size_t g = 0; g < chosen.size(); ++g) policy.layers[limpq.layers[g]] = limpq.bits[g][chosen[g]];
-    return policy;
+    if (!bisecting()) return solve(context_.cost_budgets[answered_]).first;
+    while (true) {
+      asked_budget_ = (low_ + high_) / 2;
+      auto [policy, ratio] = solve(asked_budget_);
+      asked_ratio_ = ratio;
+      const auto known = on_target_.find(policy_summary(policy));
+      if (known == on_target_.end() || high_ - low_ < kNarrowest) return policy;
+      narrow(known->second);
+    }
   }
 
   void tell(const Evaluation& evaluation) override {
     ++answered_;
     if (!bisecting()) return;
-    (evaluation.reward >= 0 ? high_ : low_) = asked_budget_;
+    on_target_[last_policy_] = evaluation.reward >= 0;
+    narrow(evaluation.reward >= 0);
   }
 
   bool finished() const override {
-    return answered_ >= (bisecting() ? static_cast<std::size_t>(options_.steps) : context_.cost_budgets.size());
+    if (!bisecting()) return answered_ >= context_.cost_budgets.size();
+    return answered_ >= static_cast<std::size_t>(options_.steps) || high_ - low_ < kNarrowest;
   }
 
+  bool trains_baselines() const override { return false; }
+
  private:
+  // Budgets closer than this give the same solutions on any network worth searching.
+  static constexpr double kNarrowest = 1e-4;
+
   bool bisecting() const { return context_.cost_budgets.empty(); }
+
+  // A policy on target bounds the cheapest from above by its own cost, which may lie below the budget
+  // asked; one below target shows that the budget asked was too tight.
+  void narrow(bool on_target) {
+    if (on_target) {
+      high_ = std::min(asked_ratio_, asked_budget_);
+    } else {
+      low_ = asked_budget_;
+    }
+  }
+
+  // The program's solution for `budget` and its cost ratio.
+  std::pair<Policy, double> solve(double budget) {
+    const LimpqProgram limpq = costs_.program(indicators_, options_, budget);
+    const std::vector<std::size_t> chosen = solve_choice_program(limpq.program);
+    Policy policy = limpq.fixed;
+    for (std::size_t g = 0; g < chosen.size(); ++g) policy.layers[limpq.layers[g]] = limpq.bits[g][chosen[g]];
+    last_policy_ = policy_summary(policy);
+    return {policy, costs_.ratio(policy)};
+  }
 
   std::vector<LayerIndicators> train_indicators() const {
     IndicatorRequest request{context_.space.weight_bit_choices(), context_.space.activation_bit_choices(), searched_,
@@ -79,8 +113,11 @@ class LimpqSearch : public SearchAlgorithm {
   std::vector<bool> searched_;
   LimpqCosts costs_;
   std::vector<LayerIndicators> indicators_;
+  std::map<std::string, bool> on_target_;  // evaluated policies: whether they met the accuracy target
+  std::string last_policy_;
   std::size_t answered_ = 0;
   double asked_budget_ = 0;
+  double asked_ratio_ = 0;
   double low_;
   double high_ = 1;
 };
@@ -135,6 +172,16 @@ LimpqCosts::LimpqCosts(const PolicySpace& space, const CostEngine& engine, const
     }
     options_.push_back(std::move(options));
   }
+}
+
+double LimpqCosts::ratio(const Policy& policy) const {
+  double cost = 0;
+  for (std::size_t l = 0; l < options_.size(); ++l) {
+    for (const PricedBits& option : options_[l]) {
+      if (option.bits == policy.layers[l]) cost += option.chip_cost;
+    }
+  }
+  return cost / reference_cost_;
 }
 
 double LimpqCosts::cheapest_ratio() const {

@@ -41,6 +41,9 @@ class LimpqCosts {
   LimpqProgram program(const std::vector<LayerIndicators>& indicators, const LimpqOptions& options, double cost_budget) const;
   // The least cost ratio any choice reaches: where a bisection of budgets starts.
   double cheapest_ratio() const;
+  // A policy's cost over W8A8's, from the per-layer table (pinned layers at 8/8, the others at bits it
+  // prices).
+  double ratio(const Policy& policy) const;
 
  private:
   struct PricedBits {

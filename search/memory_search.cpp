@@ -170,6 +170,7 @@ class MemorySearch : public SearchAlgorithm {
   Policy ask() override { return policy_; }
   void tell(const Evaluation&) override { told_ = true; }
   bool finished() const override { return told_; }
+  bool trains_baselines() const override { return false; }
 
  private:
   Policy policy_;

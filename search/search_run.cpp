@@ -59,6 +59,7 @@ class SearchRun {
   SearchResult run(SearchAlgorithm& algorithm) {
     // With and without the chip's cell resolution, whether or not the search is restricted to it.
     const std::vector<PolicySpace::Baseline> baselines = space_.baselines(engine_.chip().crossbar.cell_bits);
+    train_baselines_ = algorithm.trains_baselines();
     Progress baseline_progress("baselines", static_cast<std::int64_t>(baselines.size()), "policies");
     for (const PolicySpace::Baseline& baseline : baselines) {
       const EvaluatedPolicy& row = next(EvaluatedPolicy::Kind::Baseline, 0, baseline.label, baseline.policy);
@@ -131,6 +132,10 @@ class SearchRun {
     const double budget = largest_budget();
     const bool over_budget = budget > 0 && e.cost_ratio > budget;
     e.status = over_budget ? EvaluationStatus::OverBudget : EvaluationStatus::Ok;
+    if (kind == EvaluatedPolicy::Kind::Baseline && !reference && !train_baselines_) {
+      e.status = EvaluationStatus::Priced;
+      return row;
+    }
     // Baselines are trained whatever their cost, so plots can compare them; searched policies over the
     // budget are not worth the training.
     if (!over_budget || kind == EvaluatedPolicy::Kind::Baseline) {
@@ -210,6 +215,7 @@ class SearchRun {
   std::map<std::string, double> accuracies_;
   std::set<std::string> diverged_;  // policies whose fine-tuning diverged: deterministic, so not tried again
   double reference_cost_ = 0;
+  bool train_baselines_ = true;
   SearchResult result_;
 };
 

@@ -56,6 +56,20 @@ void write_bytes(const std::string& file, const std::string& target, const std::
   if (std::fclose(stream) != 0 || !written) throw cannot_write(target, write_errno);
 }
 
+// Whether `path` is a regular file whose contents are `bytes`: then nothing needs writing.
+bool holds_exactly(const std::string& path, const std::string& bytes) {
+  struct stat status {};
+  if (::stat(path.c_str(), &status) != 0 || !S_ISREG(status.st_mode) || static_cast<std::uint64_t>(status.st_size) != bytes.size()) {
+    return false;
+  }
+  std::FILE* stream = std::fopen(path.c_str(), "rb");
+  if (stream == nullptr) return false;
+  std::string held(bytes.size(), '\0');
+  const bool read = std::fread(held.data(), 1, held.size(), stream) == held.size();
+  std::fclose(stream);
+  return read && held == bytes;
+}
+
 }  // namespace
 
 void note_input_file(const std::string& path) {
@@ -106,6 +120,7 @@ void write_file_atomically(const std::string& path, const std::function<void(con
 }
 
 void write_file_atomically(const std::string& path, const std::string& bytes) {
+  if (holds_exactly(path, bytes)) return;
   write_file_atomically(path, [&](const std::string& file) { write_bytes(file, path, bytes); });
 }
 

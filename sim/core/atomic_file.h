@@ -12,6 +12,8 @@ namespace qxbar {
 // device such as /dev/null, a FIFO) is written in place, since renaming over it would destroy it; a
 // directory, and a file this process has read as an input, are refused.
 void write_file_atomically(const std::string& path, const std::function<void(const std::string& temporary)>& write);
+// Bytes a regular file already holds exactly are not written again: the file, its time stamps and any
+// input it is are left as they are (a run resumed from its own recipe.yaml rewrites nothing).
 void write_file_atomically(const std::string& path, const std::string& bytes);
 
 // Records that this process reads `path` as an input, so that no output replaces it: `qxbar eval --ckpt

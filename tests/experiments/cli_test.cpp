@@ -441,6 +441,51 @@ TEST(Cli, RunKilledMidSearchResumesToTheSameResult) {
   }
 }
 
+TEST(Cli, CompareRunsEveryAlgorithmFromOneCheckpointAndResumes) {
+  TempDir dir;
+  const std::string recipe = dir.write("tiny.yaml", kTinyRecipe);
+  const std::string out = dir.file("compare");
+  const std::string arguments = "compare " + recipe + " --algos ddpg,limpq,memory --threads 1 --set search.limpq.epochs=1 "
+                                "--set search.limpq.steps=2 --out " + out;
+  const ProcessResult first = qxbar(arguments);
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  const auto table = nlohmann::json::parse(read_text(out + "/compare.json"));
+  ASSERT_EQ(table["algorithms"].size(), 3u);
+  const auto& ddpg = table["algorithms"][0];
+  const auto& limpq = table["algorithms"][1];
+  const auto& memory = table["algorithms"][2];
+  EXPECT_EQ(ddpg["algorithm"], "ddpg");
+  EXPECT_EQ(ddpg["evaluations"], 3);
+  EXPECT_EQ(limpq["evaluations"], 2);   // two bisection steps
+  EXPECT_EQ(memory["evaluations"], 1);  // one rule, one policy
+  EXPECT_LE(limpq["latency_ratio"].get<double>(), 1.0);
+  for (const auto& row : table["algorithms"]) {
+    EXPECT_THAT(read_text(out + "/compare.md"), HasSubstr(row["policy"].get<std::string>()));
+    EXPECT_THAT(read_text(out + "/search-" + row["algorithm"].get<std::string>() + "/history.csv"),
+                HasSubstr(row["policy"].get<std::string>()));
+  }
+  // Every search started from the one INT8 checkpoint: their W8A8 baselines validate alike.
+  const auto w8a8_row = [&](const std::string& algorithm) {
+    const std::string history = read_text(out + "/search-" + algorithm + "/history.csv");
+    const std::size_t at = history.find(",baseline,W8A8,");
+    return at == std::string::npos ? std::string() : history.substr(at, history.find('\n', at) - at);
+  };
+  EXPECT_FALSE(w8a8_row("ddpg").empty());
+  EXPECT_EQ(w8a8_row("ddpg"), w8a8_row("limpq"));
+  EXPECT_EQ(w8a8_row("ddpg"), w8a8_row("memory"));
+  EXPECT_TRUE(std::filesystem::is_regular_file(out + "/search-limpq/indicators.json"));
+  EXPECT_EQ(read_text(out + "/figures/progress.png").substr(1, 3), "PNG");
+
+  // Resumed, every stage is done before; the table stands as it was.
+  const ProcessResult again = qxbar(arguments + " --resume");
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_THAT(again.err, ::testing::Not(HasSubstr("fine-tuning")));
+  EXPECT_EQ(nlohmann::json::parse(read_text(out + "/compare.json")), table);
+
+  expect_one_line_error(qxbar("compare " + recipe + " --algos ddpg,annealing --out " + dir.file("bad")),
+                        "--algos: unknown search algorithm 'annealing' (choose ddpg, random, memory or limpq)");
+}
+
 TEST(Cli, RunRecipeEndToEndThenOnlyChangedStagesRunAgain) {
   TempDir dir;
   const std::string recipe = dir.write("tiny.yaml", kTinyRecipe);

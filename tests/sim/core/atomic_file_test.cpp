@@ -72,6 +72,20 @@ TEST(AtomicFile, AFifoIsWrittenInPlaceAndStaysAFifo) {
   EXPECT_TRUE(S_ISFIFO(status.st_mode));
 }
 
+TEST(AtomicFile, BytesAlreadyHeldAreNotWrittenAgainEvenOverAnInput) {
+  const TempDir dir;
+  const std::string path = dir.write("recipe.yaml", "seed: 1\n");
+  struct stat before {};
+  ASSERT_EQ(::stat(path.c_str(), &before), 0);
+  note_input_file(path);
+  write_file_atomically(path, "seed: 1\n");  // the same bytes: nothing replaced, so nothing refused
+  struct stat after {};
+  ASSERT_EQ(::stat(path.c_str(), &after), 0);
+  EXPECT_EQ(after.st_ino, before.st_ino);
+  EXPECT_THROW(write_file_atomically(path, "seed: 2\n"), ConfigError);
+  EXPECT_EQ(read_text(path), "seed: 1\n");
+}
+
 TEST(AtomicFile, ADirectoryIsRefused) {
   const TempDir dir;
   std::filesystem::create_directories(dir.file("folder"));
