@@ -446,7 +446,7 @@ TEST(Cli, CompareRunsEveryAlgorithmFromOneCheckpointAndResumes) {
   const std::string recipe = dir.write("tiny.yaml", kTinyRecipe);
   const std::string out = dir.file("compare");
   const std::string arguments = "compare " + recipe + " --algos ddpg,limpq,memory --threads 1 --set search.limpq.epochs=1 "
-                                "--set search.limpq.steps=2 --out " + out;
+                                "--set search.limpq.steps=2 --set search.memory.rom_kib=32 --set search.memory.ram_kib=4 --out " + out;
   const ProcessResult first = qxbar(arguments);
   ASSERT_EQ(first.exit_code, 0) << first.err;
   const auto table = nlohmann::json::parse(read_text(out + "/compare.json"));
