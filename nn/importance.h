@@ -14,8 +14,8 @@ struct IndicatorTraining {
   std::vector<int> weight_bits;  // candidate widths of the searched layers
   std::vector<int> activation_bits;
   std::vector<bool> searched;    // per layer; the others keep the bits the model has
-  int epochs = 2;
-  double lr = 0.01;  // SGD with momentum 0.9, cosine-annealed
+  int epochs = 0;  // at least 1; search/limpq.h holds the defaults
+  double lr = 0;   // SGD with momentum 0.9, cosine-annealed
   std::int64_t batch_size = 128;
   std::uint64_t seed = 0;
   bool show_progress = true;

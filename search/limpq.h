@@ -11,7 +11,7 @@ namespace qxbar {
 // LIMPQ's parameters (Tang et al., ECCV 2022), as recipes (search.limpq.<key>) and flags name them.
 struct LimpqOptions {
   double alpha = 2;  // weight of the weight indicators against the activation indicators
-  int epochs = 2;    // indicator training over the search's training images
+  int epochs = 1;    // indicator training over the search's training images
   double lr = 0.01;
   double bitops_budget = 0;  // BitOPs as a fraction of W8A8's; 0: unconstrained
   double size_budget = 0;    // weight bits as a fraction of W8A8's; 0: unconstrained

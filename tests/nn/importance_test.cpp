@@ -20,6 +20,7 @@ IndicatorTraining quick(const Model& model) {
   options.searched.assign(model.layer_count(), true);
   options.searched.front() = options.searched.back() = false;
   options.epochs = 1;
+  options.lr = 0.01;
   options.batch_size = 64;
   options.seed = 5;
   options.show_progress = false;
