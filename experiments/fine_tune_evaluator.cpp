@@ -79,10 +79,6 @@ double FineTuneEvaluator::accuracy(const Policy& policy) {
   return train(model, data_, options_, info, "").val_accuracy;
 }
 
-}  // namespace qxbar
-
-namespace qxbar {
-
 std::string FineTuneEvaluator::indicator_key(const IndicatorRequest& request) const {
   // The thread count shapes float reductions, so indicators trained with another count may differ.
   return fingerprint_hex(nlohmann::json{{"checkpoint", {info_.run_key, info_.history.size()}},

@@ -132,7 +132,6 @@ class RecipeRun {
   }
 
   const ChipSpec& chip() const { return chip_; }
-  const fs::path& directory() const { return run_; }
 
   // The fp32 and int8 stages; returns their test accuracies.
   std::pair<double, double> prepare() {
@@ -167,9 +166,17 @@ class RecipeRun {
     return {fp32.at("test_accuracy").get<double>(), int8.at("test_accuracy").get<double>()};
   }
 
+  // What one algorithm's search and final stage came to: both stages' results in one object, the chosen
+  // policy and the search's folder.
+  struct Finished {
+    Json results;
+    Policy policy;
+    std::string search_directory;
+  };
+
   // The recipe's search with `algorithm` in stage `name`, then its chosen policy fine-tuned and tested in
-  // stage `final_name`: the search stage's results joined by the final stage's.
-  Json search_and_finish(const std::string& algorithm, const std::string& name, const std::string& final_name) {
+  // stage `final_name`.
+  Finished search_and_finish(const std::string& algorithm, const std::string& name, const std::string& final_name) {
     PolicySearchRequest request = recipe_.search;
     request.algorithm.name = algorithm;
     request.checkpoint = int8_stage_->path("model.pt");
@@ -205,8 +212,6 @@ class RecipeRun {
                                     {"best_episode", best.episode}});
     }
     const Policy policy = parse_policy_summary(search.at("policy").get<std::string>(), search_stage.path("stage.json"));
-    last_policy_ = policy;
-    last_search_dir_ = search_stage.directory();
 
     Json final_inputs = {{"search", search_stage.key()},
                          {"finetune", stage_key(recipe_.finetune)},
@@ -242,11 +247,8 @@ class RecipeRun {
     }
     Json joined = search;
     for (const auto& [key, value] : final_result.items()) joined[key] = value;
-    return joined;
+    return {joined, policy, search_stage.directory()};
   }
-
-  const Policy& last_policy() const { return last_policy_; }
-  const std::string& last_search_directory() const { return last_search_dir_; }
 
  private:
   // Read only by the stages that run, so a finished run reports without loading anything.
@@ -263,8 +265,6 @@ class RecipeRun {
   DataOptions full_ = recipe_.data;
   std::optional<DataSplits> loaded_;
   std::optional<Stage> int8_stage_;
-  Policy last_policy_;
-  std::string last_search_dir_;
 };
 
 }  // namespace
@@ -272,8 +272,9 @@ class RecipeRun {
 RunSummary run_recipe(const Recipe& recipe, const std::string& recipe_path, const std::string& directory, bool resume) {
   RecipeRun run(recipe, recipe_path, directory, resume);
   const auto [fp32_accuracy, int8_accuracy] = run.prepare();
-  const Json result = run.search_and_finish(recipe.search.algorithm.name, "search", "final");
-  const Policy& policy = run.last_policy();
+  const RecipeRun::Finished finished = run.search_and_finish(recipe.search.algorithm.name, "search", "final");
+  const Json& result = finished.results;
+  const Policy& policy = finished.policy;
 
   RunSummary summary;
   summary.fp32_accuracy = fp32_accuracy;
@@ -312,7 +313,7 @@ RunSummary run_recipe(const Recipe& recipe, const std::string& recipe_path, cons
   write_file_atomically((folder / "best_policy.npy").string(), policy_npy_bytes(policy));
 
   summary.report_path = write_report(recipe, recipe_path, summary, run.chip(), workload, policy,
-                                     run.last_search_directory(), directory);
+                                     finished.search_directory, directory);
   return summary;
 }
 
@@ -332,7 +333,8 @@ Comparison compare_algorithms(const Recipe& recipe, const std::string& recipe_pa
   std::vector<SearchRunData> searches;
   Json table = Json::array();
   for (const std::string& algorithm : algorithms) {
-    const Json result = run.search_and_finish(algorithm, "search-" + algorithm, "final-" + algorithm);
+    const RecipeRun::Finished finished = run.search_and_finish(algorithm, "search-" + algorithm, "final-" + algorithm);
+    const Json& result = finished.results;
     ComparedAlgorithm row;
     row.algorithm = algorithm;
     row.policy = result.at("policy").get<std::string>();
@@ -349,7 +351,7 @@ Comparison compare_algorithms(const Recipe& recipe, const std::string& recipe_pa
                      {"energy_ratio", row.energy_ratio},     {"trainings", row.trainings},
                      {"search_seconds", row.search_seconds}, {"evaluations", row.evaluations},
                      {"best_evaluation", row.best_evaluation}});
-    SearchRunData data = read_search_run(run.last_search_directory());
+    SearchRunData data = read_search_run(finished.search_directory);
     data.name = algorithm;
     searches.push_back(std::move(data));
   }

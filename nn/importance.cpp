@@ -49,8 +49,12 @@ std::vector<LayerIndicators> train_importance_indicators(Model& model, const Dat
   const Policy fixed = model.policy();
   const auto configure = [&](const auto& bits_of_layer) {
     Policy policy = fixed;
-    for (std::size_t l : searched) policy.layers[l] = bits_of_layer(l);
+    for (std::size_t l : searched) policy.layers[l] = bits_of_layer();
     model.set_policy(policy);
+  };
+  // Every searched layer at width b, or at the candidate nearest it where b is not one.
+  const auto uniform = [&](int b) {
+    configure([&] { return Bits(nearest(options.weight_bits, b), nearest(options.activation_bits, b)); });
   };
 
   // Quantizers keep their steps per width from the first forward at each; the optimizer must see them all,
@@ -61,7 +65,7 @@ std::vector<LayerIndicators> train_importance_indicators(Model& model, const Dat
     torch::NoGradGuard no_grad;
     const torch::Tensor first = train.inputs(torch::arange(std::min<std::int64_t>(options.batch_size, train.size())));
     for (int b : widths) {
-      configure([&](std::size_t) { return Bits(nearest(options.weight_bits, b), nearest(options.activation_bits, b)); });
+      uniform(b);
       model.forward(first);
     }
   }
@@ -96,10 +100,10 @@ std::vector<LayerIndicators> train_importance_indicators(Model& model, const Dat
         return value;
       };
       for (int b : widths) {
-        configure([&](std::size_t) { return Bits(nearest(options.weight_bits, b), nearest(options.activation_bits, b)); });
+        uniform(b);
         loss_sum += accumulate() * static_cast<double>(indices.size(0)) / static_cast<double>(widths.size());
       }
-      configure([&](std::size_t) {
+      configure([&] {
         return Bits(options.weight_bits[mix() % options.weight_bits.size()],
                     options.activation_bits[mix() % options.activation_bits.size()]);
       });

@@ -65,6 +65,18 @@ const ChipSpec& chip() {
   return spec;
 }
 
+// A chain searched by LIMPQ with falling indicators, on the analytical engine.
+struct LimpqSetup {
+  explicit LimpqSetup(SpaceOptions space_options = bits_2_to_5())
+      : space(chain(space_options)), engine(chip()), source(falling_indicators(space)) {
+    options.name = "limpq";
+  }
+  PolicySpace space;
+  AnalyticalEngine engine;
+  FixedIndicators source;
+  AlgorithmOptions options;
+};
+
 double objective(const std::vector<LayerIndicators>& indicators, const Policy& policy, double alpha) {
   double sum = 0;
   for (std::size_t l = 0; l < policy.layers.size(); ++l) {
@@ -112,11 +124,8 @@ TEST(Limpq, SolutionIsTheBruteForceOptimumAndWithinBudget) {
 
 TEST(Limpq, OneIndicatorTrainingAnswersEveryBudgetOfAFront) {
   const TempDir dir;
-  const PolicySpace space = chain(bits_2_to_5());
-  const AnalyticalEngine engine(chip());
-  FixedIndicators source(falling_indicators(space));
-  AlgorithmOptions options;
-  options.name = "limpq";
+  LimpqSetup setup;
+  auto& [space, engine, source, options] = setup;
   const std::unique_ptr<SearchAlgorithm> algorithm =
       make_search_algorithm(options, {space, 0, &engine, nullptr, &source, "energy", {0.4, 0.6, 0.8}});
   SearchSettings settings;
@@ -152,11 +161,8 @@ TEST(Limpq, OneIndicatorTrainingAnswersEveryBudgetOfAFront) {
 }
 
 TEST(Limpq, WithoutABudgetBisectsTowardsTheCheapestPolicyOnTarget) {
-  const PolicySpace space = chain(bits_2_to_5());
-  const AnalyticalEngine engine(chip());
-  FixedIndicators source(falling_indicators(space));
-  AlgorithmOptions options;
-  options.name = "limpq";
+  LimpqSetup setup;
+  auto& [space, engine, source, options] = setup;
   const std::unique_ptr<SearchAlgorithm> algorithm = make_search_algorithm(options, {space, 0, &engine, nullptr, &source});
   const double reference = price_network(engine, space.workload(), space.reference()).latency_ns;
   const auto ratio = [&](const Policy& policy) { return price_network(engine, space.workload(), policy).latency_ns / reference; };
@@ -183,11 +189,8 @@ TEST(Limpq, WithoutABudgetBisectsTowardsTheCheapestPolicyOnTarget) {
 }
 
 TEST(Limpq, RefusesWhatItCannotSolve) {
-  const PolicySpace space = chain(bits_2_to_5());
-  const AnalyticalEngine engine(chip());
-  FixedIndicators source(falling_indicators(space));
-  AlgorithmOptions options;
-  options.name = "limpq";
+  LimpqSetup setup;
+  auto& [space, engine, source, options] = setup;
   EXPECT_THAT([&] { make_search_algorithm(options, {space, 0, &engine, nullptr, &source, "edp"}); },
               ::testing::ThrowsMessage<ConfigError>(::testing::HasSubstr("edp is not a sum over layers")));
   EXPECT_THAT([&] { make_search_algorithm(options, {space, 0, &engine, nullptr, &source, "latency", {0.01}})->ask(); },
@@ -200,11 +203,8 @@ TEST(Limpq, RefusesWhatItCannotSolve) {
 TEST(Limpq, PinnedLayersStayAtEightBitsAndAreNotTrained) {
   SpaceOptions pinned = bits_2_to_5();
   pinned.force_first_last = true;
-  const PolicySpace space = chain(pinned);
-  const AnalyticalEngine engine(chip());
-  FixedIndicators source(falling_indicators(space));
-  AlgorithmOptions options;
-  options.name = "limpq";
+  LimpqSetup setup(pinned);
+  auto& [space, engine, source, options] = setup;
   const Policy policy = make_search_algorithm(options, {space, 0, &engine, nullptr, &source, "latency", {0.9}})->ask();
   EXPECT_EQ(source.last_request.searched, (std::vector<bool>{false, true, false}));
   EXPECT_EQ(policy.layers.front(), Bits(8, 8));
