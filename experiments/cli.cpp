@@ -36,6 +36,9 @@ const std::vector<Command>& commands() {
       {"run", "run a recipe: FP32 and INT8 training, policy search, fine-tuning, evaluation, report; resumable", run_run},
       {"compare", "run a recipe's search with several algorithms from one INT8 checkpoint, side by side; resumable",
        run_compare},
+      {"codesign", "search chip and policy together: LIMPQ's policy for every chip of a grid and budget, the Pareto "
+                   "set, the cheapest candidates measured; resumable, MPI-parallel",
+       run_codesign},
       {"sweep", "price networks and policies over a grid of chip parameters into SQLite; resumable", run_sweep},
       {"sim", "price a network on a chip: per-layer latency and energy, or a full lookup table", run_sim},
       {"check-hw", "validate a chip description and print every resolved value with its unit", run_check_hw},

@@ -81,6 +81,7 @@ int run_search(const std::vector<std::string>& args);
 int run_plot(const std::vector<std::string>& args);
 int run_run(const std::vector<std::string>& args);
 int run_compare(const std::vector<std::string>& args);
+int run_codesign(const std::vector<std::string>& args);
 int run_sweep(const std::vector<std::string>& args);
 
 }  // namespace qxbar::cli

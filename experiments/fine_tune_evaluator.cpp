@@ -27,6 +27,20 @@ std::map<int, double> steps_from(const nlohmann::json& object) {
   return steps;
 }
 
+nlohmann::json layers_json(const std::vector<LayerIndicators>& layers) {
+  nlohmann::json json = nlohmann::json::array();
+  for (const LayerIndicators& layer : layers) {
+    json.push_back({{"weights", steps_json(layer.weights)}, {"activations", steps_json(layer.activations)}});
+  }
+  return json;
+}
+
+std::vector<LayerIndicators> layers_from(const nlohmann::json& json) {
+  std::vector<LayerIndicators> layers;
+  for (const nlohmann::json& layer : json) layers.push_back({steps_from(layer.at("weights")), steps_from(layer.at("activations"))});
+  return layers;
+}
+
 struct StoredIndicators {
   std::string key;
   std::vector<LayerIndicators> layers;
@@ -41,17 +55,17 @@ StoredIndicators read_indicators(const std::string& path) {
   if (!in) throw DataError(path + ": cannot be read");
   try {
     const nlohmann::json json = nlohmann::json::parse(text.str());
-    StoredIndicators stored{json.at("key").get<std::string>(), {}};
-    for (const nlohmann::json& layer : json.at("layers")) {
-      stored.layers.push_back({steps_from(layer.at("weights")), steps_from(layer.at("activations"))});
-    }
-    return stored;
+    return {json.at("key").get<std::string>(), layers_from(json.at("layers"))};
   } catch (const std::exception& error) {
     throw DataError(path + ": not a LIMPQ indicator file (" + error.what() + ")");
   }
 }
 
 }  // namespace
+
+std::string encode_indicators(const std::vector<LayerIndicators>& layers) { return layers_json(layers).dump(); }
+
+std::vector<LayerIndicators> decode_indicators(const std::string& text) { return layers_from(nlohmann::json::parse(text)); }
 
 FineTuneEvaluator::FineTuneEvaluator(std::string checkpoint, DataSplits data, TrainOptions options,
                                      std::shared_ptr<const ChipSpec> chip, std::string indicators_path)
@@ -121,10 +135,7 @@ std::vector<LayerIndicators> FineTuneEvaluator::indicators(const IndicatorReques
     layers = train_importance_indicators(model, data_.train, training);
   }
   if (!indicators_path_.empty()) {
-    nlohmann::ordered_json json = {{"key", key}, {"layers", nlohmann::json::array()}};
-    for (const LayerIndicators& layer : layers) {
-      json["layers"].push_back({{"weights", steps_json(layer.weights)}, {"activations", steps_json(layer.activations)}});
-    }
+    const nlohmann::ordered_json json = {{"key", key}, {"layers", layers_json(layers)}};
     write_file_atomically(indicators_path_, json.dump(2) + "\n");
   }
   return layers;

@@ -39,4 +39,8 @@ class FineTuneEvaluator : public AccuracyEvaluator, public IndicatorSource {
   bool show_progress_ = true;
 };
 
+// Indicators as text and back, exactly (doubles round-trip), to pass them between processes.
+std::string encode_indicators(const std::vector<LayerIndicators>& layers);
+std::vector<LayerIndicators> decode_indicators(const std::string& text);
+
 }  // namespace qxbar

@@ -51,6 +51,23 @@ nlohmann::json search_options_key(PolicySearchRequest request) {
           {"chip", request.chip.fingerprint}};
 }
 
+DataOptions candidate_data(const PolicySearchRequest& request) {
+  DataOptions data = request.data;
+  data.train_size = request.candidates.train_size;
+  data.val_size = request.candidates.val_size;
+  data.seed = request.algorithm.seed;
+  return data;
+}
+
+TrainOptions candidate_finetune(const PolicySearchRequest& request) {
+  TrainOptions finetune;
+  finetune.epochs = request.candidates.finetune_epochs;
+  finetune.lr = request.candidates.finetune_lr;
+  finetune.batch_size = request.candidates.batch_size;
+  finetune.seed = request.algorithm.seed;
+  return finetune;
+}
+
 SearchResult search_policy(PolicySearchRequest request) {
   const CheckpointInfo checkpoint = read_checkpoint_info(request.checkpoint);
   if (!request.network.empty() && request.network != checkpoint.spec.architecture) {
@@ -62,17 +79,10 @@ SearchResult search_policy(PolicySearchRequest request) {
   const std::unique_ptr<CostEngine> engine = make_cost_engine(request.candidates.engine, request.chip, request.cache);
 
   const CandidateOptions& candidates = request.candidates;
-  request.data.train_size = candidates.train_size;
-  request.data.val_size = candidates.val_size;
-  request.data.seed = request.algorithm.seed;
-  TrainOptions finetune;
-  finetune.epochs = candidates.finetune_epochs;
-  finetune.lr = candidates.finetune_lr;
-  finetune.batch_size = candidates.batch_size;
-  finetune.seed = request.algorithm.seed;
+  request.data = candidate_data(request);
   const auto chip = candidates.analog ? std::make_shared<const ChipSpec>(request.chip) : nullptr;
   SearchSettings& settings = request.settings;
-  FineTuneEvaluator evaluator(request.checkpoint, load_data(request.data), finetune, chip,
+  FineTuneEvaluator evaluator(request.checkpoint, load_data(request.data), candidate_finetune(request), chip,
                               settings.out_dir + "/indicators.json");
   const Model model(checkpoint.spec);
   const PolicySpace space(model.workload(), model.geometry(), request.space);

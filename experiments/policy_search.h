@@ -47,6 +47,11 @@ OptionSet search_request_options(PolicySearchRequest& request);
 // them: `qxbar search` keys its run folder with them, a recipe its search stage.
 nlohmann::json search_options_key(PolicySearchRequest request);
 
+// What every candidate of the search is fine-tuned and validated on, and how: the request's search subsets
+// of its dataset and its fine-tuning options, seeded by the algorithm's seed.
+DataOptions candidate_data(const PolicySearchRequest& request);
+TrainOptions candidate_finetune(const PolicySearchRequest& request);
+
 // Runs (or resumes) the search in settings.out_dir and writes search.json beside its history.
 SearchResult search_policy(PolicySearchRequest request);
 

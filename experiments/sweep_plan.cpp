@@ -74,6 +74,23 @@ std::uint64_t splitmix64(std::uint64_t x) {
 
 }  // namespace
 
+std::vector<SweepAxis> read_grid(const YAML::Node& grid, const std::string& path) {
+  std::vector<SweepAxis> axes;
+  if (!grid.IsMap() || grid.size() == 0) throw ConfigError(located_message(location_of(grid, path), "grid", "expected chip keys with lists of values"));
+  for (const auto& entry : grid) {
+    const std::string key = entry.first.Scalar();
+    if (find_chip_key(key) == nullptr) {
+      const std::string hint = closest_chip_key(key);
+      throw ConfigError(located_message(location_of(entry.first, path), "grid." + key,
+                                        "not a chip key" + (hint.empty() ? std::string() : " (did you mean " + hint + "?)")));
+    }
+    SweepAxis axis{key, {}};
+    for (const SweepEntry& value : entries(entry.second, path, "grid." + key)) axis.values.push_back(value.name);
+    axes.push_back(std::move(axis));
+  }
+  return axes;
+}
+
 SweepPlan load_sweep(const std::string& path) {
   const YAML::Node root = load_yaml_file(path);
   StrictMap map(root, path, "");
@@ -86,18 +103,7 @@ SweepPlan load_sweep(const std::string& path) {
     plan.base_chip.name = (folder / plan.base_chip.name).string();
   }
   const YAML::Node grid = map.take("grid");
-  if (!grid.IsMap() || grid.size() == 0) throw ConfigError(located_message(location_of(grid, path), "grid", "expected chip keys with lists of values"));
-  for (const auto& entry : grid) {
-    const std::string key = entry.first.Scalar();
-    if (find_chip_key(key) == nullptr) {
-      const std::string hint = closest_chip_key(key);
-      throw ConfigError(located_message(location_of(entry.first, path), "grid." + key,
-                                        "not a chip key" + (hint.empty() ? std::string() : " (did you mean " + hint + "?)")));
-    }
-    SweepAxis axis{key, {}};
-    for (const SweepEntry& value : entries(entry.second, path, "grid." + key)) axis.values.push_back(value.name);
-    plan.axes.push_back(std::move(axis));
-  }
+  plan.axes = read_grid(grid, path);
   for (SweepEntry& network : entries(map.take("networks"), path, "networks")) {
     network.name = resolve_beside(network.name, folder);
     plan.networks.push_back(std::move(network));
@@ -152,19 +158,27 @@ std::vector<std::string> SweepPlan::keys() const {
   return keys;
 }
 
-std::vector<SweepPoint> expand(const SweepPlan& plan) {
-  std::vector<SweepPoint> points;
-  std::vector<std::size_t> digits(plan.axes.size(), 0);
+std::vector<std::vector<std::string>> grid_chips(const std::vector<SweepAxis>& axes) {
+  std::vector<std::vector<std::string>> chips;
+  std::vector<std::size_t> digits(axes.size(), 0);
   for (;;) {
     std::vector<std::string> values;
-    for (std::size_t axis = 0; axis < plan.axes.size(); ++axis) values.push_back(plan.axes[axis].values[digits[axis]]);
+    for (std::size_t axis = 0; axis < axes.size(); ++axis) values.push_back(axes[axis].values[digits[axis]]);
+    chips.push_back(std::move(values));
+    std::size_t axis = axes.size();
+    while (axis > 0 && ++digits[axis - 1] == axes[axis - 1].values.size()) digits[--axis] = 0;
+    if (axis == 0) return chips;
+  }
+}
+
+std::vector<SweepPoint> expand(const SweepPlan& plan) {
+  std::vector<SweepPoint> points;
+  for (const std::vector<std::string>& values : grid_chips(plan.axes)) {
     for (const SweepEntry& network : plan.networks) {
       for (const SweepEntry& policy : plan.policies) points.push_back({points.size(), values, network.name, policy.name});
     }
-    std::size_t axis = plan.axes.size();
-    while (axis > 0 && ++digits[axis - 1] == plan.axes[axis - 1].values.size()) digits[--axis] = 0;
-    if (axis == 0) return points;
   }
+  return points;
 }
 
 std::vector<std::size_t> deal(std::size_t points, std::size_t shard, std::size_t shards) {

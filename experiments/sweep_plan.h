@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include <yaml-cpp/yaml.h>
+
 #include "nn/trainer.h"
 #include "sim/core/errors.h"
 
@@ -58,6 +60,9 @@ struct SweepPlan {
 
 SweepPlan load_sweep(const std::string& path);
 
+// A file's `grid:` mapping, dotted chip keys to lists of values, read strictly (errors at `path`'s line).
+std::vector<SweepAxis> read_grid(const YAML::Node& grid, const std::string& path);
+
 // One point of the grid: a value per axis, a network and a policy. Points are numbered in a fixed
 // order (the last axis varies fastest, then networks, then policies), so every process agrees on them.
 struct SweepPoint {
@@ -71,6 +76,9 @@ struct SweepPoint {
 constexpr std::int64_t kMaxSweepPoints = 10000000;
 
 std::vector<SweepPoint> expand(const SweepPlan& plan);
+
+// The chips of a grid, a value per axis each, the last axis varying fastest.
+std::vector<std::vector<std::string>> grid_chips(const std::vector<SweepAxis>& axes);
 
 // The indices of the points that shard `shard` of `shards` prices. Points are dealt in a fixed
 // pseudo-random order, so every shard gets as many points and a fair share of the large and small ones

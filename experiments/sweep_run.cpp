@@ -4,7 +4,6 @@
 #include <chrono>
 #include <map>
 #include <set>
-#include <thread>
 #include <tuple>
 
 #include "nn/builtin_workloads.h"
@@ -211,29 +210,12 @@ SweepOutcome run_sweep(const std::string& sweep_file, const SweepOptions& option
     ++(row.ok() ? outcome.priced : outcome.invalid);
     if (options.show_progress) progress.update(static_cast<std::int64_t>(outcome.priced + outcome.invalid));
   };
-  for (const std::size_t position : slice) {
-    const SweepRow row = pricer->price(points[to_price[position]]);
-    if (!root) {
-      team.send(row);
-      continue;
-    }
-    record(row);
-    while (const std::optional<SweepRow> received = team.receive()) record(*received);
-  }
+  std::vector<std::size_t> mine;
+  for (const std::size_t position : slice) mine.push_back(to_price[position]);
+  collect_rows(team, mine, [&](std::size_t index) { return std::vector<SweepRow>{pricer->price(points[index])}; }, record);
   if (root) {
-    for (;;) {
-      if (const std::optional<SweepRow> received = team.receive()) {
-        record(*received);
-      } else if (team.others_done()) {
-        break;
-      } else {
-        std::this_thread::sleep_for(std::chrono::milliseconds(2));
-      }
-    }
     outcome.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (plan->accuracy) outcome.evaluated = store->accuracies().size() - accuracies.size();
-  } else {
-    team.send_done();
   }
   pricer->flush();
   if (root && options.show_progress) progress.finish();

@@ -1,13 +1,14 @@
+#include <chrono>
 #include <cstdlib>
 #include <stdexcept>
 #include <string>
+#include <thread>
 
 #include "experiments/sweep_team.h"
 
 #ifdef QXBAR_WITH_MPI
 #include <mpi.h>
 
-#include <chrono>
 #include <deque>
 #endif
 
@@ -156,6 +157,31 @@ class MpiTeam : public SweepTeam {
 #endif
 
 }  // namespace
+
+void collect_rows(SweepTeam& team, const std::vector<std::size_t>& items,
+                  const std::function<std::vector<SweepRow>(std::size_t item)>& produce,
+                  const std::function<void(const SweepRow& row)>& record) {
+  const bool root = team.rank() == 0;
+  for (const std::size_t item : items) {
+    for (const SweepRow& row : produce(item)) root ? record(row) : team.send(row);
+    if (root) {
+      while (const std::optional<SweepRow> received = team.receive()) record(*received);
+    }
+  }
+  if (!root) {
+    team.send_done();
+    return;
+  }
+  for (;;) {
+    if (const std::optional<SweepRow> received = team.receive()) {
+      record(*received);
+    } else if (team.others_done()) {
+      return;
+    } else {
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+  }
+}
 
 std::unique_ptr<SweepTeam> solo_team() { return std::make_unique<SoloTeam>(); }
 

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -41,6 +42,13 @@ class SweepTeam {
  private:
   bool pricing_ = false;
 };
+
+// The team's pricing loop, called on every rank: each rank turns its `items` into rows with `produce`;
+// rank 0 records its own rows and every other rank's as they arrive, the others send theirs. Returns on
+// rank 0 once every rank's last row is recorded.
+void collect_rows(SweepTeam& team, const std::vector<std::size_t>& items,
+                  const std::function<std::vector<SweepRow>(std::size_t item)>& produce,
+                  const std::function<void(const SweepRow& row)>& record);
 
 // A team of one, for a sweep run as a single process.
 std::unique_ptr<SweepTeam> solo_team();

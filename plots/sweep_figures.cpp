@@ -21,7 +21,12 @@ struct Group {
 std::string policy_label(const std::string& policy) {
   const std::size_t comma = policy.find(',');
   if (comma != std::string::npos) return "W" + policy.substr(0, comma) + "A" + policy.substr(comma + 1);
-  return std::filesystem::path(policy).stem().string();
+  // A policy file by its name; any other entry (a co-design's budget) as it reads.
+  const std::filesystem::path file(policy);
+  for (const char* extension : {".yaml", ".yml", ".npy"}) {
+    if (file.extension() == extension) return file.stem().string();
+  }
+  return policy;
 }
 
 // A file name part: letters, digits, '-' and '_' only.

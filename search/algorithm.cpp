@@ -26,7 +26,11 @@ AlgorithmOptions::AlgorithmOptions(const AlgorithmOptions& other) : name(other.n
 }
 
 AlgorithmOptions& AlgorithmOptions::operator=(const AlgorithmOptions& other) {
-  if (this != &other) *this = AlgorithmOptions(other);
+  if (this == &other) return *this;
+  AlgorithmOptions copy(other);
+  name = std::move(copy.name);
+  seed = copy.seed;
+  parameters_ = std::move(copy.parameters_);
   return *this;
 }
 

@@ -16,17 +16,6 @@ namespace {
 
 constexpr Bits kPinnedBits{8, 8};
 
-// Layers LIMPQ chooses bits for: those the space does not pin (LIMPQ's own setting pins the first and
-// the last, --force-first-last).
-std::vector<bool> searched_layers(const PolicySpace& space) {
-  std::vector<bool> searched(space.workload().layers.size());
-  for (std::size_t l = 0; l < searched.size(); ++l) searched[l] = !space.is_pinned(l);
-  if (std::none_of(searched.begin(), searched.end(), [](bool s) { return s; })) {
-    throw ConfigError("limpq: every layer is pinned at 8/8, nothing is left to search");
-  }
-  return searched;
-}
-
 std::string budget_text(double budget) {
   char text[32];
   std::snprintf(text, sizeof text, "%g", budget);
@@ -43,7 +32,7 @@ class LimpqSearch : public SearchAlgorithm {
   LimpqSearch(const LimpqOptions& options, const SearchContext& context)
       : options_(options),
         context_(context),
-        searched_(searched_layers(context.space)),
+        searched_(limpq_searched_layers(context.space)),
         costs_(context.space, *context.engine, context.cost_metric, searched_),
         low_(costs_.cheapest_ratio()) {}
 
@@ -92,12 +81,9 @@ class LimpqSearch : public SearchAlgorithm {
 
   // The program's solution for `budget` and its cost ratio.
   std::pair<Policy, double> solve(double budget) {
-    const LimpqProgram limpq = costs_.program(indicators_, options_, budget);
-    const std::vector<std::size_t> chosen = solve_choice_program(limpq.program);
-    Policy policy = limpq.fixed;
-    for (std::size_t g = 0; g < chosen.size(); ++g) policy.layers[limpq.layers[g]] = limpq.bits[g][chosen[g]];
-    last_policy_ = policy_summary(policy);
-    return {policy, costs_.ratio(policy)};
+    LimpqSolution solution = solve_limpq(costs_, indicators_, options_, budget);
+    last_policy_ = policy_summary(solution.policy);
+    return {std::move(solution.policy), solution.cost_ratio};
   }
 
   std::vector<LayerIndicators> train_indicators() const {
@@ -123,6 +109,28 @@ class LimpqSearch : public SearchAlgorithm {
 };
 
 }  // namespace
+
+std::vector<bool> limpq_searched_layers(const PolicySpace& space) {
+  std::vector<bool> searched(space.workload().layers.size());
+  for (std::size_t l = 0; l < searched.size(); ++l) searched[l] = !space.is_pinned(l);
+  if (std::none_of(searched.begin(), searched.end(), [](bool s) { return s; })) {
+    throw ConfigError("limpq: every layer is pinned at 8/8, nothing is left to search");
+  }
+  return searched;
+}
+
+LimpqSolution solve_limpq(const LimpqCosts& costs, const std::vector<LayerIndicators>& indicators, const LimpqOptions& options,
+                          double cost_budget) {
+  const LimpqProgram limpq = costs.program(indicators, options, cost_budget);
+  const std::vector<std::size_t> chosen = solve_choice_program(limpq.program);
+  LimpqSolution solution{limpq.fixed, 0, 0};
+  for (std::size_t g = 0; g < chosen.size(); ++g) {
+    solution.policy.layers[limpq.layers[g]] = limpq.bits[g][chosen[g]];
+    solution.objective += limpq.program.groups[g][chosen[g]].objective;
+  }
+  solution.cost_ratio = costs.ratio(solution.policy);
+  return solution;
+}
 
 std::vector<int> monotone_widths(const std::map<int, double>& steps) {
   std::vector<int> kept;

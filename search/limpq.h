@@ -60,6 +60,20 @@ class LimpqCosts {
   double reference_weight_bits_ = 0;
 };
 
+// One answer of LIMPQ: the optimal policy for a budget, the objective it reaches and its cost over W8A8's.
+struct LimpqSolution {
+  Policy policy;
+  double objective = 0;
+  double cost_ratio = 0;
+};
+// Throws ConfigError when no policy keeps within the budgets.
+LimpqSolution solve_limpq(const LimpqCosts& costs, const std::vector<LayerIndicators>& indicators, const LimpqOptions& options,
+                          double cost_budget);
+
+// The layers LIMPQ chooses bits for: those the space does not pin (LIMPQ's own setting pins the first and
+// the last, --force-first-last). ConfigError when every layer is pinned.
+std::vector<bool> limpq_searched_layers(const PolicySpace& space);
+
 // The bit widths of a layer's indicators that LIMPQ keeps: a width whose step is smaller than a wider
 // width's claims to lose less than the wider one, which cannot be, so it is left out.
 std::vector<int> monotone_widths(const std::map<int, double>& steps);

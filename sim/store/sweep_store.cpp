@@ -77,9 +77,20 @@ SweepColumn cost_column(std::string name, Storage storage, Field field) {
           }};
 }
 
-// The points table has had two layouts; the second added the accuracy columns. Tables of both are read,
-// only the second is written.
-constexpr int kLayout = 2;
+// A column of a priced point that only some sweeps fill: NULL where the row has no value.
+template <typename Field>
+SweepColumn optional_column(std::string name, Storage storage, Field field) {
+  using Value = typename std::decay_t<decltype(field(std::declval<SweepRow&>()))>::value_type;
+  return {std::move(name), storage, "",
+          [field](const SweepRow& row) { return row.ok() && field(row) ? cell_of(*field(row)) : SweepCell(); },
+          [field](SweepRow& row, SweepCell cell) {
+            if (!std::holds_alternative<std::monostate>(cell)) field(row) = value_of<Value>(std::move(cell));
+          }};
+}
+
+// The points table has had three layouts; the second added the accuracy columns, the third the chosen
+// policy and its objective. Tables of all are read, only the third is written.
+constexpr int kLayout = 3;
 
 // The points table, an entry per column: creating, inserting, merging, reading, sending rows between
 // processes and the CSV all walk it, so a new cost is one entry here (and in SweepRow).
@@ -114,6 +125,10 @@ std::vector<SweepColumn> sweep_columns(const std::vector<std::string>& axes, int
                        [](SweepRow& row, SweepCell cell) {
                          if (const auto* spread = std::get_if<double>(&cell)) row.accuracy_std = *spread;
                        }});
+  }
+  if (layout >= 3) {
+    columns.push_back(optional_column("chosen_policy", Storage::Text, [](auto& row) -> auto& { return row.chosen_policy; }));
+    columns.push_back(optional_column("objective", Storage::Real, [](auto& row) -> auto& { return row.objective; }));
   }
   return columns;
 }
@@ -269,6 +284,20 @@ Accuracies SweepStore::accuracies() const {
   Accuracies accuracies;
   while (select.next_row()) accuracies[{select.text(0), select.text(1), select.text(2)}] = {select.real(3), select.real(4)};
   return accuracies;
+}
+
+void SweepStore::add_accuracy(const std::vector<std::size_t>& indices, const AccuracyKey& evaluated,
+                              const MeasuredAccuracy& accuracy) {
+  db_.transaction([&] {
+    insert_accuracy_->bind(1, evaluated.checkpoint).bind(2, evaluated.chip).bind(3, evaluated.policy).bind(4, accuracy.mean);
+    insert_accuracy_->bind(5, accuracy.std);
+    insert_accuracy_->run();
+    SqliteStatement update = db_.prepare("UPDATE points SET accuracy = ?, accuracy_std = ? WHERE id = ? AND status = ?");
+    for (const std::size_t index : indices) {
+      update.bind(1, accuracy.mean).bind(2, accuracy.std).bind(3, static_cast<std::int64_t>(index)).bind(4, std::string(SweepRow::kOk));
+      update.run();
+    }
+  });
 }
 
 std::size_t SweepStore::merge_from(const std::string& source) {

@@ -31,6 +31,10 @@ struct SweepRow {
   std::optional<double> accuracy;
   // Its sample standard deviation over the noise seeds (0 with one seed or on a chip without noise).
   std::optional<double> accuracy_std;
+  // Where the point's policy was chosen for its chip (qxbar codesign: `policy` names the budget): the
+  // policy chosen, as policy_summary() writes it, and the importance objective it reached.
+  std::optional<std::string> chosen_policy;
+  std::optional<double> objective;
 
   bool ok() const { return status == kOk; }
 };
@@ -73,6 +77,9 @@ class SweepStore {
   void insert(const SweepRow& row, const std::optional<AccuracyKey>& evaluated = std::nullopt);
   // Every accuracy stored, so that no run evaluates one again.
   Accuracies accuracies() const;
+  // Stores an accuracy evaluated after the points were priced, on the stored points `indices`, in one
+  // transaction with the accuracies table.
+  void add_accuracy(const std::vector<std::size_t>& indices, const AccuracyKey& evaluated, const MeasuredAccuracy& accuracy);
   // Adds the points and accuracies of another database of the same plan (a shard); returns how many
   // points were new.
   std::size_t merge_from(const std::string& source);

@@ -18,6 +18,7 @@
 #include "sim/core/npy.h"
 #include "sim/core/policy.h"
 #include "sim/core/workload.h"
+#include "sim/store/sweep_store.h"
 #include "tests/test_support.h"
 
 namespace qxbar {
@@ -486,6 +487,73 @@ TEST(Cli, CompareRunsEveryAlgorithmFromOneCheckpointAndResumes) {
                         "--algos: unknown search algorithm 'annealing' (choose ddpg, random, memory or limpq)");
 }
 
+TEST(Cli, CodesignChoosesAPolicyPerChipAndBudgetMeasuresTheCheapestAndResumes) {
+  TempDir dir;
+  dir.write("tiny.yaml", kTinyRecipe);
+  // Three chips, one of which cannot exist (cells of 0 bits), times two budgets.
+  const std::string plan = dir.write("codesign.yaml", "recipe: tiny.yaml\ngrid:\n  crossbar.cell_bits: [1, 4, 0]\n"
+                                                      "budgets: [0.4, 0.7]\nfinalists: 1\ntrainings: 3\n");
+  const std::string out = dir.file("codesign");
+  const std::string arguments = "codesign " + plan + " --threads 1 --set search.limpq.epochs=1 --out " + out;
+  const ProcessResult first = qxbar(arguments);
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  const auto report = nlohmann::json::parse(read_text(out + "/codesign.json"));
+  EXPECT_EQ(report["chips"], 3);
+  EXPECT_EQ(report["points"], 6);
+  EXPECT_EQ(report["chips_without_a_policy"], 1);
+
+  const SweepResults points = read_sweep(out + "/codesign/points.sqlite");
+  EXPECT_EQ(points.axes, (std::vector<std::string>{"crossbar.cell_bits"}));
+  ASSERT_EQ(points.rows.size(), 6u);
+  for (std::size_t chip = 0; chip < 3; ++chip) {
+    const SweepRow& tight = points.rows[2 * chip];
+    const SweepRow& loose = points.rows[2 * chip + 1];
+    EXPECT_EQ(tight.policy, "latency budget 0.4");
+    EXPECT_EQ(loose.policy, "latency budget 0.7");
+    if (chip == 2) {
+      EXPECT_THAT(tight.status, HasSubstr("cell_bits"));
+      EXPECT_FALSE(tight.chosen_policy.has_value());
+      continue;
+    }
+    ASSERT_TRUE(tight.ok() && loose.ok()) << tight.status << loose.status;
+    // A looser budget never predicts more loss, and never costs less.
+    EXPECT_LE(*loose.objective, *tight.objective);
+    EXPECT_GE(loose.latency_ns, tight.latency_ns);
+    EXPECT_EQ(parse_policy_summary(*tight.chosen_policy, "db").layers.size(), 5u);
+  }
+  // The measured points, cheapest first; each accuracy is stored with every point of its policy.
+  const auto& measured = report["measured"];
+  ASSERT_FALSE(measured.empty());
+  ASSERT_LE(measured.size(), 3u);
+  for (std::size_t m = 0; m < measured.size(); ++m) {
+    if (m > 0) EXPECT_GE(measured[m]["latency_ns"].get<double>(), measured[m - 1]["latency_ns"].get<double>());
+    for (const SweepRow& row : points.rows) {
+      if (row.chosen_policy == measured[m]["policy"].get<std::string>()) EXPECT_EQ(row.accuracy, measured[m]["accuracy"].get<double>());
+    }
+    EXPECT_EQ(measured[m]["on_target"], measured[m]["accuracy"].get<double>() >= report["target"].get<double>());
+  }
+  if (!report["best"].is_null()) EXPECT_TRUE(report["best"]["on_target"].get<bool>());
+  EXPECT_EQ(read_text(out + "/figures/codesign_objective.png").substr(1, 3), "PNG");
+  EXPECT_THAT(read_text(out + "/codesign.md"), HasSubstr(measured[0]["policy"].get<std::string>()));
+
+  // Resumed, nothing is priced or trained again and the report stands as it was.
+  const ProcessResult again = qxbar(arguments + " --resume");
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_THAT(again.err, ::testing::Not(HasSubstr("fine-tuning")));
+  EXPECT_THAT(again.out, HasSubstr("; 0 fine-tunes now"));
+  EXPECT_EQ(nlohmann::json::parse(read_text(out + "/codesign.json")), report);
+
+  const std::string misspelt = dir.write("misspelt.yaml", "recipe: tiny.yaml\ngrid:\n  crossbar.cell_bits: [1]\nbudget: [0.5]\n");
+  expect_one_line_error(qxbar("codesign " + misspelt + " --out " + dir.file("m")), misspelt + ":4:1: budget: unknown key");
+  const std::string above = dir.write("above.yaml", "recipe: tiny.yaml\ngrid:\n  crossbar.cell_bits: [1]\nbudgets: [0.5, 1.5]\n");
+  const ProcessResult refused = qxbar("codesign " + above + " --out " + dir.file("a"));
+  EXPECT_EQ(refused.exit_code, 2);
+  EXPECT_THAT(refused.err, StartsWith("qxbar: error: " + above + ":4:10: budgets: "));
+  const std::string no_recipe = dir.write("no_recipe.yaml", "recipe: none.yaml\ngrid:\n  crossbar.cell_bits: [1]\n");
+  expect_one_line_error(qxbar("codesign " + no_recipe + " --out " + dir.file("r")), no_recipe + ":1:9: recipe: no such recipe file");
+  for (const char* folder : {"m", "a", "r"}) EXPECT_FALSE(std::filesystem::exists(dir.file(folder)));
+}
+
 TEST(Cli, RunRecipeEndToEndThenOnlyChangedStagesRunAgain) {
   TempDir dir;
   const std::string recipe = dir.write("tiny.yaml", kTinyRecipe);
@@ -816,7 +884,7 @@ TEST(Cli, SweepStoresAccuracyAsTheChipComputesIt) {
             eval_accuracy("--ckpt " + dir.file("run/model.pt") + " --policy " + dir.file("w6a6.yaml") + " --set adc.bits=2", dir));
   const std::string csv = read_text(dir.file("a.csv"));
   EXPECT_THAT(csv, StartsWith("id,adc.bits,crossbar.rows_per_read,network,policy,status,"));
-  EXPECT_THAT(csv, HasSubstr(",chip,accuracy,accuracy_std\n"));
+  EXPECT_THAT(csv, HasSubstr(",chip,accuracy,accuracy_std,chosen_policy,objective\n"));
 
   // Points lost in a crash are priced again on resume; their accuracies come from the store, not from
   // evaluating again.
@@ -961,6 +1029,23 @@ TEST(Cli, SweepOnTwoMpiRanksStoresTheAccuraciesOfOneProcess) {
   EXPECT_THAT(resumed.out, HasSubstr("8 points, 2 priced and 0 invalid by 2 processes, 6 stored before\n0 accuracies evaluated"));
   expect_accuracies(db, marked);
 }
+
+TEST(Cli, CodesignOnTwoMpiRanksGivesThePointsOfOneProcess) {
+  TempDir dir;
+  dir.write("tiny.yaml", kTinyRecipe);
+  const std::string plan = dir.write("codesign.yaml", "recipe: tiny.yaml\ngrid:\n  crossbar.cell_bits: [1, 2, 4]\n  adc.bits: [4, 8]\n"
+                                                      "budgets: [0.4, 0.7]\nfinalists: 1\ntrainings: 1\n");
+  const std::string arguments = "-q codesign " + plan + " --threads 1 --set search.limpq.epochs=1 --out ";
+  const ProcessResult one = qxbar(arguments + dir.file("one"));
+  ASSERT_EQ(one.exit_code, 0) << one.err;
+  const ProcessResult two = on_two_ranks(arguments + dir.file("two"));
+  ASSERT_EQ(two.exit_code, 0) << two.out;
+  EXPECT_THAT(two.out, HasSubstr("by 2 processes"));
+  const std::string csv = sweep_csv(read_sweep(dir.file("one/codesign/points.sqlite")));
+  EXPECT_THAT(csv, HasSubstr("latency budget 0.7"));
+  EXPECT_EQ(sweep_csv(read_sweep(dir.file("two/codesign/points.sqlite"))), csv);
+}
+
 #endif
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "search/ddpg.h"
 
 #include <gmock/gmock.h>
+#include <nlohmann/json.hpp>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -120,6 +121,22 @@ AlgorithmOptions with_parameter(const std::string& key, double value) {
     if constexpr (std::is_arithmetic_v<Value>) *target = static_cast<Value>(value);
   }, option_named(parameters, key).target);
   return options;
+}
+
+TEST(AlgorithmOptions, AssignedOptionsHoldTheirOwnCopyOfEveryParameter) {
+  AlgorithmOptions assigned;
+  assigned.name = "random";
+  const AlgorithmOptions changed = with_parameter("warmup", 7);
+  assigned = changed;
+  EXPECT_EQ(assigned.name, "ddpg");
+  EXPECT_EQ(assigned.run_key().dump(), changed.run_key().dump());
+  // Changing the copy leaves the original as it was.
+  OptionSet parameters = assigned.parameters("ddpg").options();
+  *std::get<int*>(option_named(parameters, "warmup").target) = 9;
+  EXPECT_NE(assigned.run_key().dump(), changed.run_key().dump());
+  const AlgorithmOptions& itself = assigned;
+  assigned = itself;
+  EXPECT_EQ(assigned.run_key().dump(), AlgorithmOptions(assigned).run_key().dump());
 }
 
 TEST(Ddpg, EveryParameterIsCheckedAtItsRangeByItsOptionName) {

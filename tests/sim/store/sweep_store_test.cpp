@@ -39,6 +39,8 @@ SweepRow priced_row() {
   row.chip = "71f587d86a246e73";
   row.accuracy = 0.1 + 0.7;
   row.accuracy_std = 0.0125;
+  row.chosen_policy = "8/8;4/6;8/8";
+  row.objective = 1.0 / 7;
   return row;
 }
 
@@ -60,6 +62,8 @@ void expect_same_row(const SweepRow& actual, const SweepRow& expected) {
   EXPECT_EQ(actual.chip, expected.chip);
   EXPECT_EQ(actual.accuracy, expected.accuracy);
   EXPECT_EQ(actual.accuracy_std, expected.accuracy_std);
+  EXPECT_EQ(actual.chosen_policy, expected.chosen_policy);
+  EXPECT_EQ(actual.objective, expected.objective);
 }
 
 TEST(SweepStore, RowsReadBackAsWrittenInPointOrder) {
@@ -92,19 +96,21 @@ TEST(SweepStore, CsvShowsNumbersAsSqlitePrintsThemAndNoCostsForInvalidPoints) {
     untested.index = 9;
     untested.accuracy.reset();
     untested.accuracy_std.reset();
+    untested.chosen_policy.reset();
+    untested.objective.reset();
     store.insert(untested);
   }
   EXPECT_EQ(sweep_csv(read_sweep(path)),
             "id,crossbar.rows,adc.bits,crossbar.device,network,policy,status,latency_ns,energy_pj,area_mm2,"
             "energy_crossbar_pj,energy_dac_pj,energy_adc_pj,energy_shift_add_pj,energy_buffer_pj,energy_interconnect_pj,"
-            "energy_write_pj,energy_leakage_pj,chip,accuracy,accuracy_std\n"
-            "2,0,8,sram,resnet18-imagenet,policy.yaml,\"crossbar.rows: must be >= 1, got 0\",,,,,,,,,,,,,,\n"
+            "energy_write_pj,energy_leakage_pj,chip,accuracy,accuracy_std,chosen_policy,objective\n"
+            "2,0,8,sram,resnet18-imagenet,policy.yaml,\"crossbar.rows: must be >= 1, got 0\",,,,,,,,,,,,,,,,\n"
             "7,128,0.5,rram,lenet5-fmnist,\"4,8\",ok,17068800.0,0.3,1.0e+20,0.333333333333333,1.33333333333333,"
             "2.33333333333333,3.33333333333333,4.33333333333333,5.33333333333333,6.33333333333333,7.33333333333333,"
-            "71f587d86a246e73,0.8,0.0125\n"
+            "71f587d86a246e73,0.8,0.0125,8/8;4/6;8/8,0.142857142857143\n"
             "9,128,0.5,rram,lenet5-fmnist,\"4,8\",ok,17068800.0,0.3,1.0e+20,0.333333333333333,1.33333333333333,"
             "2.33333333333333,3.33333333333333,4.33333333333333,5.33333333333333,6.33333333333333,7.33333333333333,"
-            "71f587d86a246e73,,\n");
+            "71f587d86a246e73,,,,\n");
 }
 
 TEST(SweepStore, AccuracyIsStoredWithItsPointAndKeyedByWhatItWasEvaluatedFrom) {
@@ -136,7 +142,7 @@ TEST(SweepStore, AccuracyIsStoredWithItsPointAndKeyedByWhatItWasEvaluatedFrom) {
 }
 
 TEST(SweepStore, TableOfTheFirstLayoutIsStillRead) {
-  EXPECT_EQ(sweep_table_layout(), "points-v2,crossbar,dac,adc,shift_add,buffer,interconnect,write,leakage");
+  EXPECT_EQ(sweep_table_layout(), "points-v3,crossbar,dac,adc,shift_add,buffer,interconnect,write,leakage");
   TempDir dir;
   // A database as the first version of qxbar sweep wrote it.
   const std::string old = dir.file("old.sqlite");
@@ -158,6 +164,36 @@ TEST(SweepStore, TableOfTheFirstLayoutIsStillRead) {
   EXPECT_EQ(results.rows[0].energy_by_component_pj[Component::Adc], 3);
   EXPECT_EQ(results.rows[0].chip, "c0");
   EXPECT_FALSE(results.rows[0].accuracy.has_value());
+  EXPECT_FALSE(results.rows[0].chosen_policy.has_value());
+}
+
+TEST(SweepStore, AnAccuracyMeasuredAfterPricingReachesEveryPointItStandsFor) {
+  TempDir dir;
+  const std::string path = dir.file("points.sqlite");
+  SweepStore store(path, kAxes, "plan");
+  SweepRow untested = priced_row();
+  untested.accuracy.reset();
+  untested.accuracy_std.reset();
+  for (const std::size_t index : {3, 4, 5}) {
+    untested.index = index;
+    store.insert(untested);
+  }
+  store.insert(invalid_row());
+  // Points 3 and 5 (and the invalid point 2, which has no accuracy to take) share the measured policy.
+  store.add_accuracy({2, 3, 5}, kEvaluated, {0.75, 0.0});
+  const SweepResults results = read_sweep(path);
+  ASSERT_EQ(results.rows.size(), 4u);
+  EXPECT_FALSE(results.rows[0].accuracy.has_value());
+  EXPECT_EQ(results.rows[1].accuracy, 0.75);
+  EXPECT_FALSE(results.rows[2].accuracy.has_value());
+  EXPECT_EQ(results.rows[3].accuracy, 0.75);
+  EXPECT_EQ(results.rows[3].accuracy_std, 0.0);
+  EXPECT_EQ(store.accuracies(), (Accuracies{{kEvaluated, {0.75, 0.0}}}));
+  // A reference measured for no point in particular is kept all the same.
+  AccuracyKey reference = kEvaluated;
+  reference.policy = "8/8;8/8;8/8";
+  store.add_accuracy({}, reference, {0.9, 0.0});
+  EXPECT_EQ(store.accuracies().size(), 2u);
 }
 
 TEST(SweepStore, HoldsOnePlanAndMergesShardsOfIt) {

@@ -1,0 +1,64 @@
+#include "search/codesign.h"
+
+#include <algorithm>
+#include <limits>
+#include <numeric>
+#include <tuple>
+
+#include "sim/core/errors.h"
+
+namespace qxbar {
+
+std::vector<ChipChoice> choose_policies_for_chip(const PolicySpace& space, const CostEngine& engine, const std::string& metric,
+                                                 const std::vector<LayerIndicators>& indicators, const LimpqOptions& options,
+                                                 const std::vector<double>& budgets) {
+  const LimpqCosts costs(space, engine, metric, limpq_searched_layers(space));
+  std::vector<ChipChoice> choices;
+  for (const double budget : budgets) {
+    ChipChoice choice;
+    choice.budget = budget;
+    try {
+      const LimpqSolution solution = solve_limpq(costs, indicators, options, budget);
+      choice.policy = solution.policy;
+      choice.objective = solution.objective;
+      choice.cost = price_network(engine, space.workload(), solution.policy);
+    } catch (const ConfigError& error) {
+      choice.problem = error.what();
+    }
+    choices.push_back(std::move(choice));
+  }
+  return choices;
+}
+
+FinalistSelection select_finalists(const std::vector<CodesignCandidate>& candidates, double target, int finalists, int trainings,
+                                   const std::function<std::optional<double>(std::size_t)>& known,
+                                   const std::function<double(std::size_t)>& measure) {
+  std::vector<std::size_t> order(candidates.size());
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    return std::tie(candidates[a].cost, candidates[a].objective) < std::tie(candidates[b].cost, candidates[b].objective);
+  });
+  FinalistSelection selection;
+  double least_missing_objective = std::numeric_limits<double>::infinity();
+  int on_target = 0;
+  for (const std::size_t candidate : order) {
+    if (on_target >= finalists) break;
+    std::optional<double> accuracy = known(candidate);
+    if (!accuracy) {
+      if (candidates[candidate].objective >= least_missing_objective) continue;
+      if (selection.trainings >= trainings) break;
+      accuracy = measure(candidate);
+      ++selection.trainings;
+    }
+    selection.measured.push_back(candidate);
+    selection.accuracies.push_back(*accuracy);
+    if (*accuracy >= target) {
+      if (on_target++ == 0) selection.best = candidate;
+    } else {
+      least_missing_objective = std::min(least_missing_objective, candidates[candidate].objective);
+    }
+  }
+  return selection;
+}
+
+}  // namespace qxbar

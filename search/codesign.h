@@ -1,0 +1,56 @@
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "search/limpq.h"
+#include "sim/cost_engine.h"
+
+namespace qxbar {
+
+// Chip-and-policy co-design: every chip of a grid gets LIMPQ's policy for each cost budget from one set of
+// importance indicators (trained once, they do not depend on the chip), and a few of the cheapest choices
+// predicted to keep accuracy are fine-tuned to measure it.
+
+// LIMPQ's answer on one chip for one budget.
+struct ChipChoice {
+  double budget = 0;     // a fraction of W8A8's cost on this chip
+  std::string problem;   // why no policy fits the budget on this chip; empty when one does
+  Policy policy;
+  double objective = 0;  // the indicators' sum the policy reaches: lower predicts less accuracy lost
+  NetworkCost cost;      // the whole network under the policy, as the engine prices it
+};
+
+// The chip's answer for each of `budgets`, in order. A chip that cannot run the network at any searched
+// bits throws ConfigError (the chip is invalid); a budget no policy meets is that choice's problem.
+std::vector<ChipChoice> choose_policies_for_chip(const PolicySpace& space, const CostEngine& engine, const std::string& metric,
+                                                 const std::vector<LayerIndicators>& indicators, const LimpqOptions& options,
+                                                 const std::vector<double>& budgets);
+
+// A (chip, policy) point that may be fine-tuned to measure its accuracy.
+struct CodesignCandidate {
+  double cost = 0;       // what the co-design minimises (the recipe's metric, absolute)
+  double objective = 0;  // the predicted accuracy loss
+};
+
+// Which candidates were measured and what came of it.
+struct FinalistSelection {
+  std::vector<std::size_t> measured;  // candidates whose accuracy is known, in the order they were visited
+  std::vector<double> accuracies;     // of each measured candidate
+  std::optional<std::size_t> best;    // the cheapest measured candidate on target
+  int trainings = 0;                  // accuracies measured now (not known before)
+};
+
+// Visits the candidates cheapest first and measures each one's accuracy, until `finalists` of them are on
+// target (accuracy >= target) or `trainings` measurements have been spent. A candidate whose objective is
+// at least that of a candidate that missed the target is predicted to miss as well and skipped: the
+// indicators rank policies by accuracy lost. `known` gives an accuracy measured before (a resumed run,
+// another point with the same policy) without spending a training; `measure` trains.
+FinalistSelection select_finalists(const std::vector<CodesignCandidate>& candidates, double target, int finalists, int trainings,
+                                   const std::function<std::optional<double>(std::size_t)>& known,
+                                   const std::function<double(std::size_t)>& measure);
+
+}  // namespace qxbar
