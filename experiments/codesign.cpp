@@ -273,9 +273,7 @@ CodesignOutcome run_codesign(const CodesignPlan& plan, const std::string& direct
   std::string indicators_text;
   std::vector<std::size_t> stored;
   std::pair<double, double> accuracies;
-  std::exception_ptr failure;
-  std::string error;
-  try {
+  check_together(team, [&] {
     if (root) {
       run.emplace(plan.recipe, plan.recipe_path, directory, resume);
       accuracies = run->prepare();
@@ -301,14 +299,7 @@ CodesignOutcome run_codesign(const CodesignPlan& plan, const std::string& direct
       store.emplace(stage->path("points.sqlite"), keys, stage->key());
       stored = store->stored_ids();
     }
-  } catch (const UserError& caught) {
-    failure = std::current_exception();
-    error = caught.what();
-  }
-  std::string message;
-  const std::size_t failed = team.first_failure(error, message);
-  if (failed == team.rank()) std::rethrow_exception(failure);
-  if (failed < team.size()) throw SweepStopped(message);
+  });
   const std::vector<LayerIndicators> indicators = decode_indicators(team.share(indicators_text));
   stored = team.share(stored);
   team.start_pricing();

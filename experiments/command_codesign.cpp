@@ -29,14 +29,8 @@ int run_codesign(const std::vector<std::string>& args) {
 
   const std::unique_ptr<SweepTeam> team = join_sweep_team();
   CodesignOutcome outcome;
-  try {
-    outcome = qxbar::run_codesign(plan, out, resume, *team);
-  } catch (const SweepStopped&) {
-    return 2;  // the rank that failed reports why
-  } catch (const std::exception& error) {
-    if (team->size() <= 1 || !team->pricing()) throw;
-    std::fprintf(stderr, "qxbar: error: rank %zu: %s\n", team->rank(), error.what());
-    team->abort(dynamic_cast<const UserError*>(&error) != nullptr ? 2 : 1);
+  if (const int code = run_as_team_member(*team, [&] { outcome = qxbar::run_codesign(plan, out, resume, *team); }); code != 0) {
+    return code;
   }
   if (team->rank() != 0) return 0;
   std::printf("\n%s: %zu chips x %zu budgets = %zu points, %zu within budget, %zu candidates, %zu on the Pareto set\n",

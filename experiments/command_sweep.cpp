@@ -57,15 +57,8 @@ int run_sweep(const std::vector<std::string>& args) {
     std::printf("%s: %zu points added from %zu databases\n", sweep_options.database.c_str(), added, merge.size());
   } else {
     SweepOutcome outcome;
-    try {
-      outcome = qxbar::run_sweep(sweep_path, sweep_options, *team);
-    } catch (const SweepStopped&) {
-      return 2;  // the rank that failed reports why
-    } catch (const std::exception& error) {
-      // Once pricing has begun, the other ranks would wait for this one forever.
-      if (team->size() <= 1 || !team->pricing()) throw;
-      std::fprintf(stderr, "qxbar: error: rank %zu: %s\n", team->rank(), error.what());
-      team->abort(dynamic_cast<const UserError*>(&error) != nullptr ? 2 : 1);
+    if (const int code = run_as_team_member(*team, [&] { outcome = qxbar::run_sweep(sweep_path, sweep_options, *team); }); code != 0) {
+      return code;
     }
     if (team->rank() != 0) return 0;
     std::printf("%s: %zu points, %zu priced and %zu invalid by %zu process%s, %zu stored before\n",

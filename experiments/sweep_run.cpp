@@ -160,9 +160,7 @@ SweepOutcome run_sweep(const std::string& sweep_file, const SweepOptions& option
   std::optional<PointPricer> pricer;
   std::optional<SweepStore> store;
   std::vector<std::size_t> stored;
-  std::exception_ptr failure;
-  std::string error;
-  try {
+  check_together(team, [&] {
     if (options.shards == 0 || options.shard >= options.shards) {
       throw ConfigError("--shard " + std::to_string(options.shard) + "/" + std::to_string(options.shards) +
                         ": expected K/N with 0 <= K < N");
@@ -179,14 +177,7 @@ SweepOutcome run_sweep(const std::string& sweep_file, const SweepOptions& option
         throw ConfigError(options.database + ": holds points of this sweep already; pass --resume to add the missing ones");
       }
     }
-  } catch (const UserError& caught) {
-    failure = std::current_exception();
-    error = caught.what();
-  }
-  std::string message;
-  const std::size_t failed = team.first_failure(error, message);
-  if (failed == team.rank()) std::rethrow_exception(failure);
-  if (failed < team.size()) throw SweepStopped(message);
+  });
   stored = team.share(stored);
   const Accuracies accuracies = decode_accuracies(team.share(root ? encode_accuracies(store->accuracies()) : std::string()));
   pricer->remember(accuracies);

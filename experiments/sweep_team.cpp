@@ -1,4 +1,5 @@
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <stdexcept>
 #include <string>
@@ -157,6 +158,34 @@ class MpiTeam : public SweepTeam {
 #endif
 
 }  // namespace
+
+void check_together(SweepTeam& team, const std::function<void()>& check) {
+  std::exception_ptr failure;
+  std::string error;
+  try {
+    check();
+  } catch (const UserError& caught) {
+    failure = std::current_exception();
+    error = caught.what();
+  }
+  std::string message;
+  const std::size_t failed = team.first_failure(error, message);
+  if (failed == team.rank()) std::rethrow_exception(failure);
+  if (failed < team.size()) throw SweepStopped(message);
+}
+
+int run_as_team_member(SweepTeam& team, const std::function<void()>& work) {
+  try {
+    work();
+  } catch (const SweepStopped&) {
+    return 2;
+  } catch (const std::exception& error) {
+    if (team.size() <= 1 || !team.pricing()) throw;
+    std::fprintf(stderr, "qxbar: error: rank %zu: %s\n", team.rank(), error.what());
+    team.abort(dynamic_cast<const UserError*>(&error) != nullptr ? 2 : 1);
+  }
+  return 0;
+}
 
 void collect_rows(SweepTeam& team, const std::vector<std::size_t>& items,
                   const std::function<std::vector<SweepRow>(std::size_t item)>& produce,

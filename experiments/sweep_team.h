@@ -43,6 +43,16 @@ class SweepTeam {
   bool pricing_ = false;
 };
 
+// Collective: runs `check` on every rank. When it throws a UserError on any rank, the lowest such rank
+// rethrows its error and the others throw SweepStopped, so that one rank reports it.
+void check_together(SweepTeam& team, const std::function<void()>& check);
+
+// Runs a command's `work` on this rank and returns its exit code as the team must see it: 0 when it
+// succeeded; 2 on a rank stopped by another's failure (that rank reports it). A failure after pricing
+// began ends every rank's process (they would wait for this one forever); before, or in a team of one,
+// it is rethrown for the command line to report.
+int run_as_team_member(SweepTeam& team, const std::function<void()>& work);
+
 // The team's pricing loop, called on every rank: each rank turns its `items` into rows with `produce`;
 // rank 0 records its own rows and every other rank's as they arrive, the others send theirs. Returns on
 // rank 0 once every rank's last row is recorded.
