@@ -170,6 +170,7 @@ void write_report(const CodesignPlan& plan, const CodesignOutcome& outcome, cons
                {"metric", plan.recipe.search.settings.reward},
                {"chips", outcome.chips},
                {"chips_without_a_policy", outcome.invalid_chips},
+               {"chips_screened_out", outcome.screened_out},
                {"points", outcome.points},
                {"feasible", outcome.feasible},
                {"candidates", outcome.candidates},
@@ -188,12 +189,12 @@ void write_report(const CodesignPlan& plan, const CodesignOutcome& outcome, cons
   std::snprintf(line, sizeof line,
                 "%zu chips x %zu budgets of W8A8 %s = %zu points; %zu within budget, %zu candidates (area limit %g mm^2, 0: "
                 "none), %zu on the Pareto set over (objective, latency, energy, area). %zu chips have no policy within any "
-                "budget.\n\nReference W8A8 validation accuracy %.4f after the candidates' fine-tune; target %.4f. Pareto "
+                "budget; %zu chips were screened out, losing the target at W8A8 as they compute.\n\nReference W8A8 validation accuracy %.4f after the candidates' fine-tune; target %.4f. Pareto "
                 "candidates are fine-tuned cheapest first; a candidate whose objective is at least that of one that missed "
                 "is skipped.\n\n",
                 outcome.chips, plan.options.budgets.values.size(), plan.recipe.search.settings.reward.c_str(), outcome.points,
                 outcome.feasible, outcome.candidates, plan.options.area_limit_mm2, outcome.pareto, outcome.invalid_chips,
-                outcome.reference_accuracy, outcome.target);
+                outcome.screened_out, outcome.reference_accuracy, outcome.target);
   md += line;
   md += "| chip | budget | objective | latency [us] | energy [uJ] | area [mm^2] | accuracy | policy |\n"
         "|---|---|---|---|---|---|---|---|\n";
@@ -206,7 +207,7 @@ void write_report(const CodesignPlan& plan, const CodesignOutcome& outcome, cons
     md += line;
   }
   md += outcome.best ? "\nBest: the cheapest measured on target, in bold.\n" : "\nNo measured candidate reached the target.\n";
-  md += "\n![objective](figures/codesign_objective.png)\n";
+  if (outcome.candidates > 0) md += "\n![objective](figures/codesign_objective.png)\n";
   write_file_atomically((folder / "codesign.md").string(), md);
 }
 
@@ -241,7 +242,22 @@ CodesignPlan load_codesign(const std::string& path, const std::vector<std::strin
   const fs::path beside = fs::path(path).parent_path() / plan.recipe_path;
   if (fs::is_regular_file(beside)) plan.recipe_path = beside.string();
   if (!fs::is_regular_file(plan.recipe_path)) throw ConfigError(located_message(where, "recipe", "no such recipe file"));
-  plan.recipe = load_recipe(plan.recipe_path, recipe_overrides);
+  std::vector<std::string> overrides;
+  if (const YAML::Node list = map.take_optional("recipe_set")) {
+    if (!list.IsSequence()) throw ConfigError(located_message(location_of(list, path), "recipe_set", "expected a list of key=value"));
+    for (const YAML::Node& item : list) {
+      const SourceLocation at = location_of(item, path);
+      const std::string key = "recipe_set[" + std::to_string(overrides.size()) + "]";
+      overrides.push_back(scalar_text(item, at, key));
+      try {
+        load_recipe(plan.recipe_path, {overrides.back()});
+      } catch (const ConfigError& error) {
+        throw ConfigError(located_message(at, key, error.what()));
+      }
+    }
+  }
+  overrides.insert(overrides.end(), recipe_overrides.begin(), recipe_overrides.end());
+  plan.recipe = load_recipe(plan.recipe_path, overrides);
   const YAML::Node grid = map.take("grid");
   plan.axes = read_grid(grid, path);
   read_options(map, codesign_options(plan.options));
@@ -267,7 +283,7 @@ CodesignOutcome run_codesign(const CodesignPlan& plan, const std::string& direct
   std::optional<RecipeRun> run;
   std::optional<Stage> stage;
   std::optional<SweepStore> store;
-  std::optional<FineTuneEvaluator> evaluator;
+  std::optional<DataSplits> candidate_images;  // what every candidate is fine-tuned and validated on
   std::optional<ChipPricer> pricer;
   PolicySearchRequest request = plan.recipe.search;
   std::string indicators_text;
@@ -287,13 +303,13 @@ CodesignOutcome run_codesign(const CodesignPlan& plan, const std::string& direct
       stage.emplace(run->folder(), "codesign",
                     key_of({{"int8", run->int8_stage().key()}, {"search", search_options_key(request)}, {"grid", axes},
                             {"budgets", budgets}}));
-      const DataOptions data = candidate_data(request);
-      evaluator.emplace(request.checkpoint, load_data(data), candidate_finetune(request), nullptr, stage->path("indicators.json"));
+      candidate_images.emplace(load_data(candidate_data(request)));
+      FineTuneEvaluator trainer(request.checkpoint, *candidate_images, candidate_finetune(request), nullptr, stage->path("indicators.json"));
       const PolicySpace space = pricer->widest_space();
       const LimpqOptions& limpq = dynamic_cast<const ParametersOf<LimpqOptions>&>(request.algorithm.parameters("limpq")).values;
       const IndicatorRequest indicators{space.weight_bit_choices(), space.activation_bit_choices(), limpq_searched_layers(space),
                                         limpq.epochs, limpq.lr, limpq.indicators_from};
-      indicators_text = encode_indicators(evaluator->indicators(indicators));
+      indicators_text = encode_indicators(trainer.indicators(indicators));
       std::vector<std::string> keys;
       for (const SweepAxis& axis : plan.axes) keys.push_back(axis.key);
       store.emplace(stage->path("points.sqlite"), keys, stage->key());
@@ -341,55 +357,84 @@ CodesignOutcome run_codesign(const CodesignPlan& plan, const std::string& direct
 
   std::vector<SweepRow> rows = read_sweep(outcome.database).rows;
   if (rows.size() != outcome.points) throw std::logic_error("codesign: the store holds another number of points");
+
+  // Accuracies: the W8A8 reference, then the Pareto candidates cheapest first. Fine-tuned in ideal
+  // arithmetic, a policy's accuracy is the same on every chip; fine-tuned as each chip computes, it is not,
+  // and a chip whose arithmetic loses the target even at W8A8 is screened out first.
+  const bool on_chip = request.candidates.analog;
+  Accuracies known = store->accuracies();
+  const auto key_of_row = [&](const SweepRow& row) { return AccuracyKey{stage->key(), on_chip ? row.chip : "ideal", *row.chosen_policy}; };
+  const Policy w8a8 = pricer->widest_space().reference();
+  const AccuracyKey reference_key{stage->key(), "ideal", policy_summary(w8a8)};
+  const auto measure = [&](const Policy& policy, const std::optional<ChipSpec>& chip, int epochs) {
+    ++outcome.trainings;
+    TrainOptions finetune = candidate_finetune(request);
+    finetune.epochs = epochs;
+    try {
+      FineTuneEvaluator evaluator(request.checkpoint, *candidate_images, finetune,
+                                  chip ? std::make_shared<const ChipSpec>(*chip) : nullptr);
+      return evaluator.accuracy(policy);
+    } catch (const DivergedError&) {
+      return 0.0;  // a fine-tune that diverges keeps nothing of the network's accuracy
+    } catch (const ConfigError& error) {
+      if (!chip) throw;
+      // A chip whose arithmetic cannot compute the network is a result of the grid, as in a sweep.
+      spdlog::warn("codesign: {} computes nothing of the network: {}", chip->name, error.what());
+      return 0.0;
+    }
+  };
+  const auto remember = [&](const AccuracyKey& key, const std::vector<std::size_t>& points, double accuracy) {
+    store->add_accuracy(points, key, {accuracy, 0});
+    known[key] = {accuracy, 0};
+  };
+  if (known.count(reference_key) == 0) {
+    spdlog::info("codesign: fine-tuning W8A8 for the reference accuracy");
+    remember(reference_key, {}, measure(w8a8, std::nullopt, candidate_finetune(request).epochs));
+  }
+  outcome.reference_accuracy = known.at(reference_key).mean;
+  outcome.target = outcome.reference_accuracy - request.settings.max_accuracy_drop / 100;
+
   std::vector<std::size_t> candidates;
   std::vector<std::vector<double>> costs;
   for (std::size_t c = 0; c < chips.size(); ++c) {
-    bool any = false;
+    std::vector<std::size_t> feasible;
     for (std::size_t b = 0; b < budgets.size(); ++b) {
       const SweepRow& row = rows[c * budgets.size() + b];
-      if (!row.ok()) continue;
-      any = true;
-      ++outcome.feasible;
+      if (row.ok()) feasible.push_back(row.index);
+    }
+    outcome.feasible += feasible.size();
+    if (feasible.empty()) {
+      ++outcome.invalid_chips;
+      continue;
+    }
+    if (on_chip) {
+      const SweepRow& row = rows[feasible.front()];
+      const AccuracyKey screen{stage->key(), row.chip, "screen " + reference_key.policy};
+      if (known.count(screen) == 0) {
+        spdlog::info("codesign: W8A8 as {} computes, calibrated and not fine-tuned", chip_label(outcome.axes, row.values));
+        remember(screen, {}, measure(w8a8, pricer->chip(row.values), 0));
+      }
+      if (known.at(screen).mean < outcome.target) {
+        ++outcome.screened_out;
+        continue;
+      }
+    }
+    for (const std::size_t index : feasible) {
+      const SweepRow& row = rows[index];
       if (plan.options.area_limit_mm2 > 0 && row.area_mm2 > plan.options.area_limit_mm2) continue;
-      candidates.push_back(row.index);
+      candidates.push_back(index);
       costs.push_back({*row.objective, row.latency_ns, row.energy_pj, row.area_mm2});
     }
-    if (!any) ++outcome.invalid_chips;
   }
   outcome.candidates = candidates.size();
   const std::vector<std::size_t> pareto = pareto_set(costs);
   outcome.pareto = pareto.size();
 
-  // Accuracies: the W8A8 reference, then the Pareto candidates cheapest first. Fine-tuned in ideal
-  // arithmetic, a policy's accuracy is the same on every chip; fine-tuned as each chip computes, it is not.
-  const bool on_chip = request.candidates.analog;
-  Accuracies known = store->accuracies();
-  const auto key_of_row = [&](const SweepRow& row) { return AccuracyKey{stage->key(), on_chip ? row.chip : "ideal", *row.chosen_policy}; };
-  const AccuracyKey reference_key{stage->key(), "ideal", policy_summary(pricer->widest_space().reference())};
-  const auto measure = [&](const Policy& policy, const std::optional<ChipSpec>& chip) {
-    ++outcome.trainings;
-    try {
-      if (!chip) return evaluator->accuracy(policy);
-      FineTuneEvaluator on(request.checkpoint, load_data(candidate_data(request)), candidate_finetune(request),
-                           std::make_shared<const ChipSpec>(*chip));
-      return on.accuracy(policy);
-    } catch (const DivergedError&) {
-      return 0.0;  // a fine-tune that diverges keeps nothing of the network's accuracy
-    }
-  };
-  if (known.count(reference_key) == 0) {
-    spdlog::info("codesign: fine-tuning W8A8 for the reference accuracy");
-    const MeasuredAccuracy reference{measure(pricer->widest_space().reference(), std::nullopt), 0};
-    store->add_accuracy({}, reference_key, reference);
-    known[reference_key] = reference;
-  }
-  outcome.reference_accuracy = known.at(reference_key).mean;
-  outcome.target = outcome.reference_accuracy - request.settings.max_accuracy_drop / 100;
-
   std::vector<CodesignCandidate> finalists;
   for (const std::size_t p : pareto) {
     const SweepRow& row = rows[candidates[p]];
-    finalists.push_back({request.settings.reward == "latency" ? row.latency_ns : row.energy_pj, *row.objective});
+    finalists.push_back({request.settings.reward == "latency" ? row.latency_ns : row.energy_pj, *row.objective,
+                         on_chip ? row.index / budgets.size() : 0});
   }
   const FinalistSelection selection = select_finalists(
       finalists, outcome.target, plan.options.finalists, plan.options.trainings,
@@ -402,15 +447,15 @@ CodesignOutcome run_codesign(const CodesignPlan& plan, const std::string& direct
         const SweepRow& row = rows[candidates[pareto[f]]];
         spdlog::info("codesign: fine-tuning {} on {}", *row.chosen_policy, chip_label(outcome.axes, row.values));
         const Policy policy = parse_policy_summary(*row.chosen_policy, outcome.database);
-        const MeasuredAccuracy measured{measure(policy, on_chip ? std::optional<ChipSpec>(pricer->chip(row.values)) : std::nullopt), 0};
+        const double accuracy = measure(policy, on_chip ? std::optional<ChipSpec>(pricer->chip(row.values)) : std::nullopt,
+                                        candidate_finetune(request).epochs);
         const AccuracyKey key = key_of_row(row);
         std::vector<std::size_t> sharing;
         for (const SweepRow& other : rows) {
           if (other.ok() && key_of_row(other) == key) sharing.push_back(other.index);
         }
-        store->add_accuracy(sharing, key, measured);
-        known[key] = measured;
-        return measured.mean;
+        remember(key, sharing, accuracy);
+        return accuracy;
       });
   rows = read_sweep(outcome.database).rows;
   std::vector<std::size_t> measured_rows;
@@ -428,7 +473,7 @@ CodesignOutcome run_codesign(const CodesignPlan& plan, const std::string& direct
   outcome.table_path = (folder / "codesign.md").string();
   const std::string figures = (folder / "figures").string();
   for (const Figure& figure : sweep_figures(read_sweep_table(outcome.database), {})) render(figure, figures, {"png", "svg"});
-  render(objective_figure(rows, candidates, pareto, measured_rows, request.settings.reward), figures, {"png", "svg"});
+  if (!candidates.empty()) render(objective_figure(rows, candidates, pareto, measured_rows, request.settings.reward), figures, {"png", "svg"});
   stage->finish({{"best", outcome.best ? point_json(outcome.axes, *outcome.best, outcome.target) : Json()}});
   return outcome;
 }

@@ -21,8 +21,8 @@ struct CodesignOptions {
 OptionSet codesign_options(CodesignOptions& options);
 
 // A co-design file (experiments/codesign/*.yaml), read strictly: the recipe that trains the network and
-// says how candidates are fine-tuned and priced, a grid of chip keys over the recipe's chip (as a sweep's),
-// and the options above.
+// says how candidates are fine-tuned and priced, with overrides of its keys (recipe_set, as `--set`), a grid
+// of chip keys over the recipe's chip (as a sweep's), and the options above.
 struct CodesignPlan {
   std::string file;
   std::string recipe_path;
@@ -31,7 +31,8 @@ struct CodesignPlan {
   CodesignOptions options;
 };
 
-// `recipe_overrides` ("dotted.key=value") apply to the recipe, as `qxbar run --set` does.
+// `recipe_overrides` ("dotted.key=value") apply to the recipe after the file's recipe_set, as
+// `qxbar run --set` does.
 CodesignPlan load_codesign(const std::string& path, const std::vector<std::string>& recipe_overrides = {});
 
 // One (chip, budget) point as the report shows it.
@@ -55,7 +56,10 @@ struct CodesignOutcome {
   std::size_t invalid_chips = 0;  // chips the grid makes that cannot exist or cannot run the network
   std::size_t points = 0;         // chips x budgets
   std::size_t feasible = 0;       // points with a policy within budget
-  std::size_t candidates = 0;     // feasible points within the area limit
+  // Chips whose arithmetic loses the accuracy target at W8A8 already (candidates fine-tuned as the chip
+  // computes only): their points are no candidates.
+  std::size_t screened_out = 0;
+  std::size_t candidates = 0;     // feasible points of chips kept, within the area limit
   std::size_t pareto = 0;         // candidates no other beats in objective, latency, energy and area at once
   double int8_accuracy = 0;       // test accuracy of the INT8 model
   double reference_accuracy = 0;  // W8A8 validation accuracy after the candidates' fine-tune

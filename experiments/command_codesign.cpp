@@ -36,6 +36,7 @@ int run_codesign(const std::vector<std::string>& args) {
   std::printf("\n%s: %zu chips x %zu budgets = %zu points, %zu within budget, %zu candidates, %zu on the Pareto set\n",
               out.c_str(), outcome.chips, plan.options.budgets.values.size(), outcome.points, outcome.feasible,
               outcome.candidates, outcome.pareto);
+  if (outcome.screened_out > 0) std::printf("  screened  %zu chips lose the target at W8A8 as they compute\n", outcome.screened_out);
   std::printf("  pricing   %.2f s by %zu process%s; %d fine-tunes now\n", outcome.pricing_seconds, team->size(),
               team->size() == 1 ? "" : "es", outcome.trainings);
   std::printf("  target    %.4f (W8A8 validation accuracy %.4f less %.2f points)\n", outcome.target,

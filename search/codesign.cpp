@@ -1,7 +1,7 @@
 #include "search/codesign.h"
 
 #include <algorithm>
-#include <limits>
+#include <map>
 #include <numeric>
 #include <tuple>
 
@@ -39,13 +39,14 @@ FinalistSelection select_finalists(const std::vector<CodesignCandidate>& candida
     return std::tie(candidates[a].cost, candidates[a].objective) < std::tie(candidates[b].cost, candidates[b].objective);
   });
   FinalistSelection selection;
-  double least_missing_objective = std::numeric_limits<double>::infinity();
+  std::map<std::size_t, double> least_missing_objective;  // per group
   int on_target = 0;
   for (const std::size_t candidate : order) {
     if (on_target >= finalists) break;
     std::optional<double> accuracy = known(candidate);
     if (!accuracy) {
-      if (candidates[candidate].objective >= least_missing_objective) continue;
+      const auto missed = least_missing_objective.find(candidates[candidate].group);
+      if (missed != least_missing_objective.end() && candidates[candidate].objective >= missed->second) continue;
       if (selection.trainings >= trainings) break;
       accuracy = measure(candidate);
       ++selection.trainings;
@@ -55,7 +56,8 @@ FinalistSelection select_finalists(const std::vector<CodesignCandidate>& candida
     if (*accuracy >= target) {
       if (on_target++ == 0) selection.best = candidate;
     } else {
-      least_missing_objective = std::min(least_missing_objective, candidates[candidate].objective);
+      const auto [missed, first] = least_missing_objective.emplace(candidates[candidate].group, candidates[candidate].objective);
+      if (!first) missed->second = std::min(missed->second, candidates[candidate].objective);
     }
   }
   return selection;

@@ -34,6 +34,9 @@ std::vector<ChipChoice> choose_policies_for_chip(const PolicySpace& space, const
 struct CodesignCandidate {
   double cost = 0;       // what the co-design minimises (the recipe's metric, absolute)
   double objective = 0;  // the predicted accuracy loss
+  // Candidates whose accuracy the objective ranks among themselves: all of them when accuracy depends on
+  // the policy alone, those of one chip when the chip's arithmetic shapes it too.
+  std::size_t group = 0;
 };
 
 // Which candidates were measured and what came of it.
@@ -46,8 +49,8 @@ struct FinalistSelection {
 
 // Visits the candidates cheapest first and measures each one's accuracy, until `finalists` of them are on
 // target (accuracy >= target) or `trainings` measurements have been spent. A candidate whose objective is
-// at least that of a candidate that missed the target is predicted to miss as well and skipped: the
-// indicators rank policies by accuracy lost. `known` gives an accuracy measured before (a resumed run,
+// at least that of a candidate of its group that missed the target is predicted to miss as well and
+// skipped: the indicators rank policies by accuracy lost. `known` gives an accuracy measured before (a resumed run,
 // another point with the same policy) without spending a training; `measure` trains.
 FinalistSelection select_finalists(const std::vector<CodesignCandidate>& candidates, double target, int finalists, int trainings,
                                    const std::function<std::optional<double>(std::size_t)>& known,

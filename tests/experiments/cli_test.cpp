@@ -543,6 +543,18 @@ TEST(Cli, CodesignChoosesAPolicyPerChipAndBudgetMeasuresTheCheapestAndResumes) {
   EXPECT_THAT(again.out, HasSubstr("; 0 fine-tunes now"));
   EXPECT_EQ(nlohmann::json::parse(read_text(out + "/codesign.json")), report);
 
+  // Fine-tuned as each chip computes, a chip that cannot compute the network (a 1-bit converter cannot
+  // tell the signs of column sums apart) offers no candidates. The synthetic images are hard enough that
+  // the calibrated 8-bit chip needs a wide target to stay.
+  const std::string on_chip = dir.write("on_chip.yaml", "recipe: tiny.yaml\nrecipe_set: [search.analog=true, search.max_acc_drop=20]\n"
+                                                        "grid:\n  adc.bits: [1, 8]\nbudgets: [0.7]\nfinalists: 1\ntrainings: 2\n");
+  const ProcessResult screened = qxbar("codesign " + on_chip + " --threads 1 --set search.limpq.epochs=1 --out " + dir.file("on_chip"));
+  ASSERT_EQ(screened.exit_code, 0) << screened.err;
+  const auto screened_report = nlohmann::json::parse(read_text(dir.file("on_chip/codesign.json")));
+  EXPECT_EQ(screened_report["chips_screened_out"], 1);
+  EXPECT_EQ(screened_report["candidates"], 1);
+  for (const auto& point : screened_report["measured"]) EXPECT_EQ(point["chip"]["adc.bits"], "8");
+
   const std::string misspelt = dir.write("misspelt.yaml", "recipe: tiny.yaml\ngrid:\n  crossbar.cell_bits: [1]\nbudget: [0.5]\n");
   expect_one_line_error(qxbar("codesign " + misspelt + " --out " + dir.file("m")), misspelt + ":4:1: budget: unknown key");
   const std::string above = dir.write("above.yaml", "recipe: tiny.yaml\ngrid:\n  crossbar.cell_bits: [1]\nbudgets: [0.5, 1.5]\n");
@@ -551,7 +563,11 @@ TEST(Cli, CodesignChoosesAPolicyPerChipAndBudgetMeasuresTheCheapestAndResumes) {
   EXPECT_THAT(refused.err, StartsWith("qxbar: error: " + above + ":4:10: budgets: "));
   const std::string no_recipe = dir.write("no_recipe.yaml", "recipe: none.yaml\ngrid:\n  crossbar.cell_bits: [1]\n");
   expect_one_line_error(qxbar("codesign " + no_recipe + " --out " + dir.file("r")), no_recipe + ":1:9: recipe: no such recipe file");
-  for (const char* folder : {"m", "a", "r"}) EXPECT_FALSE(std::filesystem::exists(dir.file(folder)));
+  const std::string bad_set = dir.write("bad_set.yaml", "recipe: tiny.yaml\nrecipe_set: [search.analog=maybe]\ngrid:\n  crossbar.cell_bits: [1]\n");
+  const ProcessResult set_refused = qxbar("codesign " + bad_set + " --out " + dir.file("s"));
+  EXPECT_EQ(set_refused.exit_code, 2);
+  EXPECT_THAT(set_refused.err, StartsWith("qxbar: error: " + bad_set + ":2:14: recipe_set[0]: "));
+  for (const char* folder : {"m", "a", "r", "s"}) EXPECT_FALSE(std::filesystem::exists(dir.file(folder)));
 }
 
 TEST(Cli, RunRecipeEndToEndThenOnlyChangedStagesRunAgain) {

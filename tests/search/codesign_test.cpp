@@ -125,5 +125,16 @@ TEST(Codesign, KnownAccuraciesCostNoTrainingAndTheTrainingLimitHolds) {
   EXPECT_EQ(selection.best, std::optional<std::size_t>(3));
 }
 
+TEST(Codesign, AMissPredictsMissesOnlyWithinItsGroup) {
+  Finalists f;
+  // Two chips: chip 1's arithmetic loses accuracy whatever the policy, chip 0's does not.
+  f.candidates = {{1, 0.5, 1}, {2, 0.6, 0}, {3, 0.4, 1}};
+  f.accuracy = {0.5, 0.9, 0.6};
+  const FinalistSelection selection = f.select(0.85, 1, 5);
+  // Chip 1's miss at objective 0.5 says nothing of chip 0's candidate at 0.6.
+  EXPECT_EQ(f.trained, (std::vector<std::size_t>{0, 1}));
+  EXPECT_EQ(selection.best, std::optional<std::size_t>(1));
+}
+
 }  // namespace
 }  // namespace qxbar
