@@ -570,6 +570,46 @@ TEST(Cli, CodesignChoosesAPolicyPerChipAndBudgetMeasuresTheCheapestAndResumes) {
   for (const char* folder : {"m", "a", "r", "s"}) EXPECT_FALSE(std::filesystem::exists(dir.file(folder)));
 }
 
+// Accuracies a co-design database holds so far; 0 while it does not exist or is being created.
+int stored_accuracies(const std::string& database) {
+  if (!std::filesystem::exists(database)) return 0;
+  sqlite3* db = nullptr;
+  int count = 0;
+  if (sqlite3_open_v2(database.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
+    sqlite3_exec(db, "SELECT COUNT(*) FROM accuracies",
+                 [](void* result, int, char** values, char**) {
+                   *static_cast<int*>(result) = std::atoi(values[0]);
+                   return 0;
+                 },
+                 &count, nullptr);
+  }
+  sqlite3_close(db);
+  return count;
+}
+
+TEST(Cli, CodesignKilledWhileMeasuringResumesToTheSameChoice) {
+  TempDir dir;
+  dir.write("tiny.yaml", kTinyRecipe);
+  const std::string plan = dir.write("codesign.yaml", "recipe: tiny.yaml\ngrid:\n  crossbar.cell_bits: [1, 2, 4]\n"
+                                                      "budgets: [0.3, 0.5, 0.7]\nfinalists: 2\ntrainings: 4\n");
+  const std::string arguments = "codesign " + plan + " --threads 1 --set search.limpq.epochs=1 --out ";
+  const ProcessResult whole = qxbar(arguments + dir.file("whole"));
+  ASSERT_EQ(whole.exit_code, 0) << whole.err;
+  // Killed once the reference and one candidate are measured.
+  const std::string killed = dir.file("killed");
+  ASSERT_TRUE(kill_when(arguments + killed, [&] { return stored_accuracies(killed + "/codesign/points.sqlite") >= 2; }))
+      << "the co-design ended before it could be killed";
+  EXPECT_FALSE(std::filesystem::exists(killed + "/codesign.json"));
+  const ProcessResult resumed = qxbar(arguments + killed + " --resume");
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  const auto expected = nlohmann::json::parse(read_text(dir.file("whole/codesign.json")));
+  const auto actual = nlohmann::json::parse(read_text(killed + "/codesign.json"));
+  for (const char* key : {"points", "feasible", "pareto", "reference_accuracy", "measured", "best"}) {
+    EXPECT_EQ(actual[key], expected[key]) << key;
+  }
+  EXPECT_EQ(sweep_csv(read_sweep(killed + "/codesign/points.sqlite")), sweep_csv(read_sweep(dir.file("whole/codesign/points.sqlite"))));
+}
+
 TEST(Cli, RunRecipeEndToEndThenOnlyChangedStagesRunAgain) {
   TempDir dir;
   const std::string recipe = dir.write("tiny.yaml", kTinyRecipe);
