@@ -214,6 +214,8 @@ SweepOutcome run_sweep(const std::string& sweep_file, const SweepOptions& option
 }
 
 std::size_t merge_sweeps(const SweepPlan& plan, const std::string& database, const std::vector<std::string>& sources) {
+  // Every source is checked before the target is opened, so a bad one leaves no new database behind.
+  for (const std::string& source : sources) check_sweep_of_plan(source, plan.fingerprint);
   SweepStore store(database, plan.keys(), plan.fingerprint);
   std::size_t added = 0;
   for (const std::string& source : sources) added += store.merge_from(source);

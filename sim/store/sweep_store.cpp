@@ -301,17 +301,9 @@ void SweepStore::add_accuracy(const std::vector<std::size_t>& indices, const Acc
 }
 
 std::size_t SweepStore::merge_from(const std::string& source) {
-  if (!std::filesystem::is_regular_file(source)) throw DataError(source + ": no such sweep database");
+  check_sweep_of_plan(source, plan_fingerprint_);
   db_.prepare("ATTACH DATABASE ? AS source").bind(1, source).run();
   try {
-    std::string stored_plan;
-    try {
-      SqliteStatement read = db_.prepare("SELECT value FROM source.meta WHERE key = 'plan'");
-      if (read.next_row()) stored_plan = read.text(0);
-    } catch (const DataError&) {
-      throw DataError(source + ": not a sweep database");
-    }
-    if (stored_plan != plan_fingerprint_) throw ConfigError(source + ": holds the points of another sweep");
     const std::size_t before = count();
     const std::string columns = column_list(columns_);
     db_.transaction([&] {
@@ -336,6 +328,20 @@ std::size_t SweepStore::count() const {
   SqliteStatement select = db_.prepare("SELECT COUNT(*) FROM points");
   select.next_row();
   return static_cast<std::size_t>(select.integer(0));
+}
+
+void check_sweep_of_plan(const std::string& database, const std::string& plan_fingerprint) {
+  if (!std::filesystem::is_regular_file(database)) throw DataError(database + ": no such sweep database");
+  std::optional<std::string> plan;
+  try {
+    const SqliteDb db(database);
+    SqliteStatement read = db.prepare("SELECT value FROM meta WHERE key = 'plan'");
+    if (read.next_row()) plan = read.text(0);
+  } catch (const DataError&) {
+    // Not SQLite at all, or SQLite without a sweep's tables: either way not a sweep database.
+  }
+  if (!plan) throw DataError(database + ": not a sweep database");
+  if (*plan != plan_fingerprint) throw ConfigError(database + ": holds the points of another sweep");
 }
 
 std::string sweep_table_layout() {

@@ -95,6 +95,10 @@ class SweepStore {
   std::optional<SqliteStatement> insert_accuracy_;
 };
 
+// Throws DataError naming the file when it is no sweep database, ConfigError when it holds another plan's
+// points.
+void check_sweep_of_plan(const std::string& database, const std::string& plan_fingerprint);
+
 // The layout of the points table, part of each plan's fingerprint so that no run resumes a database of
 // another layout.
 std::string sweep_table_layout();

@@ -1032,6 +1032,11 @@ TEST(Cli, SweepShardsMergeIntoTheTableOfOneProcess) {
   ASSERT_EQ(qxbar("-q sweep " + other + " --db " + dir.file("other.sqlite")).exit_code, 0);
   expect_one_line_error(qxbar("-q sweep " + sweep + " --db " + dir.file("merged.sqlite") + " --merge " + dir.file("other.sqlite")),
                         dir.file("other.sqlite") + ": holds the points of another sweep");
+  // A source that is no sweep database is blamed, and no new target is left behind.
+  const std::string garbage = dir.write("garbage.sqlite", "not a database\n");
+  expect_one_line_error(qxbar("-q sweep " + sweep + " --db " + dir.file("new.sqlite") + " --merge " + dir.file("part0.sqlite") + " " + garbage),
+                        garbage + ": not a sweep database");
+  EXPECT_FALSE(std::filesystem::exists(dir.file("new.sqlite")));
   expect_one_line_error(qxbar("-q sweep " + sweep + " --db " + dir.file("x.sqlite") + " --shard 2/2"),
                         "--shard 2/2: expected K/N with 0 <= K < N");
 }

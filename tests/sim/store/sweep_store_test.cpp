@@ -217,6 +217,12 @@ TEST(SweepStore, HoldsOnePlanAndMergesShardsOfIt) {
   EXPECT_EQ(store.accuracies(), (Accuracies{{kEvaluated, {0.1 + 0.7, 0.0125}}}));
   EXPECT_THAT(error_message<ConfigError>([&] { store.merge_from(other); }), HasSubstr(other + ": holds the points of another sweep"));
   EXPECT_THAT(error_message<DataError>([&] { store.merge_from(dir.file("none.sqlite")); }), HasSubstr("no such sweep database"));
+  // Garbage is blamed on itself, not on the database merged into.
+  const std::string garbage = dir.write("garbage.sqlite", "not a database\n");
+  EXPECT_EQ(error_message<DataError>([&] { store.merge_from(garbage); }), garbage + ": not a sweep database");
+  const std::string empty = dir.file("empty.sqlite");
+  SqliteDb(empty).execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
+  EXPECT_EQ(error_message<DataError>([&] { store.merge_from(empty); }), empty + ": not a sweep database");
   EXPECT_EQ(store.merge_from(shard), 0u);
 }
 
