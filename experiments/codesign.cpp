@@ -262,7 +262,9 @@ CodesignPlan load_codesign(const std::string& path, const std::vector<std::strin
   plan.axes = read_grid(grid, path);
   read_options(map, codesign_options(plan.options));
   map.reject_unknown_keys();
-  if (plan.options.budgets.values.empty()) throw ConfigError(path + ": budgets: name at least one");
+  if (plan.options.budgets.values.empty()) {
+    throw ConfigError(located_message(location_of(root["budgets"], path), "budgets", "name at least one budget"));
+  }
   if (plan.recipe.search.settings.reward == "edp") {
     throw ConfigError(located_message(where, "recipe", "search.reward edp is not a sum over layers; co-design latency or energy"));
   }

@@ -561,13 +561,15 @@ TEST(Cli, CodesignChoosesAPolicyPerChipAndBudgetMeasuresTheCheapestAndResumes) {
   const ProcessResult refused = qxbar("codesign " + above + " --out " + dir.file("a"));
   EXPECT_EQ(refused.exit_code, 2);
   EXPECT_THAT(refused.err, StartsWith("qxbar: error: " + above + ":4:10: budgets: "));
+  const std::string none = dir.write("no_budgets.yaml", "recipe: tiny.yaml\ngrid:\n  crossbar.cell_bits: [1]\nbudgets: []\n");
+  expect_one_line_error(qxbar("codesign " + none + " --out " + dir.file("n")), none + ":4:10: budgets: name at least one budget");
   const std::string no_recipe = dir.write("no_recipe.yaml", "recipe: none.yaml\ngrid:\n  crossbar.cell_bits: [1]\n");
   expect_one_line_error(qxbar("codesign " + no_recipe + " --out " + dir.file("r")), no_recipe + ":1:9: recipe: no such recipe file");
   const std::string bad_set = dir.write("bad_set.yaml", "recipe: tiny.yaml\nrecipe_set: [search.analog=maybe]\ngrid:\n  crossbar.cell_bits: [1]\n");
   const ProcessResult set_refused = qxbar("codesign " + bad_set + " --out " + dir.file("s"));
   EXPECT_EQ(set_refused.exit_code, 2);
   EXPECT_THAT(set_refused.err, StartsWith("qxbar: error: " + bad_set + ":2:14: recipe_set[0]: "));
-  for (const char* folder : {"m", "a", "r", "s"}) EXPECT_FALSE(std::filesystem::exists(dir.file(folder)));
+  for (const char* folder : {"m", "a", "r", "s", "n"}) EXPECT_FALSE(std::filesystem::exists(dir.file(folder)));
 }
 
 // Accuracies a co-design database holds so far; 0 while it does not exist or is being created.
