@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
+#include <torch/torch.h>
 
 #include <chrono>
 #include <cstdio>
@@ -48,7 +49,7 @@ class ChipPricer {
     base_chip_.resolve();
   }
 
-  const Workload& workload() const { return workload_; }
+  const LimpqOptions& limpq() const { return limpq_; }
 
   // The space every chip's choices come from, weights free of any chip's cell resolution: the indicators
   // cover its widths.
@@ -58,11 +59,7 @@ class ChipPricer {
     return PolicySpace(workload_, model_.geometry(), options);
   }
 
-  ChipSpec chip(const std::vector<std::string>& values) const {
-    ChipDescription description = base_chip_;
-    for (std::size_t axis = 0; axis < plan_.axes.size(); ++axis) description.apply_override(plan_.axes[axis].key + "=" + values[axis]);
-    return description.resolve();
-  }
+  ChipSpec chip(const std::vector<std::string>& values) const { return grid_chip(base_chip_, plan_.axes, values); }
 
   // A row per budget for the chip at `values`, numbered from `first_index`.
   std::vector<SweepRow> price(std::size_t first_index, const std::vector<std::string>& values,
@@ -225,7 +222,8 @@ OptionSet codesign_options(CodesignOptions& options) {
       {"budgets", "budgets", "cost budgets, fractions of each chip's W8A8 cost (the recipe's search.reward)", &O::budgets,
        {0, 1, true}},
       {"finalists", "finalists", "candidates on accuracy target to measure before stopping", &O::finalists, {1}},
-      {"trainings", "trainings", "most candidates fine-tuned to measure their accuracy", &O::trainings, {1}},
+      {"trainings", "trainings", "most candidate accuracies measured by fine-tuning (a resumed run counts those it reads back)",
+       &O::trainings, {1}},
       {"area_limit_mm2", "area-limit", "chips of a larger area are not candidates (0: no limit)", &O::area_limit_mm2, {0}},
   };
   return bind_options(table, options);
@@ -262,8 +260,10 @@ CodesignPlan load_codesign(const std::string& path, const std::vector<std::strin
   plan.axes = read_grid(grid, path);
   read_options(map, codesign_options(plan.options));
   map.reject_unknown_keys();
-  if (plan.options.budgets.values.empty()) {
-    throw ConfigError(located_message(location_of(root["budgets"], path), "budgets", "name at least one budget"));
+  const std::vector<double>& budgets = plan.options.budgets.values;
+  if (budgets.empty()) throw ConfigError(located_message(location_of(root["budgets"], path), "budgets", "name at least one budget"));
+  if (std::set<double>(budgets.begin(), budgets.end()).size() != budgets.size()) {
+    throw ConfigError(located_message(location_of(root["budgets"], path), "budgets", "a budget is named twice"));
   }
   if (plan.recipe.search.settings.reward == "edp") {
     throw ConfigError(located_message(where, "recipe", "search.reward edp is not a sum over layers; co-design latency or energy"));
@@ -298,17 +298,20 @@ CodesignOutcome run_codesign(const CodesignPlan& plan, const std::string& direct
       request = run->search_request("limpq");
     }
     request.algorithm.name = "limpq";
+    if (!request.cache) request.cache = std::make_shared<CostCache>(CostCache::default_path());
     pricer.emplace(plan, request);
     if (root) {
       Json axes = Json::array();
       for (const SweepAxis& axis : plan.axes) axes.push_back({axis.key, axis.values});
+      // The thread count shapes the indicators' float reductions: points priced from other indicators
+      // must not mix with these.
       stage.emplace(run->folder(), "codesign",
                     key_of({{"int8", run->int8_stage().key()}, {"search", search_options_key(request)}, {"grid", axes},
-                            {"budgets", budgets}}));
+                            {"budgets", budgets}, {"threads", torch::get_num_threads()}, {"layout", sweep_table_layout()}}));
       candidate_images.emplace(load_data(candidate_data(request)));
       FineTuneEvaluator trainer(request.checkpoint, *candidate_images, candidate_finetune(request), nullptr, stage->path("indicators.json"));
       const PolicySpace space = pricer->widest_space();
-      const LimpqOptions& limpq = dynamic_cast<const ParametersOf<LimpqOptions>&>(request.algorithm.parameters("limpq")).values;
+      const LimpqOptions& limpq = pricer->limpq();
       const IndicatorRequest indicators{space.weight_bit_choices(), space.activation_bit_choices(), limpq_searched_layers(space),
                                         limpq.epochs, limpq.lr, limpq.indicators_from};
       indicators_text = encode_indicators(trainer.indicators(indicators));
@@ -345,13 +348,15 @@ CodesignOutcome run_codesign(const CodesignPlan& plan, const std::string& direct
         store->insert(row);
         progress.update(static_cast<std::int64_t>(++recorded));
       });
-  if (request.cache) request.cache->flush();
+  request.cache->flush();
   if (!root) return {};
   progress.finish();
+  team.end_pricing();
 
   CodesignOutcome outcome;
   for (const SweepAxis& axis : plan.axes) outcome.axes.push_back(axis.key);
   outcome.pricing_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  outcome.priced = recorded;
   outcome.database = stage->path("points.sqlite");
   outcome.int8_accuracy = accuracies.second;
   outcome.chips = chips.size();
@@ -409,6 +414,8 @@ CodesignOutcome run_codesign(const CodesignPlan& plan, const std::string& direct
       ++outcome.invalid_chips;
       continue;
     }
+    // A chip's area is the same at every budget.
+    if (plan.options.area_limit_mm2 > 0 && rows[feasible.front()].area_mm2 > plan.options.area_limit_mm2) continue;
     if (on_chip) {
       const SweepRow& row = rows[feasible.front()];
       const AccuracyKey screen{stage->key(), row.chip, "screen " + reference_key.policy};
@@ -423,7 +430,6 @@ CodesignOutcome run_codesign(const CodesignPlan& plan, const std::string& direct
     }
     for (const std::size_t index : feasible) {
       const SweepRow& row = rows[index];
-      if (plan.options.area_limit_mm2 > 0 && row.area_mm2 > plan.options.area_limit_mm2) continue;
       candidates.push_back(index);
       costs.push_back({*row.objective, row.latency_ns, row.energy_pj, row.area_mm2});
     }
@@ -433,10 +439,12 @@ CodesignOutcome run_codesign(const CodesignPlan& plan, const std::string& direct
   outcome.pareto = pareto.size();
 
   std::vector<CodesignCandidate> finalists;
+  std::map<AccuracyKey, std::size_t> measurements;
   for (const std::size_t p : pareto) {
     const SweepRow& row = rows[candidates[p]];
+    const std::size_t measurement = measurements.emplace(key_of_row(row), measurements.size()).first->second;
     finalists.push_back({request.settings.reward == "latency" ? row.latency_ns : row.energy_pj, *row.objective,
-                         on_chip ? row.index / budgets.size() : 0});
+                         on_chip ? row.index / budgets.size() : 0, measurement});
   }
   const FinalistSelection selection = select_finalists(
       finalists, outcome.target, plan.options.finalists, plan.options.trainings,

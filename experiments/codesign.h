@@ -15,7 +15,7 @@ namespace qxbar {
 struct CodesignOptions {
   NumberList budgets{{0.3, 0.4, 0.5, 0.6, 0.8}};  // fractions of each chip's W8A8 cost (the recipe's search.reward)
   int finalists = 3;          // candidates on accuracy target to measure before stopping
-  int trainings = 10;         // most candidates fine-tuned to measure them
+  int trainings = 10;         // most candidate accuracies measured by fine-tuning
   double area_limit_mm2 = 0;  // chips larger are not candidates; 0: no limit
 };
 OptionSet codesign_options(CodesignOptions& options);
@@ -53,7 +53,7 @@ std::string chip_label(const std::vector<std::string>& axes, const std::vector<s
 struct CodesignOutcome {
   std::vector<std::string> axes;
   std::size_t chips = 0;
-  std::size_t invalid_chips = 0;  // chips the grid makes that cannot exist or cannot run the network
+  std::size_t invalid_chips = 0;  // chips with no policy within any budget (or that cannot exist, or run the network)
   std::size_t points = 0;         // chips x budgets
   std::size_t feasible = 0;       // points with a policy within budget
   // Chips whose arithmetic loses the accuracy target at W8A8 already (candidates fine-tuned as the chip
@@ -67,6 +67,7 @@ struct CodesignOutcome {
   std::vector<CodesignPoint> measured;  // in the order they were visited (cheapest first)
   std::optional<CodesignPoint> best;    // the cheapest measured point on target
   int trainings = 0;                    // fine-tunes this invocation ran (earlier ones are read back)
+  std::size_t priced = 0;               // points this invocation priced (the others were stored before)
   double pricing_seconds = 0;           // of this invocation's pricing, by the whole team
   std::string database;
   std::string table_path;  // codesign.md

@@ -37,8 +37,8 @@ int run_codesign(const std::vector<std::string>& args) {
               out.c_str(), outcome.chips, plan.options.budgets.values.size(), outcome.points, outcome.feasible,
               outcome.candidates, outcome.pareto);
   if (outcome.screened_out > 0) std::printf("  screened  %zu chips lose the target at W8A8 as they compute\n", outcome.screened_out);
-  std::printf("  pricing   %.2f s by %zu process%s; %d fine-tunes now\n", outcome.pricing_seconds, team->size(),
-              team->size() == 1 ? "" : "es", outcome.trainings);
+  std::printf("  pricing   %zu points in %.2f s by %zu process%s; %d fine-tunes now\n", outcome.priced, outcome.pricing_seconds,
+              team->size(), team->size() == 1 ? "" : "es", outcome.trainings);
   std::printf("  target    %.4f (W8A8 validation accuracy %.4f less %.2f points)\n", outcome.target,
               outcome.reference_accuracy, plan.recipe.search.settings.max_accuracy_drop);
   for (const CodesignPoint& point : outcome.measured) {

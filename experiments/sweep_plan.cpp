@@ -158,6 +158,11 @@ std::vector<std::string> SweepPlan::keys() const {
   return keys;
 }
 
+ChipSpec grid_chip(ChipDescription base, const std::vector<SweepAxis>& axes, const std::vector<std::string>& values) {
+  for (std::size_t axis = 0; axis < axes.size(); ++axis) base.apply_override(axes[axis].key + "=" + values[axis]);
+  return base.resolve();
+}
+
 std::vector<std::vector<std::string>> grid_chips(const std::vector<SweepAxis>& axes) {
   std::vector<std::vector<std::string>> chips;
   std::vector<std::size_t> digits(axes.size(), 0);

@@ -8,6 +8,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "nn/trainer.h"
+#include "sim/chip_spec.h"
 #include "sim/core/errors.h"
 
 namespace qxbar {
@@ -76,6 +77,9 @@ struct SweepPoint {
 constexpr std::int64_t kMaxSweepPoints = 10000000;
 
 std::vector<SweepPoint> expand(const SweepPlan& plan);
+
+// The chip at one point of a grid: `base` with each axis's value applied; ConfigError when it cannot exist.
+ChipSpec grid_chip(ChipDescription base, const std::vector<SweepAxis>& axes, const std::vector<std::string>& values);
 
 // The chips of a grid, a value per axis each, the last axis varying fastest.
 std::vector<std::vector<std::string>> grid_chips(const std::vector<SweepAxis>& axes);

@@ -103,9 +103,7 @@ class PointPricer {
     row.network = point.network;
     row.policy = point.policy;
     try {
-      ChipDescription description = base_chip_;
-      for (std::size_t axis = 0; axis < plan_.axes.size(); ++axis) description.apply_override(plan_.axes[axis].key + "=" + point.values[axis]);
-      const auto chip = std::make_shared<const ChipSpec>(description.resolve());
+      const auto chip = std::make_shared<const ChipSpec>(grid_chip(base_chip_, plan_.axes, point.values));
       const Policy& policy = policies_.at({point.network, point.policy});
       const NetworkCost cost = price_network(*make_cost_engine(plan_.engine, *chip, cache_), workloads_.at(point.network), policy);
       if (tested_networks_.count(point.network) != 0) {

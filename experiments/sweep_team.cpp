@@ -164,7 +164,8 @@ void check_together(SweepTeam& team, const std::function<void()>& check) {
   std::string error;
   try {
     check();
-  } catch (const UserError& caught) {
+  } catch (const std::exception& caught) {
+    // Any failure, not only a user's mistake: the other ranks would otherwise wait for this one forever.
     failure = std::current_exception();
     error = caught.what();
   }

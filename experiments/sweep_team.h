@@ -38,13 +38,15 @@ class SweepTeam {
   // can only be handled by ending them all.
   bool pricing() const { return pricing_; }
   void start_pricing() { pricing_ = true; }
+  // Once every rank has sent its last row, rank 0 works on alone and may fail as a single process does.
+  void end_pricing() { pricing_ = false; }
 
  private:
   bool pricing_ = false;
 };
 
-// Collective: runs `check` on every rank. When it throws a UserError on any rank, the lowest such rank
-// rethrows its error and the others throw SweepStopped, so that one rank reports it.
+// Collective: runs `check` on every rank. When it throws on any rank, the lowest such rank rethrows its
+// error and the others throw SweepStopped, so that one rank reports it.
 void check_together(SweepTeam& team, const std::function<void()>& check);
 
 // Runs a command's `work` on this rank and returns its exit code as the team must see it: 0 when it

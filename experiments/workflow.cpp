@@ -1,31 +1,21 @@
 #include "experiments/workflow.h"
 
 #include <nlohmann/json.hpp>
-#include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
-#include <optional>
 #include <filesystem>
-#include <fstream>
 
 #include "nn/trainer.h"
 #include "experiments/report.h"
 #include "experiments/run_folder.h"
 #include "plots/search_figures.h"
 #include "sim/core/atomic_file.h"
-#include "sim/core/file_lock.h"
-#include "sim/core/fingerprint.h"
-#include "sim/engines.h"
 
 namespace qxbar {
-namespace {
 
 namespace fs = std::filesystem;
 using Json = nlohmann::ordered_json;
-
-}  // namespace
 
 RunSummary run_recipe(const Recipe& recipe, const std::string& recipe_path, const std::string& directory, bool resume) {
   RecipeRun run(recipe, recipe_path, directory, resume);

@@ -30,7 +30,7 @@ std::vector<ChipChoice> choose_policies_for_chip(const PolicySpace& space, const
   return choices;
 }
 
-FinalistSelection select_finalists(const std::vector<CodesignCandidate>& candidates, double target, int finalists, int trainings,
+FinalistSelection select_finalists(const std::vector<CodesignCandidate>& candidates, double target, int finalists, int measurements,
                                    const std::function<std::optional<double>(std::size_t)>& known,
                                    const std::function<double(std::size_t)>& measure) {
   std::vector<std::size_t> order(candidates.size());
@@ -40,24 +40,32 @@ FinalistSelection select_finalists(const std::vector<CodesignCandidate>& candida
   });
   FinalistSelection selection;
   std::map<std::size_t, double> least_missing_objective;  // per group
+  std::map<std::size_t, double> accuracy_of;              // per measurement made
   int on_target = 0;
   for (const std::size_t candidate : order) {
     if (on_target >= finalists) break;
-    std::optional<double> accuracy = known(candidate);
-    if (!accuracy) {
-      const auto missed = least_missing_objective.find(candidates[candidate].group);
-      if (missed != least_missing_objective.end() && candidates[candidate].objective >= missed->second) continue;
-      if (selection.trainings >= trainings) break;
-      accuracy = measure(candidate);
-      ++selection.trainings;
+    const CodesignCandidate& visited = candidates[candidate];
+    double accuracy = 0;
+    if (const auto made = accuracy_of.find(visited.measurement); made != accuracy_of.end()) {
+      accuracy = made->second;
+    } else {
+      const auto missed = least_missing_objective.find(visited.group);
+      if (missed != least_missing_objective.end() && visited.objective >= missed->second) continue;
+      if (static_cast<int>(accuracy_of.size()) >= measurements) break;
+      std::optional<double> read_back = known(candidate);
+      if (!read_back) {
+        read_back = measure(candidate);
+        ++selection.trainings;
+      }
+      accuracy = accuracy_of[visited.measurement] = *read_back;
     }
     selection.measured.push_back(candidate);
-    selection.accuracies.push_back(*accuracy);
-    if (*accuracy >= target) {
+    selection.accuracies.push_back(accuracy);
+    if (accuracy >= target) {
       if (on_target++ == 0) selection.best = candidate;
     } else {
-      const auto [missed, first] = least_missing_objective.emplace(candidates[candidate].group, candidates[candidate].objective);
-      if (!first) missed->second = std::min(missed->second, candidates[candidate].objective);
+      const auto [missed, first] = least_missing_objective.emplace(visited.group, visited.objective);
+      if (!first) missed->second = std::min(missed->second, visited.objective);
     }
   }
   return selection;

@@ -37,6 +37,8 @@ struct CodesignCandidate {
   // Candidates whose accuracy the objective ranks among themselves: all of them when accuracy depends on
   // the policy alone, those of one chip when the chip's arithmetic shapes it too.
   std::size_t group = 0;
+  // Candidates of one measurement share one accuracy (one policy, on one chip where the chip shapes it).
+  std::size_t measurement = 0;
 };
 
 // Which candidates were measured and what came of it.
@@ -44,15 +46,16 @@ struct FinalistSelection {
   std::vector<std::size_t> measured;  // candidates whose accuracy is known, in the order they were visited
   std::vector<double> accuracies;     // of each measured candidate
   std::optional<std::size_t> best;    // the cheapest measured candidate on target
-  int trainings = 0;                  // accuracies measured now (not known before)
+  int trainings = 0;                  // measurements `measure` made (not read back through `known`)
 };
 
 // Visits the candidates cheapest first and measures each one's accuracy, until `finalists` of them are on
-// target (accuracy >= target) or `trainings` measurements have been spent. A candidate whose objective is
-// at least that of a candidate of its group that missed the target is predicted to miss as well and
-// skipped: the indicators rank policies by accuracy lost. `known` gives an accuracy measured before (a resumed run,
-// another point with the same policy) without spending a training; `measure` trains.
-FinalistSelection select_finalists(const std::vector<CodesignCandidate>& candidates, double target, int finalists, int trainings,
+// target (accuracy >= target) or `measurements` measurements have been made. A candidate whose objective
+// is at least that of a candidate of its group that missed the target is predicted to miss as well and
+// skipped: the indicators rank policies by accuracy lost. A candidate of a measurement made before takes
+// its accuracy for free. `known` gives an accuracy a run measured before it was killed, `measure` trains;
+// both count as a measurement, so a resumed selection visits what an uninterrupted one does.
+FinalistSelection select_finalists(const std::vector<CodesignCandidate>& candidates, double target, int finalists, int measurements,
                                    const std::function<std::optional<double>(std::size_t)>& known,
                                    const std::function<double(std::size_t)>& measure);
 
