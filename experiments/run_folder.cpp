@@ -2,7 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <exception>
 #include <fstream>
+#include <set>
 #include <stdexcept>
 
 #include "nn/trainer.h"
@@ -84,6 +86,8 @@ RecipeRun::RecipeRun(const Recipe& recipe, const std::string& recipe_path, const
     : recipe_(recipe),
       recipe_path_(recipe_path),
       run_(directory),
+      folder_was_new_(!fs::exists(run_) || (fs::is_directory(run_) && fs::is_empty(run_))),
+      exceptions_at_start_(std::uncaught_exceptions()),
       // One run at a time in a folder: a second would rewrite recipe.yaml under the first one's stages.
       lock_((run_ / "run").string(), directory),
       chip_(load_chip(recipe.chip, recipe.chip_set)) {
@@ -100,6 +104,18 @@ RecipeRun::RecipeRun(const Recipe& recipe, const std::string& recipe_path, const
   }
   write_file_atomically((run_ / "chip.txt").string(), chip_text);
   full_.seed = recipe.seed;
+}
+
+RecipeRun::~RecipeRun() {
+  if (!folder_was_new_ || std::uncaught_exceptions() <= exceptions_at_start_) return;
+  // What a run writes before its first training result: the resolved recipe and chip, the lock, and each
+  // started stage's inputs key.
+  const std::set<std::string> bookkeeping = {"recipe.yaml", "chip.txt", "run.lock", "inputs.key"};
+  std::error_code error;
+  for (fs::recursive_directory_iterator entry(run_, error), end; !error && entry != end; entry.increment(error)) {
+    if (!entry->is_directory() && bookkeeping.count(entry->path().filename().string()) == 0) return;
+  }
+  if (!error) fs::remove_all(run_, error);  // best effort: the error being thrown is the one to report
 }
 
 std::pair<double, double> RecipeRun::prepare() {

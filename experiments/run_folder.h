@@ -49,6 +49,11 @@ ModelSpec model_spec(const Recipe& recipe, bool quantized);
 class RecipeRun {
  public:
   RecipeRun(const Recipe& recipe, const std::string& recipe_path, const std::string& directory, bool resume);
+  // A run that fails before it has trained anything leaves no folder behind where it found none, so the
+  // same command, mended, runs without --resume.
+  ~RecipeRun();
+  RecipeRun(const RecipeRun&) = delete;
+  RecipeRun& operator=(const RecipeRun&) = delete;
 
   const ChipSpec& chip() const { return chip_; }
   const std::filesystem::path& folder() const { return run_; }
@@ -80,6 +85,8 @@ class RecipeRun {
   const Recipe& recipe_;
   std::string recipe_path_;
   std::filesystem::path run_;
+  bool folder_was_new_;          // absent or empty before this run
+  int exceptions_at_start_;      // std::uncaught_exceptions() when constructed
   FileLock lock_;
   ChipSpec chip_;
   DataOptions full_ = recipe_.data;

@@ -621,6 +621,25 @@ TEST(Cli, CodesignKilledWhileMeasuringResumesToTheSameChoice) {
   EXPECT_EQ(sweep_csv(read_sweep(killed + "/codesign/points.sqlite")), sweep_csv(read_sweep(dir.file("whole/codesign/points.sqlite"))));
 }
 
+TEST(Cli, RunThatFailsBeforeTrainingLeavesNoFolderBehind) {
+  TempDir dir;
+  const std::string recipe = dir.write("tiny.yaml", kTinyRecipe);
+  const std::string run = dir.file("run");
+  const ProcessResult failed = qxbar("run " + recipe + " --threads 1 --set data.name=cifar10 --set data.dir=" + dir.file("none") + " --out " + run);
+  EXPECT_EQ(failed.exit_code, 2) << failed.err;
+  EXPECT_THAT(failed.err, HasSubstr("cannot open file"));
+  EXPECT_FALSE(std::filesystem::exists(run));
+  // Mended, the same folder takes the run without --resume.
+  const ProcessResult mended = qxbar("run " + recipe + " --threads 1 --set search.episodes=1 --out " + run);
+  ASSERT_EQ(mended.exit_code, 0) << mended.err;
+  // A folder that held something before is left as it was.
+  const std::string kept = dir.file("kept");
+  std::filesystem::create_directories(kept);
+  dir.write("kept/notes.txt", "mine\n");
+  EXPECT_EQ(qxbar("run " + recipe + " --set data.name=cifar10 --set data.dir=" + dir.file("none") + " --out " + kept).exit_code, 2);
+  EXPECT_EQ(read_text(kept + "/notes.txt"), "mine\n");
+}
+
 TEST(Cli, RunRecipeEndToEndThenOnlyChangedStagesRunAgain) {
   TempDir dir;
   const std::string recipe = dir.write("tiny.yaml", kTinyRecipe);
