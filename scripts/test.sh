@@ -1,6 +1,5 @@
 #!/usr/bin/env bash
-# Builds qxbar and runs the whole test suite, then the sanitizer build of the libraries that run neither
-# SystemC nor LibTorch (scripts/sanitize.sh).
+# Builds qxbar and runs the whole test suite, then the sanitizer builds (scripts/sanitize.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/build.sh
