@@ -10,6 +10,7 @@ packages=(
   libgnuplot-iostream-dev libboost-iostreams-dev libboost-filesystem-dev gnuplot-nox
   libspdlog-dev libfmt-dev nlohmann-json3-dev libsqlite3-dev libopenmpi-dev openmpi-bin zlib1g-dev libturbojpeg0-dev libpng-dev
   libglpk-dev
+  clang libclang-rt-14-dev
   dataset-fashion-mnist
 )
 

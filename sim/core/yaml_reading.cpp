@@ -6,12 +6,42 @@
 #include <fstream>
 #include <limits>
 #include <map>
+#include <sstream>
 #include <vector>
+
+#include <yaml-cpp/eventhandler.h>
+#include <yaml-cpp/parser.h>
 
 #include "sim/core/atomic_file.h"
 
 namespace qxbar {
 namespace {
+
+// Where each of the first two documents of `text` starts. yaml-cpp 0.7's LoadAll never ends on some
+// malformed streams (a stray ',' yields an empty document again and again without being consumed, growing
+// memory until the process is killed), so documents are counted here and no more than two are read.
+class DocumentStarts : public YAML::EventHandler {
+ public:
+  std::vector<YAML::Mark> starts;
+  void OnDocumentStart(const YAML::Mark& mark) override { starts.push_back(mark); }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+};
+
+std::vector<YAML::Mark> document_starts(const std::string& text) {
+  std::istringstream stream(text);
+  YAML::Parser parser(stream);
+  DocumentStarts handler;
+  while (handler.starts.size() < 2 && parser.HandleNextDocument(handler)) {
+  }
+  return handler.starts;
+}
 
 ConfigError error_at(const YAML::Node& node, const std::string& file, const std::string& key,
                      const std::string& reason) {
@@ -57,19 +87,27 @@ YAML::Node load_yaml_file(const std::string& path) {
   if (!stream) throw ConfigError(path + ": cannot open file");
   if (std::filesystem::is_directory(path)) throw ConfigError(path + ": is a folder, not a file");
   note_input_file(path);
-  std::vector<YAML::Node> documents;
+  std::ostringstream text;
+  text << stream.rdbuf();
+  std::vector<YAML::Mark> starts;
+  YAML::Node first;
   try {
-    documents = YAML::LoadAll(stream);
+    starts = document_starts(text.str());
+    first = YAML::Load(text.str());
   } catch (const YAML::ParserException& e) {
     throw ConfigError(located_message({path, e.mark.line + 1, e.mark.column + 1}, "",
                                       "malformed YAML: " + e.msg));
   }
-  if (documents.empty()) return YAML::Node();
-  if (documents.size() > 1) {
-    throw ConfigError(located_message(location_of(documents[1], path), "", "a second YAML document; a file holds one"));
+  if (starts.size() > 1) {
+    const YAML::Mark& second = starts[1];
+    const bool stuck = second.pos == starts[0].pos;
+    throw ConfigError(located_message({path, second.line + 1, second.column + 1}, "",
+                                      stuck ? "malformed YAML: nothing can be read from here"
+                                            : "a second YAML document; a file holds one"));
   }
-  check_unique_keys(documents.front(), path);
-  return documents.front();
+  if (starts.empty()) return YAML::Node();
+  check_unique_keys(first, path);
+  return first;
 }
 
 YAML::Node load_yaml_text(const std::string& text, const std::string& origin) {

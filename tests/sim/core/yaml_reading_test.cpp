@@ -1,5 +1,6 @@
 #include "sim/core/yaml_reading.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -35,8 +36,16 @@ TEST(YamlReading, ASecondDocumentIsAnError) {
   const TempDir dir;
   const std::string path = dir.write("two.yaml", "a: 1\n---\nb: 2\n");
   EXPECT_EQ(testing::error_message<ConfigError>([&] { load_yaml_file(path); }),
-            path + ":3:1: a second YAML document; a file holds one");
+            path + ":2:1: a second YAML document; a file holds one");
   EXPECT_TRUE(load_yaml_file(dir.write("empty.yaml", "")).IsNull());
+}
+
+TEST(YamlReading, AStreamTheParserCannotGetPastIsMalformedNotAnEndlessRead) {
+  const TempDir dir;
+  // yaml-cpp 0.7 yields an empty document for the stray comma, again and again, without consuming it.
+  const std::string comma = dir.write("comma.yaml", "layer_dimensions:\n  - type: Conv2D\n,  input_dim: 9\n");
+  EXPECT_THAT(testing::error_message<ConfigError>([&] { load_yaml_file(comma); }), ::testing::StartsWith(comma + ":"));
+  EXPECT_THAT(testing::error_message<ConfigError>([&] { load_yaml_file(comma); }), ::testing::HasSubstr("malformed YAML"));
 }
 
 }  // namespace

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Fuzzes the readers of user files that need neither SystemC nor LibTorch (chip descriptions, CIM-AQ
+# layer files, policies in YAML and .npy) with libFuzzer, AddressSanitizer and UndefinedBehaviorSanitizer,
+# built with clang in ./build-fuzz. Each target starts from a seed corpus of the repository's own files.
+#   scripts/fuzz.sh                    1,000,000 executions per target
+#   scripts/fuzz.sh --seconds 20       20 s per target (the test suite's smoke run)
+#   scripts/fuzz.sh --runs N [TARGET...]
+# A finding (crash, sanitizer report, exception other than qxbar's user errors) stops with its input saved
+# in build-fuzz/findings/ and exit code 1.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+limit=(-runs=1000000)
+case "${1:-}" in
+  --runs) limit=(-runs="$2"); shift 2 ;;
+  --seconds) limit=(-max_total_time="$2"); shift 2 ;;
+esac
+targets=("$@")
+[ ${#targets[@]} -gt 0 ] || targets=(chip layers policy)
+
+mkdir -p build-fuzz
+CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DQXBAR_FUZZ=ON \
+  -DQXBAR_BUILD_TESTS=OFF -DQXBAR_SANITIZE=address,undefined,fuzzer-no-link \
+  > build-fuzz/configure.log 2>&1 || { cat build-fuzz/configure.log; exit 1; }
+cmake --build build-fuzz --parallel "$(nproc)" --target "${targets[@]/#/qxbar_fuzz_}"
+
+# Seeds: the presets, the layer files of the tests, and one policy in each form (first byte: 0 YAML, 1 .npy).
+seeds=build-fuzz/seeds
+mkdir -p "$seeds/chip" "$seeds/layers" "$seeds/policy" build-fuzz/findings
+cp hw_configs/*.yaml "$seeds/chip/"
+cp tests/data/*_layer_dimensions.yaml "$seeds/layers/"
+printf '\0layers:\n  conv1: {w_bits: 8, a_bits: 8}\n  conv2: {w_bits: 4, a_bits: 6}\n  fc1: {w_bits: 2, a_bits: 8}\n  fc2: {w_bits: 8, a_bits: 3}\n  fc3: {w_bits: 8, a_bits: 8, read_energy_fj_per_cell: 2.5}\n' \
+  > "$seeds/policy/policy.yaml"
+python3 - "$seeds/policy/policy.npy" <<'PY'
+import struct, sys
+header = "{'descr': '<i8', 'fortran_order': False, 'shape': (5, 2), }"
+header += " " * (63 - (10 + len(header)) % 64) + "\n"
+data = struct.pack("<10q", 8, 8, 4, 6, 2, 8, 8, 3, 8, 8)
+open(sys.argv[1], "wb").write(b"\x01" + b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode() + data)
+PY
+
+export ASAN_OPTIONS=detect_leaks=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+for target in "${targets[@]}"; do
+  corpus=build-fuzz/corpus/$target
+  mkdir -p "$corpus"
+  log=build-fuzz/$target.log
+  if ! "build-fuzz/tests/fuzz/qxbar_fuzz_$target" "${limit[@]}" -print_final_stats=1 \
+       -artifact_prefix="build-fuzz/findings/$target-" "$corpus" "$seeds/$target" > "$log" 2>&1; then
+    tail -n 40 "$log"
+    echo "fuzz: $target: a finding, input saved in build-fuzz/findings/" >&2
+    exit 1
+  fi
+  runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
+  seconds=$(sed -n 's/^stat::.*average_exec_per_sec: *//p' "$log")
+  echo "fuzz: $target: $runs executions clean, $seconds per second"
+done
