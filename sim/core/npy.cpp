@@ -76,11 +76,11 @@ NpyArray read_npy(const std::string& path) {
   const std::string header = bytes.substr(header_start, header_length);
 
   std::smatch match;
-  if (!std::regex_search(header, match, std::regex(R"('descr'\s*:\s*'([<|=])([fiu])(\d+)')"))) {
+  if (!std::regex_search(header, match, std::regex(R"('descr'\s*:\s*'([<|=])([fiu])(\d{1,2})')"))) {
     throw fail("unsupported dtype in header " + header);
   }
   const char kind = match[2].str()[0];
-  const std::size_t width = std::stoul(match[3].str());
+  const std::size_t width = std::stoul(match[3].str());  // at most two digits: no overflow
   const bool supported_width = kind == 'f' ? (width == 4 || width == 8) : (width == 1 || width == 2 || width == 4 || width == 8);
   if (!supported_width) throw fail("unsupported element width " + std::to_string(width));
   if (width > 1 && match[1].str() == "|") throw fail("unsupported byte order");

@@ -80,6 +80,9 @@ TEST(Npy, ShapesAndHeadersAreReadStrictly) {
   EXPECT_THAT(error_message<DataError>([&] { read_npy(dir.file("wraps.npy")); }), HasSubstr("holds more bytes than memory"));
   dir.write("huge.npy", handmade_npy("{'descr': '<f8', 'fortran_order': False, 'shape': (99999999999999999999,), }", eight));
   EXPECT_THAT(error_message<DataError>([&] { read_npy(dir.file("huge.npy")); }), HasSubstr("is not a count"));
+  // An element width whose digits overflow the parser's integer (found by fuzzing) is a dtype error too.
+  dir.write("wide.npy", handmade_npy("{'descr': '<i866666666666666666666666', 'fortran_order': False, 'shape': (1,), }", eight));
+  EXPECT_THAT(error_message<DataError>([&] { read_npy(dir.file("wide.npy")); }), HasSubstr("unsupported dtype"));
   dir.write("extra.npy", handmade_npy("{'descr': '<f8', 'fortran_order': False, 'shape': (1,), 'note': 1, }", eight));
   EXPECT_THAT(error_message<DataError>([&] { read_npy(dir.file("extra.npy")); }), HasSubstr("unknown header key 'note'"));
   dir.write("scalar.npy", handmade_npy("{'descr': '<f8', 'fortran_order': False, 'shape': (), }", eight));
