@@ -105,8 +105,7 @@ int run_train(const std::vector<std::string>& args) {
   } else if (result.resumed) {
     spdlog::info("resumed from {}/model.pt", out);
   }
-  write_file_atomically(out + "/policy.yaml", policy_yaml_text(model.workload(), model.policy()));
-  write_file_atomically(out + "/policy.npy", policy_npy_bytes(model.policy()));
+  write_policy_files(out + "/policy", model.workload(), model.policy());
   write_file_atomically(out + "/metrics.json", metrics_json(result, model, dataset));
   std::printf("%s: test accuracy %.4f, validation accuracy %.4f after %zu epochs (%s)\n", out.c_str(),
               result.test_accuracy, result.val_accuracy, result.history.size(), policy_summary(model.policy()).c_str());

@@ -57,8 +57,7 @@ RunSummary run_recipe(const Recipe& recipe, const std::string& recipe_path, cons
   const fs::path folder(directory);
   write_file_atomically((folder / "summary.json").string(), summary_json.dump(2) + "\n");
   const Workload workload = Model(model_spec(recipe, true)).workload();
-  write_file_atomically((folder / "best_policy.yaml").string(), policy_yaml_text(workload, policy));
-  write_file_atomically((folder / "best_policy.npy").string(), policy_npy_bytes(policy));
+  write_policy_files((folder / "best_policy").string(), workload, policy);
 
   summary.report_path = write_report(recipe, recipe_path, summary, run.chip(), workload, policy,
                                      finished.search_directory, directory);

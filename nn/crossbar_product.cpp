@@ -560,6 +560,36 @@ SumRange ProgrammedLayer::sum_range(const torch::Tensor& integer_input) const {
   return range;
 }
 
+ProgrammedChannels::ProgrammedChannels(const std::vector<ChannelGroup>& groups, const torch::Tensor& integer_weight)
+    : outputs_(integer_weight.size(0)) {
+  if (groups.empty()) throw std::invalid_argument("crossbar product: a layer needs at least one channel group");
+  const torch::NoGradGuard no_grad;
+  for (const ChannelGroup& group : groups) {
+    torch::Tensor channels = torch::tensor(group.channels, torch::kInt64);
+    const bool every = static_cast<std::int64_t>(group.channels.size()) == outputs_;
+    widths_.push_back({channels, ProgrammedLayer(group.arithmetic, every ? integer_weight : integer_weight.index_select(0, channels))});
+  }
+}
+
+torch::Tensor ProgrammedChannels::product(const torch::Tensor& integer_input, SumRange calibrated) const {
+  if (widths_.size() == 1) return widths_.front().layer.product(integer_input, calibrated);
+  const torch::NoGradGuard no_grad;
+  torch::Tensor result = torch::empty({integer_input.size(0), outputs_}, torch::kFloat64);
+  for (const Width& width : widths_) result.index_copy_(1, width.channels, width.layer.product(integer_input, calibrated));
+  return result;
+}
+
+SumRange ProgrammedChannels::sum_range(const torch::Tensor& integer_input) const {
+  SumRange range{std::numeric_limits<double>::infinity(), -std::numeric_limits<double>::infinity()};
+  for (const Width& width : widths_) {
+    const SumRange seen = width.layer.sum_range(integer_input);
+    range = {std::min(range.low, seen.low), std::max(range.high, seen.high)};
+  }
+  return range;
+}
+
+AdcRange ProgrammedChannels::range() const { return widths_.front().layer.arithmetic().range; }
+
 torch::Tensor crossbar_product(const CrossbarArithmetic& arithmetic, const torch::Tensor& integer_input,
                                const torch::Tensor& integer_weight, SumRange calibrated) {
   return ProgrammedLayer(arithmetic, integer_weight).product(integer_input, calibrated);

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <memory>
+#include <vector>
 
 #include <torch/torch.h>
 
@@ -30,6 +31,27 @@ class ProgrammedLayer {
  private:
   class Cells;
   std::shared_ptr<const Cells> cells_;
+};
+
+// A layer whose output channels may differ in weight width, as channel_groups splits it: one
+// ProgrammedLayer per width, each on its own channels' rows of the weights.
+class ProgrammedChannels {
+ public:
+  ProgrammedChannels(const std::vector<ChannelGroup>& groups, const torch::Tensor& integer_weight);
+
+  // [samples, outputs] as ProgrammedLayer::product, every channel computed at its own width.
+  torch::Tensor product(const torch::Tensor& integer_input, SumRange calibrated = {}) const;
+  // The union of every width's observed sums: the layer's one calibrated range.
+  SumRange sum_range(const torch::Tensor& integer_input) const;
+  AdcRange range() const;
+
+ private:
+  struct Width {
+    torch::Tensor channels;  // int64 indices into the outputs
+    ProgrammedLayer layer;
+  };
+  std::vector<Width> widths_;
+  std::int64_t outputs_ = 0;
 };
 
 // Programs the weights and computes one product: ProgrammedLayer(arithmetic, integer_weight).product(...).

@@ -68,12 +68,20 @@ void QuantLayer::make_quantizers(torch::nn::Module& owner, std::int64_t out_chan
 }
 
 void QuantLayer::set_bits(Bits bits) {
-  weight_quantizer_->set_bits(bits.w);
+  if (bits.is_per_channel()) {
+    weight_quantizer_->set_channel_bits(bits.channel_w);
+  } else {
+    weight_quantizer_->set_bits(bits.w);
+  }
   input_quantizer_->set_bits(bits.a);
   read_energy_fj_per_cell_ = bits.read_energy_fj_per_cell;
 }
 
-Bits QuantLayer::bits() const { return {weight_quantizer_->bits(), input_quantizer_->bits(), read_energy_fj_per_cell_}; }
+Bits QuantLayer::bits() const {
+  std::vector<int> channels = weight_quantizer_->channel_bits();
+  if (!channels.empty()) return Bits::per_channel(std::move(channels), input_quantizer_->bits(), read_energy_fj_per_cell_);
+  return {weight_quantizer_->bits(), input_quantizer_->bits(), read_energy_fj_per_cell_};
+}
 
 QuantLayer::Operands QuantLayer::quantize(const torch::Tensor& input, const torch::Tensor& weight,
                                           const torch::Tensor& bias) {
@@ -97,7 +105,7 @@ torch::Tensor QuantLayer::integer_product(const torch::Tensor& integer_input, co
   if (chip_ == nullptr) return exact_integer_product(integer_input, integer_weight, product);
   const torch::Tensor rows = lowering.rows(integer_input);
   const torch::Tensor matrix = lowering.matrix(integer_weight);
-  const ProgrammedLayer& programmed = programmed_layer(matrix);
+  const ProgrammedChannels& programmed = programmed_layer(matrix);
   if (calibrating_) {
     const SumRange seen = programmed.sum_range(rows);
     calibrated_range_ = calibrated_range_ ? SumRange{std::min(calibrated_range_->low, seen.low),
@@ -105,18 +113,18 @@ torch::Tensor QuantLayer::integer_product(const torch::Tensor& integer_input, co
                                           : seen;
     return exact_integer_product(integer_input, integer_weight, product);
   }
-  if (programmed.arithmetic().range == AdcRange::Calibrated && !calibrated_range_) {
+  if (programmed.range() == AdcRange::Calibrated && !calibrated_range_) {
     throw ConfigError("adc.range: calibrated: the converters' ranges must be calibrated before the chip computes");
   }
   const SumRange calibrated = calibrated_range_.value_or(SumRange{});
   return lowering.output(programmed.product(rows, calibrated), integer_input).to(torch::kInt64);
 }
 
-const ProgrammedLayer& QuantLayer::programmed_layer(const torch::Tensor& integer_weight) {
+const ProgrammedChannels& QuantLayer::programmed_layer(const torch::Tensor& integer_weight) {
   const Bits now = bits();
   const bool current = programmed_ && programmed_bits_ == now && torch::equal(programmed_weight_, integer_weight);
   if (!current) {
-    programmed_.emplace(crossbar_arithmetic(*chip_, integer_weight.size(1), now, input_quantizer_->is_signed()),
+    programmed_.emplace(channel_groups(*chip_, integer_weight.size(1), integer_weight.size(0), now, input_quantizer_->is_signed()),
                         integer_weight);
     programmed_weight_ = integer_weight;
     programmed_bits_ = now;

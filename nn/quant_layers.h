@@ -103,9 +103,9 @@ class QuantLayer {
                                 const Product& product, const Lowering& lowering);
   bool integer_arithmetic_ = false;
   // The weights as programmed on the chip, with the integer weights and bits they were programmed from.
-  const ProgrammedLayer& programmed_layer(const torch::Tensor& integer_weight);
+  const ProgrammedChannels& programmed_layer(const torch::Tensor& integer_weight);
   std::shared_ptr<const ChipSpec> chip_;
-  std::optional<ProgrammedLayer> programmed_;
+  std::optional<ProgrammedChannels> programmed_;
   torch::Tensor programmed_weight_;
   Bits programmed_bits_;
   bool calibrating_ = false;

@@ -20,14 +20,16 @@ torch::Tensor channel_view(const torch::Tensor& per_channel, const torch::Tensor
 }
 
 // The clip (as a fraction of max |w|) that minimises the squared quantization error, searched on a grid.
-torch::Tensor mse_step(const torch::Tensor& rows, double positive_level) {
+torch::Tensor mse_step(const torch::Tensor& rows, const torch::Tensor& positive_levels) {
   const torch::Tensor maximum = rows.abs().amax(1);
-  torch::Tensor best_step = maximum / positive_level;
+  const torch::Tensor levels = positive_levels.to(rows.dtype()).expand_as(maximum);
+  torch::Tensor best_step = maximum / levels;
   torch::Tensor best_error = torch::full_like(maximum, std::numeric_limits<float>::infinity());
   for (int i = 20; i <= 100; ++i) {
-    const torch::Tensor step = (maximum * (i / 100.0) / positive_level).clamp_min(kMinimumStep);
+    const torch::Tensor step = (maximum * (i / 100.0) / levels).clamp_min(kMinimumStep);
     const torch::Tensor broadcast = step.unsqueeze(1);
-    const torch::Tensor quantized = (rows / broadcast).round().clamp(-positive_level, positive_level) * broadcast;
+    const torch::Tensor bound = levels.unsqueeze(1);
+    const torch::Tensor quantized = torch::maximum(torch::minimum((rows / broadcast).round(), bound), -bound) * broadcast;
     const torch::Tensor error = (quantized - rows).pow(2).sum(1);
     const torch::Tensor better = error < best_error;
     best_error = torch::where(better, error, best_error);
@@ -36,11 +38,17 @@ torch::Tensor mse_step(const torch::Tensor& rows, double positive_level) {
   return best_step;
 }
 
-torch::Tensor max_step(const torch::Tensor& rows, double positive_level) { return rows.abs().amax(1) / positive_level; }
+torch::Tensor max_step(const torch::Tensor& rows, const torch::Tensor& positive_levels) {
+  return rows.abs().amax(1) / positive_levels.to(rows.dtype());
+}
 
 // LSQ's initial step: 2 mean|x| / sqrt(Qp).
 torch::Tensor lsq_step(const torch::Tensor& values, double positive_level) {
   return values.abs().mean(-1) * 2 / std::sqrt(positive_level);
+}
+
+torch::Tensor lsq_weight_step(const torch::Tensor& rows, const torch::Tensor& positive_levels) {
+  return rows.abs().mean(-1) * 2 / positive_levels.to(rows.dtype()).sqrt();
 }
 
 torch::Tensor max_clip(const torch::Tensor& magnitudes, double) { return magnitudes.max(); }
@@ -60,6 +68,10 @@ torch::Tensor round_ste(const torch::Tensor& x) { return (x.round() - x).detach(
 
 torch::Tensor scale_gradient(const torch::Tensor& x, double factor) { return (x - x * factor).detach() + x * factor; }
 
+torch::Tensor scale_gradient(const torch::Tensor& x, const torch::Tensor& factor) {
+  return (x - x * factor).detach() + x * factor;
+}
+
 IntegerRange weight_range(int bits) {
   const double positive_level = std::ldexp(1.0, bits - 1) - 1;
   return {positive_level, positive_level};
@@ -77,7 +89,7 @@ const Registry<Quantizer>& quantizers() {
        {"mse", mse_step}, {"percentile", ActivationLearns::Nothing, percentile_clip}},
       {"pact", "min-max weights, learned activation clip (PACT)", kMaxWeights,
        {"pact", ActivationLearns::Clip, max_clip}},
-      {"lsq", "learned steps for weights and activations (LSQ)", {"lsq", lsq_step},
+      {"lsq", "learned steps for weights and activations (LSQ)", {"lsq", lsq_weight_step},
        {"lsq", ActivationLearns::Step, lsq_step}},
   });
   return registry;
@@ -104,16 +116,44 @@ bool StepsPerBits::switch_to(int bits, torch::Tensor& initialised_flag) const {
 }
 
 WeightQuantizerImpl::WeightQuantizerImpl(std::int64_t channels, const Quantizer& quantizer, bool per_channel)
-    : rule_(quantizer.weights), per_channel_(per_channel) {
+    : rule_(quantizer.weights), per_channel_(per_channel), channels_(channels) {
   step_ = register_parameter("step", torch::ones({per_channel ? channels : 1}));
   bits_ = register_buffer("bits", torch::tensor(std::int64_t{kFloatBits}));
   initialised_ = register_buffer("initialised", torch::tensor(false));
 }
 
 void WeightQuantizerImpl::set_bits(int bits) {
-  if (bits == this->bits()) return;
+  if (bits_.dim() == 0 && bits == this->bits()) return;
+  bits_.resize_({});
   bits_.fill_(bits);
   if (!steps_per_bits_.switch_to(bits, initialised_)) initialised_.fill_(false);
+}
+
+void WeightQuantizerImpl::set_channel_bits(const std::vector<int>& bits) {
+  if (!per_channel_) {
+    throw ConfigError("per-channel weight widths need one weight step per channel (network.per_channel: true, "
+                      "--per-channel)");
+  }
+  if (static_cast<std::int64_t>(bits.size()) != channels_) {
+    throw DataError("per-channel weight widths for " + std::to_string(bits.size()) + " channels, the layer has " +
+                    std::to_string(channels_));
+  }
+  if (channel_bits() == bits) return;
+  bits_.resize_({channels_});
+  bits_.copy_(torch::tensor(std::vector<std::int64_t>(bits.begin(), bits.end())));
+  initialised_.fill_(false);
+}
+
+std::vector<int> WeightQuantizerImpl::channel_bits() const {
+  if (bits_.dim() == 0) return {};
+  const torch::Tensor widths = bits_.contiguous();
+  return std::vector<int>(widths.data_ptr<std::int64_t>(), widths.data_ptr<std::int64_t>() + widths.numel());
+}
+
+torch::Tensor WeightQuantizerImpl::positive_levels() const {
+  const torch::Tensor widths = bits_.reshape({-1}).to(torch::kFloat64);
+  const torch::Tensor levels = torch::pow(2.0, widths - 1) - 1;
+  return torch::where(widths == 1, torch::ones_like(levels), levels).to(torch::kFloat32);
 }
 
 void WeightQuantizerImpl::keep_step_per_bits(const std::vector<int>& bits) { steps_per_bits_.add(*this, "step", step_, bits); }
@@ -124,8 +164,10 @@ void WeightQuantizerImpl::initialise(const torch::Tensor& weight) {
   torch::NoGradGuard no_grad;
   const torch::Tensor rows = per_channel_ ? weight.detach().flatten(1) : weight.detach().reshape({1, -1});
   const int b = bits();
+  const torch::Tensor levels = positive_levels();
   // One-bit weights are sign(w) times the step, whose best value is mean |w| whatever the rule.
-  const torch::Tensor step = b == 1 ? rows.abs().mean(1) : rule_.initial_step(rows, weight_range(b).positive);
+  const torch::Tensor binary = rows.abs().mean(1);
+  const torch::Tensor step = torch::where(bits_.reshape({-1}) == 1, binary, rule_.initial_step(rows, levels));
   steps_per_bits_.value_or(b, step_).copy_(step.clamp_min(kMinimumStep));
   initialised_.fill_(true);
   steps_per_bits_.initialised.insert(b);
@@ -136,17 +178,22 @@ torch::Tensor WeightQuantizerImpl::forward(const torch::Tensor& weight) {
   if (b >= kFloatBits) return weight;
   if (!initialised_.item<bool>()) initialise(weight);
   torch::Tensor step = positive_step(steps_per_bits_.value_or(b, step_));
-  const double positive_level = b == 1 ? 1.0 : weight_range(b).positive;
+  torch::Tensor levels = positive_levels();
   // LSQ's gradient scale keeps the step's update in proportion to the weights' whatever the init.
-  step = scale_gradient(step, 1.0 / std::sqrt(weight.numel() * positive_level));
-  if (per_channel_) step = channel_view(step, weight);
-  const torch::Tensor scaled = weight / step;
-  if (b == 1) {
-    const torch::Tensor clipped = scaled.clamp(-1, 1);
-    const torch::Tensor sign = torch::where(scaled >= 0, torch::ones_like(scaled), -torch::ones_like(scaled));
-    return ((sign - clipped).detach() + clipped) * step;
+  const auto numel = static_cast<double>(weight.numel());
+  step = scale_gradient(step, (1.0 / (levels.to(torch::kFloat64) * numel).sqrt()).to(step.scalar_type()));
+  if (per_channel_) {
+    step = channel_view(step, weight);
+    levels = channel_view(levels, weight);
   }
-  return round_ste(scaled.clamp(-positive_level, positive_level)) * step;
+  const torch::Tensor scaled = weight / step;
+  const torch::Tensor rounded = round_ste(torch::maximum(torch::minimum(scaled, levels), -levels)) * step;
+  const torch::Tensor binary_channels = bits_.reshape(levels.sizes()) == 1;
+  if (!binary_channels.any().item<bool>()) return rounded;
+  const torch::Tensor clipped = scaled.clamp(-1, 1);
+  const torch::Tensor sign = torch::where(scaled >= 0, torch::ones_like(scaled), -torch::ones_like(scaled));
+  const torch::Tensor binary = ((sign - clipped).detach() + clipped) * step;
+  return torch::where(binary_channels, binary, rounded);
 }
 
 ActivationQuantizerImpl::ActivationQuantizerImpl(const Quantizer& quantizer, bool is_signed)

@@ -18,6 +18,8 @@ constexpr int kFloatBits = 32;
 torch::Tensor round_ste(const torch::Tensor& x);
 // Leaves the value alone and multiplies the gradient by `factor` (LSQ's step-size gradient scaling).
 torch::Tensor scale_gradient(const torch::Tensor& x, double factor);
+// The same with one factor per element of x.
+torch::Tensor scale_gradient(const torch::Tensor& x, const torch::Tensor& factor);
 
 // Integer range of a b-bit quantizer: [-negative, positive].
 struct IntegerRange {
@@ -30,10 +32,11 @@ IntegerRange weight_range(int bits);
 IntegerRange activation_range(int bits, bool is_signed);
 
 // How a weight quantizer sets its step the first time it sees the weights at some bits: `rows` holds one
-// row per step (an output channel, or all weights for a per-tensor step); the result is one step per row.
+// row per step (an output channel, or all weights for a per-tensor step) and `positive_levels` each row's
+// largest integer level (one value per row); the result is one step per row.
 struct WeightRule {
   const char* name;
-  torch::Tensor (*initial_step)(const torch::Tensor& rows, double positive_level);
+  torch::Tensor (*initial_step)(const torch::Tensor& rows, const torch::Tensor& positive_levels);
 };
 
 // What an activation quantizer trains: nothing (a calibrated clip), the clip (PACT) or the step (LSQ).
@@ -73,12 +76,19 @@ struct StepsPerBits {
 // is initialised by the quantizer's weight rule the first time the weights are seen at these bits and then
 // trained with LSQ's gradient scale 1 / sqrt(numel * Qp),
 // which keeps the step stable under plain SGD. One-bit weights are binary: sign(w) times the step.
+// With a step per output channel, each channel may also take its own width (set_channel_bits).
 class WeightQuantizerImpl : public torch::nn::Module {
  public:
   WeightQuantizerImpl(std::int64_t channels, const Quantizer& quantizer, bool per_channel);
   torch::Tensor forward(const torch::Tensor& weight);
   void set_bits(int bits);
-  int bits() const { return static_cast<int>(bits_.item<std::int64_t>()); }
+  // One width per output channel. Throws ConfigError without a step per channel and DataError when the
+  // widths do not give one per channel.
+  void set_channel_bits(const std::vector<int>& bits);
+  // The widest channel's bits.
+  int bits() const { return static_cast<int>(bits_.max().item<std::int64_t>()); }
+  // The width of each output channel when they were set per channel; empty otherwise.
+  std::vector<int> channel_bits() const;
   // Initialise the step again from the next weights seen (after the weights were transformed).
   void recalibrate() { initialised_.fill_(false); }
   // The step per output channel (one value broadcast when per tensor); valid once initialised.
@@ -90,10 +100,13 @@ class WeightQuantizerImpl : public torch::nn::Module {
 
  private:
   void initialise(const torch::Tensor& weight);
+  // Each step's largest integer level (1 for binary weights): [1] or [channels] as the steps are.
+  torch::Tensor positive_levels() const;
   WeightRule rule_;
   bool per_channel_;
+  std::int64_t channels_;
   torch::Tensor step_;
-  torch::Tensor bits_;
+  torch::Tensor bits_;  // a scalar, or one width per channel
   torch::Tensor initialised_;
   StepsPerBits steps_per_bits_;
 };

@@ -14,7 +14,7 @@
 namespace qxbar {
 namespace {
 
-constexpr Bits kPinnedBits{8, 8};
+const Bits kPinnedBits{8, 8};
 
 std::string budget_text(double budget) {
   char text[32];

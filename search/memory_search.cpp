@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <iomanip>
 #include <limits>
+#include <numeric>
 #include <sstream>
 #include <stdexcept>
 
@@ -22,6 +23,8 @@ constexpr double kShareTolerance = 0.05;
 // Per-layer mixed precision's requantization per output channel: 32-bit multiplier, 8-bit shift, 32-bit bias.
 constexpr double kRequantizationBytesPerChannel = (32 + 8 + 32) / 8.0;
 constexpr double kZeroPointBytesPerLayer = 2;  // 8-bit input and output zero points
+// Per-channel mixed precision: each output channel's width (Rusci et al. keep a weight zero point there).
+constexpr double kWidthBytesPerChannel = 1;
 
 std::string kib(double bytes) {
   std::ostringstream text;
@@ -29,12 +32,14 @@ std::string kib(double bytes) {
   return text.str();
 }
 
-double weight_footprint(const MemoryBounds& bounds, const ChipSpec& chip, const LayerShape& layer, Bits bits) {
+double weight_footprint(const MemoryBounds& bounds, const ChipSpec& chip, const LayerShape& layer, const Bits& bits) {
   const auto repeats = static_cast<double>(layer.repeat_factor);
   if (bounds.rom_in_crossbars) return static_cast<double>(map_layer(chip, layer, bits).crossbars) * repeats;
-  const double weights = static_cast<double>(layer.input_dim) * static_cast<double>(layer.output_dim) * repeats;
+  double weight_bits = 0;
+  for (std::int64_t c = 0; c < layer.output_dim; ++c) weight_bits += bits.weight_bits_of(static_cast<std::size_t>(c));
   const double channels = static_cast<double>(layer.output_dim) * repeats;
-  return weights * bits.w / 8 + channels * kRequantizationBytesPerChannel + kZeroPointBytesPerLayer;
+  const double per_channel = kRequantizationBytesPerChannel + (bounds.per_channel ? kWidthBytesPerChannel : 0);
+  return static_cast<double>(layer.input_dim) * weight_bits / 8 * repeats + channels * per_channel + kZeroPointBytesPerLayer;
 }
 
 // Elements of a layer's input and output tensors for one sample.
@@ -86,6 +91,23 @@ class Assignment {
     return !space_.is_pinned(i) && half >= space_.options().min_bits && (cell_bits == 0 || half % cell_bits == 0);
   }
 
+  // Halves layer i's weight bits: all of them (MixPL), or those of the last of its widest channels (MixPC).
+  void cut_weights(std::size_t i) {
+    Bits& bits = policy_.layers[i];
+    if (!bounds_.per_channel) {
+      bits.w /= 2;
+      return;
+    }
+    std::vector<int> widths = bits.is_per_channel()
+                                  ? bits.channel_w
+                                  : std::vector<int>(static_cast<std::size_t>(space_.workload().layers[i].output_dim), bits.w);
+    const auto last_widest = std::find(widths.rbegin(), widths.rend(), bits.w);
+    *last_widest /= 2;
+    const bool one_width = std::all_of(widths.begin(), widths.end(), [&](int w) { return w == widths.front(); });
+    bits = one_width ? Bits{widths.front(), bits.a, bits.read_energy_fj_per_cell}
+                     : Bits::per_channel(std::move(widths), bits.a, bits.read_energy_fj_per_cell);
+  }
+
   void fit_activations() {
     for (;;) {
       bool changed = false;
@@ -126,13 +148,10 @@ class Assignment {
   }
 
   void fit_weights() {
+    std::vector<double> footprint;
+    for (std::size_t i = 0; i < layers(); ++i) footprint.push_back(weight_footprint_of(i));
     for (;;) {
-      std::vector<double> footprint;
-      double total = 0;
-      for (std::size_t i = 0; i < layers(); ++i) {
-        footprint.push_back(weight_footprint(bounds_, chip_, space_.workload().layers[i], policy_.layers[i]));
-        total += footprint.back();
-      }
+      const double total = std::accumulate(footprint.begin(), footprint.end(), 0.0);
       if (total <= bounds_.rom) return;
       double largest_share = -1;
       for (std::size_t i = 0; i < layers(); ++i) {
@@ -149,11 +168,16 @@ class Assignment {
       }
       for (std::size_t i = 0; i < layers(); ++i) {
         if (can_cut_weights(i) && footprint[i] / total >= largest_share - kShareTolerance) {
-          policy_.layers[i].w /= 2;
+          cut_weights(i);
+          footprint[i] = weight_footprint_of(i);
           break;
         }
       }
     }
+  }
+
+  double weight_footprint_of(std::size_t i) const {
+    return weight_footprint(bounds_, chip_, space_.workload().layers[i], policy_.layers[i]);
   }
 
   const PolicySpace& space_;
@@ -183,12 +207,19 @@ const std::vector<Option<MemoryOptions>>& memory_parameters() {
   static const std::vector<Option<MemoryOptions>> parameters = {
       {"rom_kib", "rom-kib", "memory: weight memory in KiB (0: the chip's crossbars, weights resident)", &MemoryOptions::rom_kib, {0}},
       {"ram_kib", "ram-kib", "memory: activation memory in KiB (0: the chip's tile buffers)", &MemoryOptions::ram_kib, {0}},
+      {"weight_precision", "weight-precision",
+       "memory: per-layer (MixPL) or per-channel (MixPC: single output channels give up bits; needs a weight "
+       "step per channel, network.per_channel)",
+       &MemoryOptions::weight_precision, {}, weight_precisions},
   };
   return parameters;
 }
 
+std::vector<std::string> weight_precisions() { return {"per-layer", "per-channel"}; }
+
 MemoryBounds memory_bounds(const MemoryOptions& options, const ChipSpec& chip) {
   MemoryBounds bounds;
+  bounds.per_channel = options.weight_precision == weight_precisions()[1];
   bounds.rom_in_crossbars = options.rom_kib == 0;
   bounds.rom = bounds.rom_in_crossbars ? static_cast<double>(chip.crossbars_on_chip()) : options.rom_kib * kBytesPerKib;
   bounds.ram_bytes = options.ram_kib > 0

@@ -199,8 +199,7 @@ class SearchRun {
     write_file_atomically((directory_ / "history.csv").string(), history_csv(result_.history));
     const EvaluatedPolicy& best = result_.history[result_.best];
     if (best.kind != EvaluatedPolicy::Kind::Search) return;
-    write_file_atomically((directory_ / "best_policy.yaml").string(), policy_yaml_text(space_.workload(), best.policy));
-    write_file_atomically((directory_ / "best_policy.npy").string(), policy_npy_bytes(best.policy));
+    write_policy_files((directory_ / "best_policy").string(), space_.workload(), best.policy);
   }
 
   const PolicySpace& space_;

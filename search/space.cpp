@@ -9,7 +9,7 @@
 namespace qxbar {
 namespace {
 
-constexpr Bits kReferenceBits{8, 8};
+const Bits kReferenceBits{8, 8};
 
 void check(SpaceOptions options) {
   check_values(space_options(options), "search");

@@ -119,6 +119,8 @@ std::string CostCache::default_path() {
 }
 
 LayerCost CachedEngine::price(const LayerShape& layer, Bits bits) const {
+  // Per-channel widths are not part of the cache's key; such layers are rare enough to price each time.
+  if (bits.is_per_channel()) return engine_->price(layer, bits);
   if (const std::optional<CachedCost> cached = cache_->find(*engine_, layer, bits)) {
     LayerCost cost;
     cost.mapping = map_layer(chip(), layer, bits);

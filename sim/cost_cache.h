@@ -53,7 +53,8 @@ class CostCache {
   std::int64_t misses_ = 0;
 };
 
-// Looks every layer up in the cache before asking the engine it wraps.
+// Looks every layer up in the cache before asking the engine it wraps; layers with per-channel weight
+// widths go to the engine directly.
 class CachedEngine : public CostEngine {
  public:
   CachedEngine(std::unique_ptr<CostEngine> engine, std::shared_ptr<CostCache> cache)

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
+#include <numeric>
 #include <stdexcept>
 #include <string>
 
@@ -279,6 +281,28 @@ AnalogNoise analog_noise(const ChipSpec& chip, const Bits& bits) {
           read_energy_fj_per_cell(chip, bits) / chip.noise.unit_energy_fj};
 }
 
+int weight_slices(int weight_bits, int cell_bits) { return (weight_bits + cell_bits - 1) / cell_bits; }
+
+std::vector<ChannelGroup> channel_groups(const ChipSpec& chip, std::int64_t fan_in, std::int64_t outputs, const Bits& bits,
+                                         bool signed_input) {
+  if (!bits.is_per_channel()) {
+    std::vector<std::int64_t> every(static_cast<std::size_t>(outputs));
+    std::iota(every.begin(), every.end(), std::int64_t{0});
+    return {{crossbar_arithmetic(chip, fan_in, bits, signed_input), std::move(every)}};
+  }
+  require(static_cast<std::int64_t>(bits.channel_w.size()) == outputs,
+          "per-channel widths for " + std::to_string(bits.channel_w.size()) + " channels, the layer has " +
+              std::to_string(outputs));
+  std::map<int, std::vector<std::int64_t>> by_width;
+  for (std::size_t c = 0; c < bits.channel_w.size(); ++c) by_width[bits.channel_w[c]].push_back(static_cast<std::int64_t>(c));
+  std::vector<ChannelGroup> groups;
+  for (auto& [width, channels] : by_width) {
+    groups.push_back({crossbar_arithmetic(chip, fan_in, Bits{width, bits.a, bits.read_energy_fj_per_cell}, signed_input),
+                      std::move(channels)});
+  }
+  return groups;
+}
+
 CrossbarArithmetic crossbar_arithmetic(const ChipSpec& chip, std::int64_t fan_in, Bits bits, bool signed_input) {
   require(fan_in >= 1, "a layer needs at least one input, got fan-in " + std::to_string(fan_in));
   for (const int value : {bits.w, bits.a}) {
@@ -291,7 +315,7 @@ CrossbarArithmetic crossbar_arithmetic(const ChipSpec& chip, std::int64_t fan_in
   arithmetic.input_bits = bits.a;
   arithmetic.signed_input = signed_input;
   arithmetic.cell_bits = chip.crossbar.cell_bits;
-  arithmetic.slices = (bits.w + chip.crossbar.cell_bits - 1) / chip.crossbar.cell_bits;
+  arithmetic.slices = weight_slices(bits.w, chip.crossbar.cell_bits);
   arithmetic.dac_bits = chip.dac.bits;
   arithmetic.planes = (bits.a + chip.dac.bits - 1) / chip.dac.bits;
   arithmetic.adc_bits = chip.adc.bits;

@@ -153,8 +153,27 @@ struct CrossbarArithmetic {
 // does not depend on the bits.
 AnalogNoise analog_noise(const ChipSpec& chip, const Bits& bits);
 
-// Throws ConfigError for a 1-bit converter when the layer's sums can be negative (see above).
+// Cells one weight of `weight_bits` bits takes: ceil(weight_bits / cell_bits).
+int weight_slices(int weight_bits, int cell_bits);
+
+// Throws ConfigError for a 1-bit converter when the layer's sums can be negative (see above). Of a layer
+// with per-channel weight widths this is the arithmetic of its widest channels; channel_groups has them all.
 CrossbarArithmetic crossbar_arithmetic(const ChipSpec& chip, std::int64_t fan_in, Bits bits, bool signed_input);
+
+// Per-channel weight widths: the output channels of each width compute as a layer of their own on their
+// own columns (each channel's columns take the slices of its width; under the offset mapping its cells
+// hold W + 2^(w_c - 1) - 1). Decisions: under adc.range: dynamic the columns of one width share a
+// conversion's range, those of another width get their own; a calibrated range is the layer's, one for
+// all; the reference column is converted once per width (the same value unless noise is drawn).
+struct ChannelGroup {
+  CrossbarArithmetic arithmetic;
+  std::vector<std::int64_t> channels;  // the output channels of this width, ascending
+};
+
+// One group per distinct width, narrowest first; a single group of every channel without per-channel
+// widths. std::invalid_argument when the widths do not give one per output.
+std::vector<ChannelGroup> channel_groups(const ChipSpec& chip, std::int64_t fan_in, std::int64_t outputs, const Bits& bits,
+                                         bool signed_input);
 
 // Draws of the reference's noise; the weights are programmed anew on every call.
 using NoiseSource = std::mt19937_64;

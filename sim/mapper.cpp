@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "sim/core/checked.h"
+#include "sim/core/errors.h"
 #include "sim/crossbar_arithmetic.h"
 
 namespace qxbar {
@@ -18,6 +19,19 @@ std::int64_t share_of_tile(std::int64_t total, std::int64_t tile_size, std::int6
   return std::min(tile_size, total - index * tile_size);
 }
 
+// Bit lines of one polarity: each output channel's slices at its own width.
+std::int64_t output_bit_lines(const ChipSpec& chip, const LayerShape& layer, const Bits& bits) {
+  const auto slices = [&chip](int width) { return std::int64_t{weight_slices(width, chip.crossbar.cell_bits)}; };
+  if (!bits.is_per_channel()) return checked_multiply(layer.output_dim, slices(bits.w), "bit lines");
+  if (static_cast<std::int64_t>(bits.channel_w.size()) != layer.output_dim) {
+    throw DataError("layer " + layer.name + ": per-channel weight widths for " + std::to_string(bits.channel_w.size()) +
+                    " channels, the layer has " + std::to_string(layer.output_dim));
+  }
+  std::int64_t lines = 0;
+  for (const int width : bits.channel_w) lines += slices(width);  // a list held in memory cannot overflow this
+  return lines;
+}
+
 }  // namespace
 
 LayerMapping map_layer(const ChipSpec& chip, const LayerShape& layer, Bits bits) {
@@ -28,15 +42,16 @@ LayerMapping map_layer(const ChipSpec& chip, const LayerShape& layer, Bits bits)
   mapping.input_cycles = arithmetic.planes;
   mapping.rows = arithmetic.physical_rows;
   mapping.rows_per_read = arithmetic.rows_per_read;
-  mapping.cols = checked_multiply(layer.output_dim, mapping.weight_slices, "bit lines");
-  mapping.columns_per_output = mapping.weight_slices;
+  mapping.outputs = layer.output_dim;
+  mapping.output_columns = output_bit_lines(chip, layer, bits);
+  mapping.cols = mapping.output_columns;
   switch (chip.mapping) {
     case SignedMapping::Offset:
       mapping.cols += 1;  // one reference column whose current is subtracted from every output
       break;
     case SignedMapping::DifferentialColumn:
-      mapping.cols *= 2;
-      mapping.columns_per_output *= 2;
+      mapping.cols = checked_multiply(mapping.cols, std::int64_t{2}, "bit lines");
+      mapping.output_columns = mapping.cols;
       break;
     case SignedMapping::DifferentialRow:  // doubles the rows: the arithmetic's physical rows
       break;
@@ -67,6 +82,10 @@ std::int64_t LayerMapping::groups_in_tile(std::int64_t tile, std::int64_t crossb
   return read_groups(rows_in_tile(tile, crossbar_rows), rows_per_read);
 }
 
+std::int64_t LayerMapping::outputs_in_tile(std::int64_t tile, std::int64_t crossbar_cols) const {
+  return ceil_div(checked_multiply(cols_in_tile(tile, crossbar_cols), outputs, "outputs in a tile"), output_columns);
+}
+
 std::int64_t LayerMapping::group_begin(std::int64_t group, std::int64_t crossbars_on_chip) const {
   return group * crossbars_on_chip;
 }
@@ -81,8 +100,7 @@ InvocationTraffic invocation_traffic(const ChipSpec& chip, const LayerMapping& m
   InvocationTraffic traffic;
   for (std::int64_t tile = begin; tile < end; ++tile) {
     traffic.input_bytes += ceil_div(mapping.rows_in_tile(tile, chip.crossbar.rows) * bits.a, 8);
-    const std::int64_t partial_sums =
-        kPartialSumBytes * ceil_div(mapping.cols_in_tile(tile, chip.crossbar.cols), mapping.columns_per_output);
+    const std::int64_t partial_sums = kPartialSumBytes * mapping.outputs_in_tile(tile, chip.crossbar.cols);
     const bool heads_its_column = tile == begin || tile % mapping.row_tiles == 0;
     (heads_its_column ? traffic.output_bytes : traffic.reduction_bytes) += partial_sums;
   }

@@ -1,17 +1,24 @@
 #include "sim/core/policy.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <regex>
+#include <stdexcept>
 #include <sstream>
 
+#include "sim/core/atomic_file.h"
 #include "sim/core/npy.h"
 #include "sim/core/yaml_reading.h"
 
 namespace qxbar {
 namespace {
+
+// A bound on what a summary may expand to, so a damaged text cannot ask for gigabytes.
+constexpr std::size_t kMaxSummaryChannels = std::size_t{1} << 20;
 
 int checked_bits(std::int64_t value, const SourceLocation& where, const std::string& key) {
   if (value < 1 || value > kMaxPolicyBits) {
@@ -68,7 +75,23 @@ Policy load_policy_yaml(const std::string& path, const Workload& workload) {
         const SourceLocation where = location_of(node, path);
         return checked_bits(scalar_integer(node, where, entry.key_path(key)), where, entry.key_path(key));
       };
-      Bits bits{read_bits(w, "w_bits"), read_bits(a, "a_bits")};
+      Bits bits{0, read_bits(a, "a_bits")};
+      if (w.IsSequence()) {
+        const SourceLocation where = location_of(w, path);
+        const std::string key = entry.key_path("w_bits");
+        if (static_cast<std::int64_t>(w.size()) != layer.output_dim) {
+          throw DataError(located_message(where, key, "one width per output channel: " + layer.name + " has " +
+                                                          std::to_string(layer.output_dim) + ", the list " +
+                                                          std::to_string(w.size())));
+        }
+        std::vector<int> widths;
+        for (std::size_t c = 0; c < w.size(); ++c) {
+          widths.push_back(read_bits(w[c], "w_bits[" + std::to_string(c) + "]"));
+        }
+        bits = Bits::per_channel(std::move(widths), bits.a);
+      } else {
+        bits.w = read_bits(w, "w_bits");
+      }
       if (energy) {
         const SourceLocation where = location_of(energy, path);
         const std::string key = entry.key_path("read_energy_fj_per_cell");
@@ -114,7 +137,41 @@ Policy load_policy_npy(const std::string& path, const Workload& workload) {
   return policy;
 }
 
+// "4x10,2x6": runs of one width as width x channels.
+std::vector<int> parse_channel_widths(const std::string& text, const std::string& origin) {
+  static const std::regex run(R"((\d{1,2})x(\d{1,7}))");
+  std::vector<int> widths;
+  if (!text.empty() && text.back() == ',') throw DataError(origin + ": a trailing ',' in per-channel widths '" + text + "'");
+  std::istringstream in(text);
+  std::string part;
+  while (std::getline(in, part, ',')) {
+    std::smatch match;
+    if (!std::regex_match(part, match, run) || std::stoi(match[2]) == 0) {
+      throw DataError(origin + ": expected per-channel widths as WIDTHxCHANNELS runs such as [4x10,2x6], got '" + text + "'");
+    }
+    const int width = checked_bits(std::stoi(match[1]), {origin}, "");
+    const auto channels = static_cast<std::size_t>(std::stoi(match[2]));
+    if (widths.size() + channels > kMaxSummaryChannels) {
+      throw DataError(origin + ": more than " + std::to_string(kMaxSummaryChannels) + " channels in '" + text + "'");
+    }
+    widths.insert(widths.end(), channels, width);
+  }
+  if (widths.empty()) throw DataError(origin + ": empty per-channel widths in '" + text + "'");
+  return widths;
+}
+
 }  // namespace
+
+Bits Bits::per_channel(std::vector<int> channel_weight_bits, int input_bits, std::optional<double> read_energy) {
+  if (channel_weight_bits.empty()) throw std::invalid_argument("per-channel weight widths for no channels");
+  Bits bits{*std::max_element(channel_weight_bits.begin(), channel_weight_bits.end()), input_bits, read_energy};
+  bits.channel_w = std::move(channel_weight_bits);
+  return bits;
+}
+
+bool Policy::is_per_channel() const {
+  return std::any_of(layers.begin(), layers.end(), [](const Bits& bits) { return bits.is_per_channel(); });
+}
 
 Policy uniform_policy(const Workload& workload, Bits bits) {
   return Policy{std::vector<Bits>(workload.layers.size(), bits)};
@@ -146,7 +203,13 @@ std::string policy_yaml_text(const Workload& workload, const Policy& policy) {
   out << "network: " << workload.name << "\nlayers:\n";
   for (std::size_t i = 0; i < workload.layers.size(); ++i) {
     const Bits& bits = policy.layers[i];
-    out << "  " << workload.layers[i].name << ": {w_bits: " << bits.w << ", a_bits: " << bits.a;
+    out << "  " << workload.layers[i].name << ": {w_bits: ";
+    if (bits.is_per_channel()) {
+      out << "[" << fmt::format("{}", fmt::join(bits.channel_w, ", ")) << "]";
+    } else {
+      out << bits.w;
+    }
+    out << ", a_bits: " << bits.a;
     if (bits.read_energy_fj_per_cell) out << ", read_energy_fj_per_cell: " << fmt::format("{}", *bits.read_energy_fj_per_cell);
     out << "}\n";
   }
@@ -154,6 +217,7 @@ std::string policy_yaml_text(const Workload& workload, const Policy& policy) {
 }
 
 std::string policy_npy_bytes(const Policy& policy) {
+  if (policy.is_per_channel()) throw std::invalid_argument("CIM-AQ's policy array cannot hold widths per channel");
   const bool energies = std::any_of(policy.layers.begin(), policy.layers.end(),
                                     [](const Bits& bits) { return bits.read_energy_fj_per_cell.has_value(); });
   NpyArray array{{policy.layers.size(), energies ? 3U : 2U}, {}};
@@ -165,11 +229,29 @@ std::string policy_npy_bytes(const Policy& policy) {
   return encode_npy(array, energies ? NpyType::Float64 : NpyType::Int64);
 }
 
+void write_policy_files(const std::string& stem, const Workload& workload, const Policy& policy) {
+  write_file_atomically(stem + ".yaml", policy_yaml_text(workload, policy));
+  if (!policy.is_per_channel()) write_file_atomically(stem + ".npy", policy_npy_bytes(policy));
+}
+
 std::string policy_summary(const Policy& policy) {
   std::string text;
   for (const Bits& bits : policy.layers) {
     if (!text.empty()) text += ';';
-    text += std::to_string(bits.w) + "/" + std::to_string(bits.a);
+    if (bits.is_per_channel()) {
+      text += '[';
+      for (std::size_t c = 0; c < bits.channel_w.size();) {
+        std::size_t end = c;
+        while (end < bits.channel_w.size() && bits.channel_w[end] == bits.channel_w[c]) ++end;
+        if (c > 0) text += ',';
+        text += std::to_string(bits.channel_w[c]) + "x" + std::to_string(end - c);
+        c = end;
+      }
+      text += ']';
+    } else {
+      text += std::to_string(bits.w);
+    }
+    text += "/" + std::to_string(bits.a);
     if (bits.read_energy_fj_per_cell) text += "@" + fmt::format("{}", *bits.read_energy_fj_per_cell);
   }
   return text;
@@ -183,9 +265,12 @@ Policy parse_policy_summary(const std::string& text, const std::string& origin) 
     const std::size_t slash = layer.find('/');
     const std::size_t at = layer.find('@');
     if (slash == std::string::npos || (at != std::string::npos && at < slash)) {
-      throw DataError(origin + ": expected W/A[@fJ] per layer such as 8/8;4/5@2.5, got '" + text + "'");
+      throw DataError(origin + ": expected W/A[@fJ] per layer such as 8/8;4/5@2.5;[4x10,2x6]/8, got '" + text + "'");
     }
-    Bits bits = parse_bits(layer.substr(0, slash) + "," + layer.substr(slash + 1, at - slash - 1), origin);
+    const std::string weights = layer.substr(0, slash);
+    const bool per_channel = weights.size() >= 2 && weights.front() == '[' && weights.back() == ']';
+    Bits bits = parse_bits((per_channel ? "1" : weights) + "," + layer.substr(slash + 1, at - slash - 1), origin);
+    if (per_channel) bits = Bits::per_channel(parse_channel_widths(weights.substr(1, weights.size() - 2), origin), bits.a);
     if (at != std::string::npos) {
       const std::string energy = layer.substr(at + 1);
       std::size_t used = 0;

@@ -86,7 +86,7 @@ int main() {
   }
   std::printf("\n");
   const qxbar::SystemcEngine isaac(qxbar::load_chip("isaac"));
-  for (const qxbar::Bits bits : {qxbar::Bits{8, 8}, qxbar::Bits{4, 4}}) {
+  for (const qxbar::Bits& bits : {qxbar::Bits{8, 8}, qxbar::Bits{4, 4}}) {
     const qxbar::SystemcEngine::Activity before = isaac.activity();
     double latency_ns = 0;
     const double elapsed = seconds_of(

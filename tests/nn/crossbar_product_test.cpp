@@ -96,6 +96,44 @@ TEST(CrossbarProduct, EqualsTheScalarReferenceBitForBit) {
   }
 }
 
+// Channels of mixed widths compute, channel by channel, what a layer at each channel's width computes
+// (columns are converted independently over full and calibrated ranges); channels all of one width
+// compute what that width per layer computes under every range.
+TEST(CrossbarProduct, PerChannelWidthsComputeEachChannelAtItsOwnWidth) {
+  std::uint64_t seed = 100;
+  for (const Case& c : cases()) {
+    const ChipSpec chip = chip_for(c);
+    const std::int64_t fan_in = 75;
+    const std::int64_t outputs = 6;
+    auto [input, weight] = operands(c, 4, fan_in, outputs, ++seed);
+    const int narrow = std::max(1, c.bits.w / 2);
+    const std::vector<int> widths = {c.bits.w, narrow, c.bits.w, narrow, narrow, c.bits.w};
+    const std::int64_t narrow_level = (std::int64_t{1} << (narrow - 1)) - 1;
+    for (std::int64_t o = 0; o < outputs; ++o) {
+      if (widths[static_cast<std::size_t>(o)] == narrow) weight[o].clamp_(-narrow_level, narrow_level);
+    }
+    const Bits mixed = Bits::per_channel(widths, c.bits.a);
+    const ProgrammedChannels programmed(channel_groups(chip, fan_in, outputs, mixed, c.signed_input), weight);
+    const SumRange calibrated = programmed.sum_range(input.index({torch::indexing::Slice(0, 1)}));
+    const torch::Tensor result = programmed.product(input, calibrated);
+    if (c.range != "dynamic") {
+      for (const int width : {c.bits.w, narrow}) {
+        const torch::Tensor alone =
+            crossbar_product(crossbar_arithmetic(chip, fan_in, {width, c.bits.a}, c.signed_input), input, weight, calibrated);
+        for (std::int64_t o = 0; o < outputs; ++o) {
+          if (widths[static_cast<std::size_t>(o)] != width) continue;
+          EXPECT_TRUE(torch::equal(result.select(1, o), alone.select(1, o))) << describe(c) << ", output " << o;
+        }
+      }
+    }
+    const Bits uniform = Bits::per_channel(std::vector<int>(outputs, c.bits.w), c.bits.a);
+    const ProgrammedChannels same(channel_groups(chip, fan_in, outputs, uniform, c.signed_input), weight);
+    const CrossbarArithmetic per_layer = crossbar_arithmetic(chip, fan_in, c.bits, c.signed_input);
+    EXPECT_TRUE(torch::equal(same.product(input, calibrated), crossbar_product(per_layer, input, weight, calibrated)))
+        << describe(c);
+  }
+}
+
 // Mean and variance of the error against the exact product, per output, over repeated programmings and
 // conversions of one input vector.
 struct ErrorMoments {

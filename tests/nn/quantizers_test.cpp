@@ -63,6 +63,62 @@ TEST(Quantizers, PerChannelStepsFollowEachChannel) {
   expect_tensor_near(quantizer->step(), values({2.0f / 127, 0.5f / 127}));
 }
 
+TEST(Quantizers, EachChannelUsesAtMostTheLevelsOfItsOwnWidth) {
+  torch::manual_seed(3);
+  const torch::Tensor weight = torch::randn({6, 8, 3, 3});
+  const std::vector<int> widths = {1, 2, 3, 4, 8, 2};
+  for (const Quantizer& rule : quantizers().entries()) {
+    WeightQuantizer quantizer(6, rule, true);
+    quantizer->set_channel_bits(widths);
+    EXPECT_EQ(quantizer->bits(), 8);
+    EXPECT_EQ(quantizer->channel_bits(), widths);
+    const torch::Tensor quantized = quantizer(weight);  // initialises the steps before they are read
+    const torch::Tensor integer = quantized / quantizer->step().view({6, 1, 1, 1});
+    for (std::size_t c = 0; c < widths.size(); ++c) {
+      const torch::Tensor levels = std::get<0>(torch::_unique(integer[static_cast<std::int64_t>(c)].round()));
+      const int allowed = widths[c] == 1 ? 2 : (1 << widths[c]) - 1;
+      EXPECT_LE(levels.numel(), allowed) << rule.name << " channel " << c;
+      EXPECT_GE(levels.numel(), std::min(allowed, 2)) << rule.name << " channel " << c;
+      const double top = widths[c] == 1 ? 1 : (1 << (widths[c] - 1)) - 1;
+      EXPECT_LE(levels.abs().max().item<double>(), top) << rule.name << " channel " << c;
+    }
+  }
+}
+
+TEST(Quantizers, ChannelsOfOneWidthQuantizeAsThatWidthPerLayer) {
+  torch::manual_seed(4);
+  const torch::Tensor weight = torch::randn({5, 7});
+  for (const Quantizer& rule : quantizers().entries()) {
+    for (const int bits : {1, 3, 6}) {
+      WeightQuantizer per_layer(5, rule, true);
+      WeightQuantizer per_channel(5, rule, true);
+      per_layer->set_bits(bits);
+      per_channel->set_channel_bits(std::vector<int>(5, bits));
+      const torch::Tensor a = weight.clone().requires_grad_(true);
+      const torch::Tensor b = weight.clone().requires_grad_(true);
+      const torch::Tensor out_a = per_layer(a);
+      const torch::Tensor out_b = per_channel(b);
+      EXPECT_TRUE(torch::equal(out_a, out_b)) << rule.name << " " << bits;
+      (out_a * weight).sum().backward();
+      (out_b * weight).sum().backward();
+      EXPECT_TRUE(torch::equal(a.grad(), b.grad())) << rule.name << " " << bits;
+      EXPECT_TRUE(torch::equal(per_layer->named_parameters()["step"].grad(), per_channel->named_parameters()["step"].grad()))
+          << rule.name << " " << bits;
+    }
+  }
+}
+
+TEST(Quantizers, PerChannelWidthsNeedAStepPerChannelAndOneWidthEach) {
+  WeightQuantizer per_tensor(4, quantizers().at("minmax"), false);
+  EXPECT_THROW(per_tensor->set_channel_bits({4, 4, 4, 4}), ConfigError);
+  WeightQuantizer per_channel(4, quantizers().at("minmax"), true);
+  EXPECT_THROW(per_channel->set_channel_bits({4, 4}), DataError);
+  per_channel->set_channel_bits({4, 2, 4, 2});
+  per_channel->set_bits(5);
+  EXPECT_TRUE(per_channel->channel_bits().empty());
+  EXPECT_EQ(per_channel->bits(), 5);
+}
+
 TEST(Quantizers, MseClipIsNoWorseThanMinMax) {
   torch::manual_seed(1);
   const torch::Tensor weight = torch::randn({4096});

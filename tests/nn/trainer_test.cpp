@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 
 #include <fstream>
+#include <functional>
 
 #include "sim/core/errors.h"
 #include "tests/test_support.h"
@@ -128,6 +129,66 @@ TEST(Trainer, CheckpointKeepsThePolicysEnergiesPerCellRead) {
   model.set_policy(policy);
   save_checkpoint(model, info_for(model.spec(), "a"), dir.file("model.pt"));
   EXPECT_EQ(load_checkpoint(dir.file("model.pt")).policy().layers, policy.layers);
+}
+
+// LeNet-5 with a weight step per output channel, at `policy` made for its workload.
+Model per_channel_model(const std::function<Policy(const Workload&)>& policy) {
+  torch::manual_seed(3);
+  ModelSpec spec = spec_for_dataset("lenet5", "synthetic");
+  spec.quant.per_channel = true;
+  Model model(spec);
+  model.set_policy(policy(model.workload()));
+  return model;
+}
+
+// Every layer's channels at the width of a per-layer policy: the same policy written per channel.
+Policy channels_of_one_width(const Workload& workload, Bits bits) {
+  Policy policy;
+  for (const LayerShape& layer : workload.layers) {
+    policy.layers.push_back(Bits::per_channel(std::vector<int>(static_cast<std::size_t>(layer.output_dim), bits.w), bits.a));
+  }
+  return policy;
+}
+
+TEST(Trainer, APerChannelPolicyOfOneWidthTrainsAndComputesAsThePerLayerPolicy) {
+  const DataSplits data = synthetic_splits();
+  const Bits bits{4, 5};
+  Model per_layer = per_channel_model([&](const Workload& workload) { return uniform_policy(workload, bits); });
+  Model per_channel = per_channel_model([&](const Workload& workload) { return channels_of_one_width(workload, bits); });
+  ASSERT_TRUE(per_channel.policy().is_per_channel());
+  TempDir dir;
+  const TrainResult a = train(per_layer, data, quick_options(1), info_for(per_layer.spec(), "a"), dir.file("a.pt"));
+  const TrainResult b = train(per_channel, data, quick_options(1), info_for(per_channel.spec(), "b"), dir.file("b.pt"));
+  EXPECT_EQ(a.test_accuracy, b.test_accuracy);
+  EXPECT_TRUE(same_weights(per_layer, per_channel));
+  per_layer.set_integer_arithmetic(true);
+  per_channel.set_integer_arithmetic(true);
+  EXPECT_EQ(evaluate(per_layer, data.test, 100), evaluate(per_channel, data.test, 100));
+  const auto chip = std::make_shared<const ChipSpec>(load_chip("cimaq_default", {"adc.bits=5", "mapping=offset"}));
+  per_layer.set_chip(chip);
+  per_channel.set_chip(chip);
+  EXPECT_EQ(evaluate(per_layer, data.test, 100), evaluate(per_channel, data.test, 100));
+}
+
+TEST(Trainer, CheckpointKeepsPerChannelWidths) {
+  TempDir dir;
+  Policy policy;
+  Model model = per_channel_model([&](const Workload& workload) {
+    policy = uniform_policy(workload, {8, 8});
+    std::vector<int> widths;
+    for (std::int64_t c = 0; c < workload.layers[1].output_dim; ++c) widths.push_back(c % 2 == 0 ? 2 : 6);
+    policy.layers[1] = Bits::per_channel(widths, 4);
+    return policy;
+  });
+  const DataSplits data = synthetic_splits();
+  train(model, data, quick_options(1), info_for(model.spec(), "a"), dir.file("model.pt"));
+  Model loaded = load_checkpoint(dir.file("model.pt"));
+  EXPECT_EQ(loaded.policy().layers, policy.layers);
+  EXPECT_EQ(evaluate(loaded, data.test, 100), evaluate(model, data.test, 100));
+  // Fine-tuning the checkpoint at other widths starts its quantizers afresh where the widths changed.
+  Model other = per_channel_model([](const Workload& workload) { return uniform_policy(workload, {8, 8}); });
+  load_weights_from(other, dir.file("model.pt"));
+  EXPECT_EQ(other.policy().layers, uniform_policy(model.workload(), {8, 8}).layers);
 }
 
 TEST(Trainer, ADamagedCheckpointIsRefusedNotEvaluated) {

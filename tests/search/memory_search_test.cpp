@@ -60,6 +60,46 @@ TEST(MemorySearch, WeightsCutTheLargestShareFirst) {
   EXPECT_EQ(policy_summary(memory_driven_policy(chain(), any_chip(), bytes(16, 100))), "8/8;8/8;2/8");
 }
 
+TEST(MemorySearch, PerChannelPrecisionCutsSingleChannelsOnlyAsFarAsTheBoundNeeds) {
+  const MemoryBounds per_layer = bytes(20, 100);
+  MemoryBounds per_channel = per_layer;
+  per_channel.per_channel = true;
+  // With a width byte per channel: 154, 1314 and 31462 bytes, 32930 in all. Each fc channel halved from 8
+  // to 4 bits saves 1568 bytes: eight of them bring the weights to 20386 bytes, under 20480.
+  EXPECT_EQ(policy_summary(memory_driven_policy(chain(), any_chip(), per_channel)), "8/8;8/8;[8x2,4x8]/8");
+  // At 16 KiB every fc channel goes to 4 bits (17250 bytes) and then two on to 2 bits (784 bytes each).
+  per_channel.rom = 16 * 1024;
+  EXPECT_EQ(policy_summary(memory_driven_policy(chain(), any_chip(), per_channel)), "8/8;8/8;[4x8,2x2]/8");
+  // Per layer the same bounds cost fc half or three quarters of all its bits.
+  EXPECT_EQ(policy_summary(memory_driven_policy(chain(), any_chip(), per_layer)), "8/8;8/8;4/8");
+}
+
+TEST(MemorySearch, PerChannelPrecisionFitsTheChipsCrossbarsWithFewerBitsLost) {
+  const ChipSpec chip = load_chip("cimaq_default", {"hierarchy.crossbars_per_pe=7"});
+  const Model model(spec_for_workload_name("lenet5-fmnist"));
+  const PolicySpace space(model.workload(), model.geometry(), {});
+  MemoryOptions options;
+  options.weight_precision = "per-channel";
+  const MemoryBounds bounds = memory_bounds(options, chip);
+  ASSERT_TRUE(bounds.per_channel);
+  const Policy per_channel = memory_driven_policy(space, chip, bounds);
+  const Policy per_layer = memory_driven_policy(space, chip, memory_bounds({}, chip));
+  std::int64_t crossbars = 0;
+  double bits_kept = 0;
+  double bits_kept_per_layer = 0;
+  for (std::size_t i = 0; i < per_channel.layers.size(); ++i) {
+    const LayerShape& layer = space.workload().layers[i];
+    crossbars += map_layer(chip, layer, per_channel.layers[i]).crossbars;
+    for (std::int64_t c = 0; c < layer.output_dim; ++c) {
+      bits_kept += static_cast<double>(layer.input_dim) * per_channel.layers[i].weight_bits_of(static_cast<std::size_t>(c));
+      bits_kept_per_layer += static_cast<double>(layer.input_dim) * per_layer.layers[i].w;
+    }
+  }
+  EXPECT_LE(crossbars, chip.crossbars_on_chip());
+  EXPECT_TRUE(per_channel.is_per_channel());
+  EXPECT_GT(bits_kept, bits_kept_per_layer);
+}
+
 TEST(MemorySearch, WeightsWithinFivePointsOfTheLargestShareCutNearestTheInput) {
   // 10466 and 10902 bytes: shares 0.49 and 0.51, so the first layer is cut although it is the smaller.
   const PolicySpace space({"pair", {{"fc1", LayerKind::Dense, 100, 96, 1, 1}, {"fc2", LayerKind::Dense, 96, 104, 1, 1}}},

@@ -82,7 +82,7 @@ TEST(CrossbarArithmetic, SixteenBitConvertersGiveTheExactProduct) {
                                          "dac.bits=" + std::to_string(geometry.dac_bits), "adc.bits=16",
                                          std::string("adc.range=") + range, std::string("mapping=") + mapping});
         for (const bool signed_input : {false, true}) {
-          for (const Bits bits : {Bits{1, 1}, Bits{2, 3}, Bits{5, 8}, Bits{8, 4}, Bits{3, 7}, Bits{16, 2}}) {
+          for (const Bits& bits : {Bits{1, 1}, Bits{2, 3}, Bits{5, 8}, Bits{8, 4}, Bits{3, 7}, Bits{16, 2}}) {
             const Layer layer = random_layer(random, fan_in(random), outputs(random), bits, signed_input);
             const CrossbarArithmetic arithmetic =
                 crossbar_arithmetic(chip, static_cast<std::int64_t>(layer.input.size()), bits, signed_input);

@@ -48,6 +48,26 @@ TEST(Mapper, DifferentialRowDoublesRows) {
   EXPECT_EQ(mapping.crossbars, 10);
 }
 
+TEST(Mapper, EachChannelTakesTheSlicesOfItsOwnWidth) {
+  // 30 channels at 8 bits (4 slices of 2-bit cells), 50 at 4 (2 slices), 20 at 1 (1 slice).
+  std::vector<int> widths(30, 8);
+  widths.insert(widths.end(), 50, 4);
+  widths.insert(widths.end(), 20, 1);
+  const Bits bits = Bits::per_channel(widths, 5);
+  const LayerMapping offset = map_layer(small_chip("offset"), kLayer, bits);
+  EXPECT_EQ(offset.weight_slices, 4);  // of the widest channels
+  EXPECT_EQ(offset.cols, 30 * 4 + 50 * 2 + 20 + 1);
+  EXPECT_EQ(offset.col_tiles, 2);
+  const LayerMapping differential = map_layer(small_chip("differential-column"), kLayer, bits);
+  EXPECT_EQ(differential.cols, 2 * (30 * 4 + 50 * 2 + 20));
+  EXPECT_EQ(differential.col_tiles, 4);
+  // Outputs per tile at the mean bit lines per output: 128 of 480 bit lines hold 100 * 128 / 480 outputs.
+  EXPECT_EQ(differential.outputs_in_tile(0, 128), 27);
+  EXPECT_EQ(differential.outputs_in_tile(differential.row_tiles * 3, 128), 20);  // the last 96 bit lines
+  widths.pop_back();
+  EXPECT_THROW(map_layer(small_chip("offset"), kLayer, Bits::per_channel(widths, 5)), DataError);
+}
+
 TEST(Mapper, TilesCoverTheMatrixExactly) {
   const ChipSpec chip = small_chip("offset");
   const LayerMapping mapping = map_layer(chip, kLayer, {8, 8});

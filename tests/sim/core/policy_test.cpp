@@ -2,6 +2,8 @@
 
 #include <gmock/gmock.h>
 
+#include <filesystem>
+
 #include "sim/core/atomic_file.h"
 #include "tests/test_support.h"
 
@@ -35,6 +37,34 @@ TEST(Policy, EnergiesPerCellReadRoundTripThroughEveryForm) {
   EXPECT_EQ(parse_policy_summary("8/8;3/5@2.5", "t").layers, policy.layers);
   EXPECT_FALSE(load_policy(dir.file("p.yaml"), kNet).layers[0].read_energy_fj_per_cell.has_value());
   EXPECT_FALSE((Bits{3, 5, 2.5}) == (Bits{3, 5}));
+}
+
+TEST(Policy, PerChannelWidthsRoundTripThroughYamlAndSummary) {
+  TempDir dir;
+  const Policy policy{{Bits::per_channel({4, 4, 2, 8, 8, 8, 2, 4}, 6), {3, 5, 2.5}}};
+  EXPECT_EQ(policy.layers[0].w, 8);
+  EXPECT_TRUE(policy.is_per_channel());
+  write_policy_files(dir.file("p"), kNet, policy);
+  EXPECT_EQ(load_policy(dir.file("p.yaml"), kNet).layers, policy.layers);
+  EXPECT_FALSE(std::filesystem::exists(dir.file("p.npy")));  // CIM-AQ's array cannot hold it
+  EXPECT_EQ(policy_summary(policy), "[4x2,2x1,8x3,2x1,4x1]/6;3/5@2.5");
+  EXPECT_EQ(parse_policy_summary(policy_summary(policy), "t").layers, policy.layers);
+  EXPECT_FALSE(Bits::per_channel({8, 8}, 8) == Bits(8, 8));
+  EXPECT_THROW(policy_npy_bytes(policy), std::invalid_argument);
+}
+
+TEST(Policy, BadPerChannelWidthsNameTheirKey) {
+  TempDir dir;
+  const std::string count = dir.write("count.yaml", "layers:\n  conv1: {w_bits: [4, 4], a_bits: 4}\n  fc: {w_bits: 4, a_bits: 4}\n");
+  EXPECT_EQ(error_message<DataError>([&] { load_policy(count, kNet); }),
+            count + ":2:19: layers.conv1.w_bits: one width per output channel: conv1 has 8, the list 2");
+  const std::string width = dir.write(
+      "width.yaml", "layers:\n  conv1: {w_bits: [4, 4, 4, 17, 4, 4, 4, 4], a_bits: 4}\n  fc: {w_bits: 4, a_bits: 4}\n");
+  EXPECT_EQ(error_message<DataError>([&] { load_policy(width, kNet); }),
+            width + ":2:29: layers.conv1.w_bits[3]: bits must be 1 to 16, got 17");
+  for (const std::string bad : {"[4x0]/8", "[4]/8", "[]/8", "[4x2,]/8", "[0x2]/8", "[4x9999999,4x9999999]/8"}) {
+    EXPECT_THROW(parse_policy_summary(bad, "db"), DataError) << bad;
+  }
 }
 
 TEST(Policy, BadEnergiesNameTheirKey) {

@@ -70,7 +70,7 @@ TEST(SystemcEngine, FastForwardEqualsFullSimulation) {
     const SystemcEngine fast(chip);
     const SystemcEngine full(chip, {false, ""});
     for (const LayerShape& layer : kProbeLayers) {
-      for (const Bits bits : {Bits{8, 8}, Bits{3, 5}, Bits{1, 2}}) {
+      for (const Bits& bits : {Bits{8, 8}, Bits{3, 5}, Bits{1, 2}}) {
         const LayerCost expected = full.price(layer, bits);
         const LayerCost actual = fast.price(layer, bits);
         const std::string context = chip.name + " " + layer.name + " w" + std::to_string(bits.w) + "a" + std::to_string(bits.a);
@@ -286,7 +286,7 @@ TEST(SystemcEngine, EqualsAnalyticalEngineWithRowGroups) {
     const SystemcEngine simulated(chip);
     const AnalyticalEngine closed_form(chip);
     for (const LayerShape& layer : kProbeLayers) {
-      for (const Bits bits : {Bits{8, 8}, Bits{3, 5}}) {
+      for (const Bits& bits : {Bits{8, 8}, Bits{3, 5}}) {
         const LayerCost expected = closed_form.price(layer, bits);
         const LayerCost actual = simulated.price(layer, bits);
         const std::string context = chip.name + " rows_per_read " + std::to_string(chip.crossbar.rows_per_read) +
@@ -298,12 +298,53 @@ TEST(SystemcEngine, EqualsAnalyticalEngineWithRowGroups) {
   }
 }
 
+// Widths of a layer's output channels: `narrow` for every third channel, `wide` for the others.
+Bits mixed_channels(const LayerShape& layer, int narrow, int wide, int a) {
+  std::vector<int> widths;
+  for (std::int64_t c = 0; c < layer.output_dim; ++c) widths.push_back(c % 3 == 0 ? narrow : wide);
+  return Bits::per_channel(widths, a);
+}
+
+TEST(SystemcEngine, PerChannelWidthsPriceTheirOwnColumnsInBothEngines) {
+  std::vector<ChipSpec> chips = probe_chips();
+  chips.push_back(load_chip("cimaq_default", {"mapping=differential-row"}));
+  chips.push_back(load_chip("isaac", {"chip.data_movement=hidden"}));
+  for (const ChipSpec& chip : chips) {
+    const SystemcEngine simulated(chip);
+    const AnalyticalEngine closed_form(chip);
+    for (const LayerShape& layer : kProbeLayers) {
+      const std::string context = chip.name + " mapping " + std::to_string(static_cast<int>(chip.mapping)) + " " + layer.name;
+      // Every channel at one width prices as that width per layer.
+      const LayerCost per_layer = simulated.price(layer, {6, 5});
+      const LayerCost uniform = simulated.price(layer, mixed_channels(layer, 6, 6, 5));
+      EXPECT_EQ(uniform.latency_ns, per_layer.latency_ns) << context;
+      EXPECT_EQ(uniform.energy_pj.total(), per_layer.energy_pj.total()) << context;
+      expect_same_counts(uniform.counts, per_layer.counts, context);
+      // Mixed widths: the engines count the same actions (and take the same time where the analytical
+      // engine models it: data movement hidden), and the layer has fewer bit lines and conversions than
+      // at its widest width and more than at its narrowest.
+      const Bits mixed = mixed_channels(layer, 2, 8, 5);
+      const LayerCost expected = closed_form.price(layer, mixed);
+      const LayerCost actual = simulated.price(layer, mixed);
+      expect_same_counts(actual.counts, expected.counts, context);
+      if (chip.data_movement == DataMovement::Hidden) EXPECT_EQ(actual.latency_ns, expected.latency_ns) << context;
+      const LayerCost narrow = simulated.price(layer, {2, 5});
+      const LayerCost wide = simulated.price(layer, {8, 5});
+      EXPECT_LT(actual.mapping.cols, wide.mapping.cols) << context;
+      EXPECT_GT(actual.mapping.cols, narrow.mapping.cols) << context;
+      EXPECT_LE(actual.counts.adc_conversions, wide.counts.adc_conversions) << context;
+      EXPECT_GE(actual.counts.adc_conversions, narrow.counts.adc_conversions) << context;
+      EXPECT_LE(actual.counts.cell_reads, wide.counts.cell_reads) << context;
+    }
+  }
+}
+
 TEST(SystemcEngine, ResultsDoNotDependOnWhatRanBefore) {
   const ChipSpec chip = load_chip("isaac", {"interconnect.bandwidth_bytes_per_cycle=2"});
   const SystemcEngine busy(chip);
   for (int round = 0; round < 5; ++round) {
     for (const LayerShape& layer : kProbeLayers) {
-      for (const Bits bits : {Bits{5, 7}, Bits{2, 3}}) {
+      for (const Bits& bits : {Bits{5, 7}, Bits{2, 3}}) {
         const LayerCost fresh = SystemcEngine(chip).price(layer, bits);
         const LayerCost reused = busy.price(layer, bits);
         ASSERT_EQ(reused.latency_ns, fresh.latency_ns) << layer.name << " round " << round;
