@@ -51,8 +51,10 @@ int run_search(const std::vector<std::string>& args) {
                 policy_summary(result.history[result.best].policy).c_str(), best.accuracy, reference.evaluation.accuracy,
                 best.latency_ns / reference.evaluation.latency_ns, best.energy_pj / reference.evaluation.energy_pj,
                 best.reward);
-    const char* out = settings.out_dir.c_str();
-    std::printf("written: %s/best_policy.yaml, %s/best_policy.npy, %s/history.csv\n", out, out, out);
+    const std::string out = settings.out_dir;
+    const bool npy = !result.history[result.best].policy.is_per_channel();  // see write_policy_files
+    std::printf("written: %s/best_policy.yaml, %s%s/history.csv\n", out.c_str(),
+                npy ? (out + "/best_policy.npy, ").c_str() : "", out.c_str());
   }
   return 0;
 }

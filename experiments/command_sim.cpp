@@ -34,7 +34,9 @@ std::string csv_row(const PricedLayer& row) {
   std::ostringstream out;
   out.precision(15);
   const LayerCost& cost = row.cost;
-  out << row.index << "," << row.layer->name << "," << row.bits.w << "," << row.bits.a << "," << cost.latency_ns << ","
+  // Per-channel widths hold commas: quoted, as CSV quotes such fields.
+  const std::string w_bits = row.bits.is_per_channel() ? "\"" + weight_bits_text(row.bits) + "\"" : std::to_string(row.bits.w);
+  out << row.index << "," << row.layer->name << "," << w_bits << "," << row.bits.a << "," << cost.latency_ns << ","
       << cost.energy_pj.total() << "," << cost.write_ns << "," << cost.mapping.crossbars << ","
       << cost.mapping.reload_groups << "," << (cost.mapping.fits_on_chip ? 1 : 0);
   for (const double energy : cost.energy_pj.values) out << "," << energy;
@@ -60,7 +62,7 @@ nlohmann::ordered_json layer_json(const PricedLayer& row) {
   return {{"layer", row.index},
           {"name", row.layer->name},
           {"kind", to_string(row.layer->kind)},
-          {"w_bits", row.bits.w},
+          {"w_bits", row.bits.is_per_channel() ? nlohmann::ordered_json(row.bits.channel_w) : nlohmann::ordered_json(row.bits.w)},
           {"a_bits", row.bits.a},
           {"latency_ns", cost.latency_ns},
           {"energy_pj", cost.energy_pj.total()},
@@ -92,7 +94,7 @@ void print_policy_costs(const Workload& workload, const std::vector<PricedLayer>
   std::printf("%3s  %-24s %5s %9s %7s %16s %14s\n", "#", "layer", "w/a", "crossbars", "groups", "latency [us]",
               "energy [uJ]");
   for (const PricedLayer& row : rows) {
-    const std::string bits = std::to_string(row.bits.w) + "/" + std::to_string(row.bits.a);
+    const std::string bits = weight_bits_text(row.bits) + "/" + std::to_string(row.bits.a);
     std::printf("%3zu  %-24s %5s %9lld %7lld %16.3f %14.4f\n", row.index, row.layer->name.c_str(), bits.c_str(),
                 static_cast<long long>(row.cost.mapping.crossbars), static_cast<long long>(row.cost.mapping.reload_groups),
                 row.cost.latency_ns / 1e3, row.cost.energy_pj.total() / 1e6);

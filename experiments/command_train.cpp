@@ -70,7 +70,7 @@ int run_train(const std::vector<std::string>& args) {
   if (values.count("bits") != 0) policy = uniform_policy(model.workload(), parse_bits(bits_text, "--bits"));
   if (values.count("policy") != 0) policy = load_policy(policy_path, model.workload());
   if (force_first_last && policy.layers.front().w != kFloatBits) {
-    for (Bits* end : {&policy.layers.front(), &policy.layers.back()}) end->w = end->a = 8;
+    for (Bits* end : {&policy.layers.front(), &policy.layers.back()}) *end = Bits{8, 8, end->read_energy_fj_per_cell};
   }
   model.set_policy(policy);
   std::string from_key;

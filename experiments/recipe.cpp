@@ -5,6 +5,7 @@
 #include <map>
 #include <sstream>
 
+#include "search/memory_search.h"
 #include "sim/core/yaml_reading.h"
 
 namespace qxbar {
@@ -136,6 +137,11 @@ Recipe load_recipe(const std::string& path, const std::vector<std::string>& over
   if (space.min_bits > space.max_bits) {
     throw ConfigError(path + ": search.min_bit " + std::to_string(space.min_bits) + " is above search.max_bit " +
                       std::to_string(space.max_bits));
+  }
+  const auto& memory = dynamic_cast<const ParametersOf<MemoryOptions>&>(recipe.search.algorithm.parameters("memory")).values;
+  if (memory.weight_precision == weight_precisions()[1] && !recipe.network.per_channel) {
+    throw ConfigError(path + ": search.memory.weight_precision: per-channel widths need a weight step per channel "
+                      "(per_channel: true)");
   }
   // A chip file named in the recipe is found beside it.
   const std::filesystem::path chip(recipe.chip);

@@ -46,7 +46,7 @@ std::string report_markdown(const Recipe& recipe, const std::string& recipe_path
   md += "Chosen policy `" + s.policy + "`:\n\n| layer | kind | weight bits | activation bits |\n|---|---|---|---|\n";
   for (std::size_t i = 0; i < policy.layers.size(); ++i) {
     md += "| " + workload.layers[i].name + " | " + to_string(workload.layers[i].kind) + " | " +
-          std::to_string(policy.layers[i].w) + " | " + std::to_string(policy.layers[i].a) + " |\n";
+          weight_bits_text(policy.layers[i]) + " | " + std::to_string(policy.layers[i].a) + " |\n";
   }
   const PolicySearchRequest& search = recipe.search;
   md += "\nSearch (" + search.algorithm.name + ", " + std::to_string(search.settings.episodes) + " episodes, reward " +

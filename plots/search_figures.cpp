@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <sstream>
 
 #include "plots/pareto.h"
 #include "sim/core/errors.h"
@@ -72,12 +73,14 @@ Figure pareto_figure(const std::vector<SearchRunData>& runs, const std::string& 
 }
 
 Figure bits_figure(const SearchRunData& run, const std::string& name) {
-  Figure figure{name, "# layer w_bits a_bits (chosen policy of " + run.name + ")\n", ""};
+  Figure figure{name, "# layer w_bits (mean over output channels) a_bits (chosen policy of " + run.name + ")\n", ""};
   const std::size_t best = best_searched(run.rows);
   if (best == run.rows.size()) throw DataError(run.name + ": no searched policy to draw yet");
   const Policy& policy = run.rows[best].policy;
   for (std::size_t layer = 0; layer < policy.layers.size(); ++layer) {
-    figure.data += std::to_string(layer + 1) + " " + std::to_string(policy.layers[layer].w) + " " +
+    std::ostringstream weights;
+    weights << mean_weight_bits(policy.layers[layer]);
+    figure.data += std::to_string(layer + 1) + " " + weights.str() + " " +
                    std::to_string(policy.layers[layer].a) + "\n";
   }
   figure.commands = "set title " + gnuplot_quoted(run.name + ": " + policy_summary(policy)) +

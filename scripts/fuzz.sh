@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Fuzzes the readers of user files that need neither SystemC nor LibTorch (chip descriptions, CIM-AQ
-# layer files, policies in YAML and .npy) with libFuzzer, AddressSanitizer and UndefinedBehaviorSanitizer,
+# layer files, policies in YAML, .npy and the compact summary) with libFuzzer, AddressSanitizer and UndefinedBehaviorSanitizer,
 # built with clang in ./build-fuzz. Each target starts from a seed corpus of the repository's own files.
 #   scripts/fuzz.sh                    1,000,000 executions per target
 #   scripts/fuzz.sh --runs 20000       the test suite's smoke run
@@ -26,13 +26,17 @@ CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWit
   > build-fuzz/configure.log 2>&1 || { cat build-fuzz/configure.log; exit 1; }
 cmake --build build-fuzz --parallel "$(nproc)" --target "${targets[@]/#/qxbar_fuzz_}"
 
-# Seeds: the presets, the layer files of the tests, and one policy in each form (first byte: 0 YAML, 1 .npy).
+# Seeds: the presets, the layer files of the tests, and policies in each form (first byte: 0 YAML, 1 .npy,
+# 2 summary), per-channel widths among them.
 seeds=build-fuzz/seeds
 mkdir -p "$seeds/chip" "$seeds/layers" "$seeds/policy" build-fuzz/findings
 cp hw_configs/*.yaml "$seeds/chip/"
 cp tests/data/*_layer_dimensions.yaml "$seeds/layers/"
 printf '\0layers:\n  conv1: {w_bits: 8, a_bits: 8}\n  conv2: {w_bits: 4, a_bits: 6}\n  fc1: {w_bits: 2, a_bits: 8}\n  fc2: {w_bits: 8, a_bits: 3}\n  fc3: {w_bits: 8, a_bits: 8, read_energy_fj_per_cell: 2.5}\n' \
   > "$seeds/policy/policy.yaml"
+printf '\0layers:\n  conv1: {w_bits: [8, 4, 4, 2, 2, 8], a_bits: 8}\n  conv2: {w_bits: 4, a_bits: 6}\n  fc1: {w_bits: 2, a_bits: 8}\n  fc2: {w_bits: 8, a_bits: 3}\n  fc3: {w_bits: 8, a_bits: 8}\n' \
+  > "$seeds/policy/per_channel.yaml"
+printf '\2[8x1,4x2,2x2,8x1]/8;4/6;2/8;8/3@2.5;8/8' > "$seeds/policy/summary.txt"
 python3 - "$seeds/policy/policy.npy" <<'PY'
 import struct, sys
 header = "{'descr': '<i8', 'fortran_order': False, 'shape': (5, 2), }"

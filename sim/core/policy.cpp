@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <numeric>
 #include <regex>
 #include <stdexcept>
 #include <sstream>
@@ -234,23 +235,29 @@ void write_policy_files(const std::string& stem, const Workload& workload, const
   if (!policy.is_per_channel()) write_file_atomically(stem + ".npy", policy_npy_bytes(policy));
 }
 
+std::string weight_bits_text(const Bits& bits) {
+  if (!bits.is_per_channel()) return std::to_string(bits.w);
+  std::string text = "[";
+  for (std::size_t c = 0; c < bits.channel_w.size();) {
+    std::size_t end = c;
+    while (end < bits.channel_w.size() && bits.channel_w[end] == bits.channel_w[c]) ++end;
+    if (c > 0) text += ',';
+    text += std::to_string(bits.channel_w[c]) + "x" + std::to_string(end - c);
+    c = end;
+  }
+  return text + "]";
+}
+
+double mean_weight_bits(const Bits& bits) {
+  if (!bits.is_per_channel()) return bits.w;
+  return std::accumulate(bits.channel_w.begin(), bits.channel_w.end(), 0.0) / static_cast<double>(bits.channel_w.size());
+}
+
 std::string policy_summary(const Policy& policy) {
   std::string text;
   for (const Bits& bits : policy.layers) {
     if (!text.empty()) text += ';';
-    if (bits.is_per_channel()) {
-      text += '[';
-      for (std::size_t c = 0; c < bits.channel_w.size();) {
-        std::size_t end = c;
-        while (end < bits.channel_w.size() && bits.channel_w[end] == bits.channel_w[c]) ++end;
-        if (c > 0) text += ',';
-        text += std::to_string(bits.channel_w[c]) + "x" + std::to_string(end - c);
-        c = end;
-      }
-      text += ']';
-    } else {
-      text += std::to_string(bits.w);
-    }
+    text += weight_bits_text(bits);
     text += "/" + std::to_string(bits.a);
     if (bits.read_energy_fj_per_cell) text += "@" + fmt::format("{}", *bits.read_energy_fj_per_cell);
   }

@@ -63,6 +63,11 @@ std::string policy_npy_bytes(const Policy& policy);
 // Writes `stem`.yaml and, when CIM-AQ's format can hold the policy, `stem`.npy, each atomically.
 void write_policy_files(const std::string& stem, const Workload& workload, const Policy& policy);
 
+// A layer's weight bits for tables: "4", or per channel "[4x10,2x6]" (runs of one width as width x channels).
+std::string weight_bits_text(const Bits& bits);
+// The mean weight width over a layer's output channels.
+double mean_weight_bits(const Bits& bits);
+
 // Compact form for tables and logs: "8/8;4/5@2.5;[4x10,2x6]/8;..." (weight/activation[@energy per cell
 // read] per layer; per-channel weight widths in brackets, runs of one width as width x channels).
 std::string policy_summary(const Policy& policy);

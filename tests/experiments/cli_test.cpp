@@ -487,6 +487,34 @@ TEST(Cli, CompareRunsEveryAlgorithmFromOneCheckpointAndResumes) {
                         "--algos: unknown search algorithm 'annealing' (choose ddpg, random, memory or limpq)");
 }
 
+TEST(Cli, PerChannelMemoryAssignmentRunsEndToEnd) {
+  TempDir dir;
+  const std::string recipe = dir.write("tiny.yaml", kTinyRecipe);
+  const std::string out = dir.file("mixpc");
+  const std::string memory = " --threads 1 --set search.algo=memory --set search.memory.weight_precision=per-channel "
+                             "--set search.memory.rom_kib=32 --set search.memory.ram_kib=64";
+  expect_one_line_error(qxbar("run " + recipe + memory + " --out " + out),
+                        recipe + ": search.memory.weight_precision: per-channel widths need a weight step per channel "
+                                 "(per_channel: true)");
+  EXPECT_FALSE(std::filesystem::exists(out));
+  const ProcessResult run = qxbar("run " + recipe + memory + " --set per_channel=true --out " + out);
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const auto summary = nlohmann::json::parse(read_text(out + "/summary.json"));
+  const std::string policy = summary["policy"];
+  EXPECT_NE(policy.find('['), std::string::npos) << policy;  // some layer is cut channel by channel
+  const Policy chosen = parse_policy_summary(policy, "summary");
+  // The chosen policy is what the files and the report show; `sim` reads it back from the YAML.
+  EXPECT_NE(read_text(out + "/best_policy.yaml").find("w_bits: ["), std::string::npos);
+  EXPECT_FALSE(std::filesystem::exists(out + "/best_policy.npy"));
+  const auto cut = std::find_if(chosen.layers.begin(), chosen.layers.end(), [](const Bits& bits) { return bits.is_per_channel(); });
+  ASSERT_NE(cut, chosen.layers.end());
+  EXPECT_NE(read_text(out + "/report.md").find("| " + weight_bits_text(*cut) + " |"), std::string::npos);
+  const ProcessResult sim = qxbar("sim --net lenet5-fmnist --policy " + out + "/best_policy.yaml --json " + dir.file("sim.json"));
+  ASSERT_EQ(sim.exit_code, 0) << sim.err;
+  const auto priced = nlohmann::json::parse(read_text(dir.file("sim.json")));
+  EXPECT_EQ(priced["policy"], policy);
+}
+
 TEST(Cli, CodesignChoosesAPolicyPerChipAndBudgetMeasuresTheCheapestAndResumes) {
   TempDir dir;
   dir.write("tiny.yaml", kTinyRecipe);
