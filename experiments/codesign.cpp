@@ -309,10 +309,10 @@ CodesignOutcome run_codesign(const CodesignPlan& plan, const std::string& direct
                     key_of({{"int8", run->int8_stage().key()}, {"search", search_options_key(request)}, {"grid", axes},
                             {"budgets", budgets}, {"threads", torch::get_num_threads()}, {"layout", sweep_table_layout()}}));
       candidate_images.emplace(load_data(candidate_data(request)));
-      FineTuneEvaluator trainer(request.checkpoint, *candidate_images, candidate_finetune(request), nullptr, stage->path("indicators.json"));
+      FineTuneEvaluator trainer(request.checkpoint, *candidate_images, candidate_finetune(request), nullptr, stage->directory());
       const PolicySpace space = pricer->widest_space();
       const LimpqOptions& limpq = pricer->limpq();
-      const IndicatorRequest indicators{space.weight_bit_choices(), space.activation_bit_choices(), limpq_searched_layers(space),
+      const IndicatorRequest indicators{space.weight_bit_choices(), space.activation_bit_choices(), space.searched_layers("limpq"),
                                         limpq.epochs, limpq.lr, limpq.indicators_from};
       indicators_text = encode_indicators(trainer.indicators(indicators));
       std::vector<std::string> keys;

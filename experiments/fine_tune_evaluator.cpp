@@ -5,9 +5,11 @@
 
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include "nn/importance.h"
+#include "nn/learned_bits.h"
 #include "sim/core/atomic_file.h"
 #include "sim/core/errors.h"
 #include "sim/core/fingerprint.h"
@@ -61,6 +63,30 @@ StoredIndicators read_indicators(const std::string& path) {
   }
 }
 
+// The learned widths stored in `path` when they were learned under `key`; DataError naming the file when
+// it is not such a file.
+std::optional<LearnedWidths> read_learned_widths(const std::string& path, const std::string& key) {
+  note_input_file(path);
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  if (!in) throw DataError(path + ": cannot be read");
+  try {
+    const nlohmann::json json = nlohmann::json::parse(text.str());
+    if (json.at("key").get<std::string>() != key) return std::nullopt;
+    return LearnedWidths{parse_policy_summary(json.at("policy").get<std::string>(), path),
+                         json.at("weight_bits").get<double>(),
+                         json.at("activation_bits").get<double>(),
+                         json.at("val_accuracy").get<double>(),
+                         json.at("epoch").get<int>(),
+                         json.at("meets_targets").get<bool>()};
+  } catch (const DataError&) {
+    throw;
+  } catch (const std::exception& error) {
+    throw DataError(path + ": not a learned-widths file (" + error.what() + ")");
+  }
+}
+
 }  // namespace
 
 std::string encode_indicators(const std::vector<LayerIndicators>& layers) { return layers_json(layers).dump(); }
@@ -68,8 +94,8 @@ std::string encode_indicators(const std::vector<LayerIndicators>& layers) { retu
 std::vector<LayerIndicators> decode_indicators(const std::string& text) { return layers_from(nlohmann::json::parse(text)); }
 
 FineTuneEvaluator::FineTuneEvaluator(std::string checkpoint, DataSplits data, TrainOptions options,
-                                     std::shared_ptr<const ChipSpec> chip, std::string indicators_path)
-    : indicators_path_(std::move(indicators_path)),
+                                     std::shared_ptr<const ChipSpec> chip, std::string results_folder)
+    : results_folder_(std::move(results_folder)),
       checkpoint_(std::move(checkpoint)),
       info_(read_checkpoint_info(checkpoint_)),
       data_(std::move(data)),
@@ -93,25 +119,30 @@ double FineTuneEvaluator::accuracy(const Policy& policy) {
   return train(model, data_, options_, info, "").val_accuracy;
 }
 
-std::string FineTuneEvaluator::indicator_key(const IndicatorRequest& request) const {
-  // The thread count shapes float reductions, so indicators trained with another count may differ.
+std::string FineTuneEvaluator::result_key(const nlohmann::json& request) const {
+  // The thread count shapes float reductions, so results trained with another count may differ.
   return fingerprint_hex(nlohmann::json{{"checkpoint", {info_.run_key, info_.history.size()}},
                                         {"data", {data_.train.name, data_.train.size()}},
                                         {"seed", options_.seed},
                                         {"batch_size", options_.batch_size},
                                         {"threads", torch::get_num_threads()},
-                                        {"weight_bits", request.weight_bits},
-                                        {"activation_bits", request.activation_bits},
-                                        {"searched", request.searched},
-                                        {"epochs", request.epochs},
-                                        {"lr", request.lr}}
+                                        {"request", request}}
                              .dump());
 }
 
+std::string FineTuneEvaluator::results_file(const char* name) const {
+  return results_folder_.empty() ? "" : (std::filesystem::path(results_folder_) / name).string();
+}
+
 std::vector<LayerIndicators> FineTuneEvaluator::indicators(const IndicatorRequest& request) {
-  const std::string key = indicator_key(request);
-  if (!indicators_path_.empty() && std::filesystem::exists(indicators_path_)) {
-    StoredIndicators stored = read_indicators(indicators_path_);
+  const std::string key = result_key({{"weight_bits", request.weight_bits},
+                                      {"activation_bits", request.activation_bits},
+                                      {"searched", request.searched},
+                                      {"epochs", request.epochs},
+                                      {"lr", request.lr}});
+  const std::string indicators_path = results_file("indicators.json");
+  if (!indicators_path.empty() && std::filesystem::exists(indicators_path)) {
+    StoredIndicators stored = read_indicators(indicators_path);
     if (stored.key == key) return stored.layers;
   }
   std::vector<LayerIndicators> layers;
@@ -134,11 +165,54 @@ std::vector<LayerIndicators> FineTuneEvaluator::indicators(const IndicatorReques
                                request.lr, options_.batch_size, options_.seed, show_progress_};
     layers = train_importance_indicators(model, data_.train, training);
   }
-  if (!indicators_path_.empty()) {
+  if (!indicators_path.empty()) {
     const nlohmann::ordered_json json = {{"key", key}, {"layers", layers_json(layers)}};
-    write_file_atomically(indicators_path_, json.dump(2) + "\n");
+    write_file_atomically(indicators_path, json.dump(2) + "\n");
   }
   return layers;
+}
+
+LearnedWidths FineTuneEvaluator::learned_widths(const BitWidthRequest& request) {
+  // The validation images choose the epoch kept.
+  const std::string key = result_key({{"validation", data_.val.size()},
+                                      {"searched", request.searched},
+                                      {"targets", {request.target_weight_bits, request.target_activation_bits}},
+                                      {"penalty", request.penalty},
+                                      {"bits", {request.min_bits, request.max_bits, request.powers_of_two}},
+                                      {"epochs", request.epochs},
+                                      {"lr", {request.lr, request.width_lr}}});
+  const std::string path = results_file("learned_bits.json");
+  if (!path.empty() && std::filesystem::exists(path)) {
+    const std::optional<LearnedWidths> stored = read_learned_widths(path, key);
+    if (stored) return *stored;
+  }
+  Model model = load_checkpoint(checkpoint_);  // its quantizers' clips are where the widths start from
+  BitWidthLearning learning;
+  learning.searched = request.searched;
+  learning.target_weight_bits = request.target_weight_bits;
+  learning.target_activation_bits = request.target_activation_bits;
+  learning.penalty = request.penalty;
+  learning.min_bits = request.min_bits;
+  learning.max_bits = request.max_bits;
+  learning.powers_of_two = request.powers_of_two;
+  learning.epochs = request.epochs;
+  learning.lr = request.lr;
+  learning.width_lr = request.width_lr;
+  learning.batch_size = options_.batch_size;
+  learning.seed = options_.seed;
+  learning.show_progress = show_progress_;
+  const LearnedWidths learned = learn_bit_widths(model, data_, learning);
+  if (!path.empty()) {
+    const nlohmann::ordered_json json = {{"key", key},
+                                         {"policy", policy_summary(learned.policy)},
+                                         {"weight_bits", learned.weight_bits},
+                                         {"activation_bits", learned.activation_bits},
+                                         {"val_accuracy", learned.val_accuracy},
+                                         {"epoch", learned.epoch},
+                                         {"meets_targets", learned.meets_targets}};
+    write_file_atomically(path, json.dump(2) + "\n");
+  }
+  return learned;
 }
 
 }  // namespace qxbar

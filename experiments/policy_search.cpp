@@ -83,12 +83,13 @@ SearchResult search_policy(PolicySearchRequest request) {
   const auto chip = candidates.analog ? std::make_shared<const ChipSpec>(request.chip) : nullptr;
   SearchSettings& settings = request.settings;
   FineTuneEvaluator evaluator(request.checkpoint, load_data(request.data), candidate_finetune(request), chip,
-                              settings.out_dir + "/indicators.json");
+                              settings.out_dir);
   const Model model(checkpoint.spec);
   const PolicySpace space(model.workload(), model.geometry(), request.space);
   const std::unique_ptr<SearchAlgorithm> algorithm = make_search_algorithm(
       request.algorithm,
-      {space, request.algorithm.seed, engine.get(), &evaluator, &evaluator, settings.reward, settings.cost_budget.values});
+      {space, request.algorithm.seed, engine.get(), &evaluator, &evaluator, settings.reward, settings.cost_budget.values,
+       &evaluator});
 
   // The thread count shapes float reductions in fine-tuning and in the agent's updates, so a resume with
   // another count could diverge; the checkpoint's epochs tell a continued checkpoint from its earlier self.

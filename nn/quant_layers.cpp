@@ -83,8 +83,16 @@ Bits QuantLayer::bits() const {
   return {weight_quantizer_->bits(), input_quantizer_->bits(), read_energy_fj_per_cell_};
 }
 
+void QuantLayer::set_learned_widths(torch::Tensor weight_bits, torch::Tensor input_bits) {
+  learned_weight_bits_ = std::move(weight_bits);
+  learned_input_bits_ = std::move(input_bits);
+}
+
 QuantLayer::Operands QuantLayer::quantize(const torch::Tensor& input, const torch::Tensor& weight,
                                           const torch::Tensor& bias) {
+  if (learned_weight_bits_.defined()) {
+    return {input_quantizer_->forward_at(input, learned_input_bits_), weight_quantizer_->forward_at(weight, learned_weight_bits_), bias};
+  }
   Operands operands{input_quantizer_->forward(input), weight_quantizer_->forward(weight), bias};
   if (bias.defined() && weight_quantizer_->bits() < kFloatBits && input_quantizer_->bits() < kFloatBits) {
     // int32 accumulator scale: the product of the input step and each output channel's weight step.
@@ -146,7 +154,7 @@ torch::Tensor QuantLayer::multiply(const torch::Tensor& input, const torch::Tens
                                    const Product& product, const Lowering& lowering) {
   const Operands q = quantize(input, weight, bias);
   const bool quantized = weight_quantizer_->bits() < kFloatBits && input_quantizer_->bits() < kFloatBits;
-  if (!integer_arithmetic_ || !quantized) return product(q.input, q.weight, q.bias);
+  if (!integer_arithmetic_ || !quantized || learned_weight_bits_.defined()) return product(q.input, q.weight, q.bias);
   if (chip_ != nullptr && torch::GradMode::is_enabled()) {
     // Chip-aware training: the forward pass computes what the chip computes, the gradient flows as through
     // the fake-quantized product, straight through the converters.

@@ -67,6 +67,9 @@ class QuantLayer {
   // is computed exactly.
   void set_calibrating(bool calibrating);
   std::optional<SumRange> calibrated_range() const { return calibrated_range_; }
+  // Widths held in tensors (learned bit widths) that the quantizers use instead of their own bits, in
+  // floating-point arithmetic with the bias unquantized; undefined tensors return to the bits set.
+  void set_learned_widths(torch::Tensor weight_bits, torch::Tensor input_bits);
 
  protected:
   QuantLayer() = default;
@@ -110,6 +113,8 @@ class QuantLayer {
   Bits programmed_bits_;
   bool calibrating_ = false;
   std::optional<SumRange> calibrated_range_;
+  torch::Tensor learned_weight_bits_;
+  torch::Tensor learned_input_bits_;
 };
 
 // Collects the quantizable layers in the order a forward pass runs them, with their crossbar shapes.

@@ -196,6 +196,18 @@ torch::Tensor WeightQuantizerImpl::forward(const torch::Tensor& weight) {
   return torch::where(binary_channels, binary, rounded);
 }
 
+torch::Tensor WeightQuantizerImpl::forward_at(const torch::Tensor& weight, const torch::Tensor& bits) {
+  if (this->bits() >= kFloatBits) throw std::logic_error("a learned width starts from quantized weights");
+  if (!initialised_.item<bool>()) initialise(weight);
+  torch::Tensor clip = positive_step(steps_per_bits_.value_or(this->bits(), step_)) * positive_levels();
+  if (per_channel_) clip = channel_view(clip, weight);
+  const torch::Tensor level = torch::pow(2.0, bits - 1) - 1;
+  // LSQ's gradient scale, here also what keeps the width's gradient (through the step, from every weight)
+  // in proportion to the penalty's.
+  const torch::Tensor step = scale_gradient(clip / level, (1.0 / (level.detach() * static_cast<double>(weight.numel())).sqrt()));
+  return round_ste(torch::maximum(torch::minimum(weight / step, level), -level)) * step;
+}
+
 ActivationQuantizerImpl::ActivationQuantizerImpl(const Quantizer& quantizer, bool is_signed)
     : rule_(quantizer.activations), is_signed_(is_signed) {
   clip_or_step_ = register_parameter("clip_or_step", torch::ones({1}), rule_.learns != ActivationLearns::Nothing);
@@ -228,6 +240,18 @@ void ActivationQuantizerImpl::initialise(const torch::Tensor& input) {
   steps_per_bits_.value_or(bits(), clip_or_step_).copy_(value.clamp_min(kMinimumStep).reshape({1}));
   initialised_.fill_(true);
   steps_per_bits_.initialised.insert(bits());
+}
+
+torch::Tensor ActivationQuantizerImpl::forward_at(const torch::Tensor& input, const torch::Tensor& bits) {
+  const int own = this->bits();
+  if (own >= kFloatBits) throw std::logic_error("a learned width starts from quantized activations");
+  if (!initialised_.item<bool>()) initialise(input);
+  const torch::Tensor value = positive_step(steps_per_bits_.value_or(own, clip_or_step_));
+  const torch::Tensor clip = rule_.learns == ActivationLearns::Step ? value * activation_range(own, is_signed_).positive : value;
+  const torch::Tensor positive = is_signed_ ? torch::pow(2.0, bits - 1) - 1 : torch::pow(2.0, bits) - 1;
+  const torch::Tensor negative = is_signed_ ? positive + 1 : torch::zeros_like(positive);
+  const torch::Tensor step = scale_gradient(clip / positive, (1.0 / (positive.detach() * static_cast<double>(input.numel())).sqrt()));
+  return round_ste(torch::maximum(torch::minimum(input / step, positive), -negative)) * step;
 }
 
 torch::Tensor ActivationQuantizerImpl::forward(const torch::Tensor& input) {

@@ -89,6 +89,11 @@ class WeightQuantizerImpl : public torch::nn::Module {
   int bits() const { return static_cast<int>(bits_.max().item<std::int64_t>()); }
   // The width of each output channel when they were set per channel; empty otherwise.
   std::vector<int> channel_bits() const;
+  // Fake-quantizes at a width held in a tensor (learned bit widths, Garg et al.): integer-valued in the
+  // forward pass (at least 2), its gradient reaching the width through the step (scaled as LSQ scales a
+  // step's). The clip stays the one the quantizer holds at its own bits (step times largest level), so the
+  // step at `bits` is that clip over 2^(bits-1) - 1 and learns with it.
+  torch::Tensor forward_at(const torch::Tensor& weight, const torch::Tensor& bits);
   // Initialise the step again from the next weights seen (after the weights were transformed).
   void recalibrate() { initialised_.fill_(false); }
   // The step per output channel (one value broadcast when per tensor); valid once initialised.
@@ -119,6 +124,9 @@ class ActivationQuantizerImpl : public torch::nn::Module {
  public:
   ActivationQuantizerImpl(const Quantizer& quantizer, bool is_signed);
   torch::Tensor forward(const torch::Tensor& input);
+  // As WeightQuantizerImpl::forward_at: the clip held at the quantizer's own bits, split into the levels
+  // of `bits`.
+  torch::Tensor forward_at(const torch::Tensor& input, const torch::Tensor& bits);
   void set_bits(int bits);
   int bits() const { return static_cast<int>(bits_.item<std::int64_t>()); }
   bool is_signed() const { return is_signed_; }

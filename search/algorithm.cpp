@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "search/ddpg.h"
+#include "search/learned_bits.h"
 #include "search/limpq.h"
 #include "search/memory_search.h"
 #include "search/random_search.h"
@@ -11,7 +12,8 @@
 namespace qxbar {
 
 const Registry<SearchAlgorithmEntry>& search_algorithms() {
-  static const Registry<SearchAlgorithmEntry> registry("search algorithm", {ddpg_algorithm(), random_search_algorithm(), memory_algorithm(), limpq_algorithm()});
+  static const Registry<SearchAlgorithmEntry> registry("search algorithm", {ddpg_algorithm(), random_search_algorithm(), memory_algorithm(), limpq_algorithm(),
+                                                                              learned_bits_algorithm()});
   return registry;
 }
 
@@ -66,5 +68,24 @@ std::unique_ptr<SearchAlgorithm> make_search_algorithm(const AlgorithmOptions& o
   check_values(parameters->options(), std::string("search.") + entry.name);
   return entry.make(*parameters, context);
 }
+
+namespace {
+
+class OnePolicyAnswer : public SearchAlgorithm {
+ public:
+  explicit OnePolicyAnswer(Policy policy) : policy_(std::move(policy)) {}
+  Policy ask() override { return policy_; }
+  void tell(const Evaluation&) override { told_ = true; }
+  bool finished() const override { return told_; }
+  bool trains_baselines() const override { return false; }
+
+ private:
+  Policy policy_;
+  bool told_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<SearchAlgorithm> one_policy_answer(Policy policy) { return std::make_unique<OnePolicyAnswer>(std::move(policy)); }
 
 }  // namespace qxbar

@@ -10,6 +10,7 @@
 #include "search/evaluation.h"
 #include "search/space.h"
 #include "sim/core/indicators.h"
+#include "sim/core/learned_widths.h"
 #include "sim/core/options.h"
 #include "sim/core/policy.h"
 #include "sim/core/registry.h"
@@ -63,6 +64,25 @@ class IndicatorSource {
   virtual std::vector<LayerIndicators> indicators(const IndicatorRequest& request) = 0;
 };
 
+// Learned bit widths (Garg et al.), as the owner of the network trains them: nn/learned_bits.h.
+struct BitWidthRequest {
+  std::vector<bool> searched;  // per layer
+  double target_weight_bits = 0;
+  double target_activation_bits = 0;
+  double penalty = 0;
+  int min_bits = 0;
+  int max_bits = 0;
+  bool powers_of_two = false;
+  int epochs = 0;
+  double lr = 0;
+  double width_lr = 0;
+};
+class BitWidthSource {
+ public:
+  virtual ~BitWidthSource() = default;
+  virtual LearnedWidths learned_widths(const BitWidthRequest& request) = 0;
+};
+
 // What an algorithm may draw on when it is built: black-box methods need the space and the seed, solvers
 // the chip (per-layer costs at any bits, through `engine`) and what the run minimises under which budgets,
 // one-shot methods the network (`evaluator`, `indicators`).
@@ -74,6 +94,7 @@ struct SearchContext {
   IndicatorSource* indicators = nullptr;
   std::string cost_metric = "latency";
   std::vector<double> cost_budgets = {};  // fractions of W8A8's cost; empty: CIM-AQ's reward, no budget
+  BitWidthSource* bit_widths = nullptr;
 };
 
 // One algorithm's own parameters, type-erased so that the command line, recipes and run keys can walk
@@ -135,5 +156,9 @@ class AlgorithmOptions {
 OptionSet algorithm_choice_options(AlgorithmOptions& options);
 
 std::unique_ptr<SearchAlgorithm> make_search_algorithm(const AlgorithmOptions& options, const SearchContext& context);
+
+// A rule or a one-shot method, not a search: `policy` is its answer to every ask, and the first tell ends
+// the search. The uniform baselines below W8A8 are priced, not trained.
+std::unique_ptr<SearchAlgorithm> one_policy_answer(Policy policy);
 
 }  // namespace qxbar

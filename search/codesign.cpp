@@ -12,7 +12,7 @@ namespace qxbar {
 std::vector<ChipChoice> choose_policies_for_chip(const PolicySpace& space, const CostEngine& engine, const std::string& metric,
                                                  const std::vector<LayerIndicators>& indicators, const LimpqOptions& options,
                                                  const std::vector<double>& budgets) {
-  const LimpqCosts costs(space, engine, metric, limpq_searched_layers(space));
+  const LimpqCosts costs(space, engine, metric, space.searched_layers("limpq"));
   std::vector<ChipChoice> choices;
   for (const double budget : budgets) {
     ChipChoice choice;

@@ -32,7 +32,7 @@ class LimpqSearch : public SearchAlgorithm {
   LimpqSearch(const LimpqOptions& options, const SearchContext& context)
       : options_(options),
         context_(context),
-        searched_(limpq_searched_layers(context.space)),
+        searched_(context.space.searched_layers("limpq")),
         costs_(context.space, *context.engine, context.cost_metric, searched_),
         low_(costs_.cheapest_ratio()) {}
 
@@ -109,15 +109,6 @@ class LimpqSearch : public SearchAlgorithm {
 };
 
 }  // namespace
-
-std::vector<bool> limpq_searched_layers(const PolicySpace& space) {
-  std::vector<bool> searched(space.workload().layers.size());
-  for (std::size_t l = 0; l < searched.size(); ++l) searched[l] = !space.is_pinned(l);
-  if (std::none_of(searched.begin(), searched.end(), [](bool s) { return s; })) {
-    throw ConfigError("limpq: every layer is pinned at 8/8, nothing is left to search");
-  }
-  return searched;
-}
 
 LimpqSolution solve_limpq(const LimpqCosts& costs, const std::vector<LayerIndicators>& indicators, const LimpqOptions& options,
                           double cost_budget) {

@@ -70,10 +70,6 @@ struct LimpqSolution {
 LimpqSolution solve_limpq(const LimpqCosts& costs, const std::vector<LayerIndicators>& indicators, const LimpqOptions& options,
                           double cost_budget);
 
-// The layers LIMPQ chooses bits for: those the space does not pin (LIMPQ's own setting pins the first and
-// the last, --force-first-last). ConfigError when every layer is pinned.
-std::vector<bool> limpq_searched_layers(const PolicySpace& space);
-
 // The bit widths of a layer's indicators that LIMPQ keeps: a width whose step is smaller than a wider
 // width's claims to lose less than the wider one, which cannot be, so it is left out.
 std::vector<int> monotone_widths(const std::map<int, double>& steps);

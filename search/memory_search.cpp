@@ -49,11 +49,8 @@ struct Activations {
 };
 
 Activations activations(const LayerShape& layer, const LayerGeometry& geometry) {
-  const auto invocations = static_cast<double>(layer.mvm_invocations);
-  const auto repeats = static_cast<double>(layer.repeat_factor);
-  const double positions = layer.kind == LayerKind::Conv ? static_cast<double>(geometry.feature_size) : invocations;
-  return {static_cast<double>(geometry.in_channels) * positions * repeats,
-          static_cast<double>(layer.output_dim) * invocations * repeats};
+  return {input_elements(layer, geometry),
+          static_cast<double>(layer.output_dim) * static_cast<double>(layer.mvm_invocations) * static_cast<double>(layer.repeat_factor)};
 }
 
 class Assignment {
@@ -187,20 +184,6 @@ class Assignment {
   std::vector<Activations> activations_;
 };
 
-// A rule, not a search: its one policy is its answer to every ask, and the first tell ends the search.
-class MemorySearch : public SearchAlgorithm {
- public:
-  explicit MemorySearch(Policy policy) : policy_(std::move(policy)) {}
-  Policy ask() override { return policy_; }
-  void tell(const Evaluation&) override { told_ = true; }
-  bool finished() const override { return told_; }
-  bool trains_baselines() const override { return false; }
-
- private:
-  Policy policy_;
-  bool told_ = false;
-};
-
 }  // namespace
 
 const std::vector<Option<MemoryOptions>>& memory_parameters() {
@@ -241,7 +224,7 @@ SearchAlgorithmEntry memory_algorithm() {
             if (context.engine == nullptr) throw std::logic_error("memory-driven assignment needs the chip");
             const ChipSpec& chip = context.engine->chip();
             const MemoryOptions& options = dynamic_cast<const ParametersOf<MemoryOptions>&>(parameters).values;
-            return std::make_unique<MemorySearch>(memory_driven_policy(context.space, chip, memory_bounds(options, chip)));
+            return one_policy_answer(memory_driven_policy(context.space, chip, memory_bounds(options, chip)));
           }};
 }
 

@@ -125,6 +125,15 @@ bool PolicySpace::is_pinned(std::size_t layer) const {
   return options_.force_first_last && (layer == 0 || layer + 1 == workload_.layers.size());
 }
 
+std::vector<bool> PolicySpace::searched_layers(const std::string& algorithm) const {
+  std::vector<bool> searched(workload_.layers.size());
+  for (std::size_t l = 0; l < searched.size(); ++l) searched[l] = !is_pinned(l);
+  if (std::none_of(searched.begin(), searched.end(), [](bool s) { return s; })) {
+    throw ConfigError(algorithm + ": every layer is pinned at 8/8, nothing is left to search");
+  }
+  return searched;
+}
+
 Policy PolicySpace::pinned(Policy policy) const {
   if (options_.force_first_last) policy.layers.front() = policy.layers.back() = kReferenceBits;
   return policy;

@@ -45,6 +45,8 @@ class PolicySpace {
   const std::vector<LayerGeometry>& geometry() const { return geometry_; }
   // Whether `force_first_last` keeps the layer at 8/8.
   bool is_pinned(std::size_t layer) const;
+  // Per layer, whether it is searched (not pinned); ConfigError naming `algorithm` when none is.
+  std::vector<bool> searched_layers(const std::string& algorithm) const;
   // The decisions an agent makes, pinned layers left out.
   const std::vector<Decision>& decisions() const { return decisions_; }
 

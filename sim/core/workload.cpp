@@ -7,6 +7,12 @@
 #include "sim/core/yaml_reading.h"
 
 namespace qxbar {
+
+double input_elements(const LayerShape& layer, const LayerGeometry& geometry) {
+  const double positions = layer.kind == LayerKind::Conv ? static_cast<double>(geometry.feature_size)
+                                                         : static_cast<double>(layer.mvm_invocations);
+  return static_cast<double>(geometry.in_channels) * positions * static_cast<double>(layer.repeat_factor);
+}
 namespace {
 
 // A dimension is a positive integer or a product of them ("64*3*3"); nothing else is evaluated.

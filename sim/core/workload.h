@@ -33,6 +33,10 @@ struct LayerGeometry {
   std::int64_t parameters = 0;    // weights, biases excluded
 };
 
+// Elements of a layer's input for one sample: a convolution reads its input feature map, a dense or
+// matrix-product layer one vector per invocation; times the repeats.
+double input_elements(const LayerShape& layer, const LayerGeometry& geometry);
+
 struct Workload {
   std::string name;
   std::vector<LayerShape> layers;

@@ -405,6 +405,40 @@ TEST(Cli, SearchWritesHistoryAndBestPolicyAndSurvivesSigkill) {
   EXPECT_EQ(read_text(killed + "/best_policy.yaml"), read_text(dir.file("whole/best_policy.yaml")));
 }
 
+TEST(Cli, LearnedBitWidthsSearchMeetsItsTargetsAndResumesWithoutLearningAgain) {
+  TempDir dir;
+  const std::string int8 = dir.file("int8");
+  ASSERT_EQ(qxbar("-q train --net lenet5 --data synthetic --epochs 1 --val-size 200 --bits 8,8 --threads 1 --out " + int8)
+                .exit_code,
+            0);
+  // Three batches per epoch: large steps of the widths to reach their targets in nine.
+  const std::string search = "-q search --algo learned-bits --target-a-bits 6 --width-epochs 3 --width-lr 0.25 --from " + int8 +
+                             "/model.pt --train-size 300 --val-size 200 --engine analytical --no-cache --threads 1 ";
+  const std::string targets = "--target-w-bits 5 --out ";
+  const ProcessResult whole = qxbar(search + targets + dir.file("whole"));
+  ASSERT_EQ(whole.exit_code, 0) << whole.err;
+  const auto learned = nlohmann::json::parse(read_text(dir.file("whole/learned_bits.json")));
+  EXPECT_TRUE(learned["meets_targets"].get<bool>());
+  EXPECT_LE(learned["weight_bits"].get<double>(), 5);
+  const auto summary = nlohmann::json::parse(read_text(dir.file("whole/search.json")));
+  EXPECT_EQ(summary["best"]["policy"], learned["policy"]);  // the one policy, fine-tuned and measured
+  EXPECT_EQ(summary["trainings"], 2);  // W8A8 and that policy
+
+  // Killed once the widths are learned, then resumed: the widths are read back, not learned again.
+  const std::string killed = dir.file("killed");
+  ASSERT_TRUE(kill_when(search + targets + killed, [&] { return std::filesystem::exists(killed + "/learned_bits.json"); }))
+      << "the search ended before it could be killed";
+  const auto learned_at = std::filesystem::last_write_time(killed + "/learned_bits.json");
+  const ProcessResult resumed = qxbar(search + targets + killed + " --resume");
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  EXPECT_EQ(std::filesystem::last_write_time(killed + "/learned_bits.json"), learned_at);
+  EXPECT_EQ(read_text(killed + "/history.csv"), read_text(dir.file("whole/history.csv")));
+  EXPECT_EQ(read_text(killed + "/best_policy.yaml"), read_text(dir.file("whole/best_policy.yaml")));
+
+  expect_one_line_error(qxbar(search + "--target-w-bits 1 --out " + dir.file("bad")),
+                        "--target-w-bits: must be in [2, 16], got 1");
+}
+
 }  // namespace
 }  // namespace qxbar
 

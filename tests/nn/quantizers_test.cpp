@@ -119,6 +119,32 @@ TEST(Quantizers, PerChannelWidthsNeedAStepPerChannelAndOneWidthEach) {
   EXPECT_EQ(per_channel->bits(), 5);
 }
 
+TEST(Quantizers, AWidthHeldInATensorQuantizesAsThatWidthAndLearns) {
+  torch::manual_seed(5);
+  const torch::Tensor weight = torch::randn({4, 9});
+  WeightQuantizer eight(4, quantizers().at("minmax"), true);
+  eight->set_bits(8);
+  eight(weight);  // the clip at 8 bits: each channel's largest |w|
+  WeightQuantizer four(4, quantizers().at("minmax"), true);
+  four->set_bits(4);
+  const torch::Tensor bits = torch::full({}, 4.0, torch::requires_grad());
+  const torch::Tensor learned = eight->forward_at(weight, bits);
+  EXPECT_TRUE(torch::allclose(learned, four(weight), 0, 1e-6));
+  (learned * torch::randn_like(weight)).sum().backward();
+  ASSERT_TRUE(bits.grad().defined());
+  EXPECT_NE(bits.grad().item<double>(), 0.0);
+
+  ActivationQuantizer input(quantizers().at("pact"), false);
+  input->set_bits(8);
+  const torch::Tensor x = torch::rand({64}) * 3;
+  input(x);
+  const torch::Tensor input_bits = torch::full({}, 3.0, torch::requires_grad());
+  const torch::Tensor q = input->forward_at(x, input_bits);
+  EXPECT_LE(std::get<0>(torch::_unique(q)).numel(), 8);
+  (q * torch::randn_like(x)).sum().backward();
+  EXPECT_NE(input_bits.grad().item<double>(), 0.0);
+}
+
 TEST(Quantizers, MseClipIsNoWorseThanMinMax) {
   torch::manual_seed(1);
   const torch::Tensor weight = torch::randn({4096});
