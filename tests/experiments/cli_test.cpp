@@ -518,7 +518,7 @@ TEST(Cli, CompareRunsEveryAlgorithmFromOneCheckpointAndResumes) {
   EXPECT_EQ(nlohmann::json::parse(read_text(out + "/compare.json")), table);
 
   expect_one_line_error(qxbar("compare " + recipe + " --algos ddpg,annealing --out " + dir.file("bad")),
-                        "--algos: unknown search algorithm 'annealing' (choose ddpg, random, memory or limpq)");
+                        "--algos: unknown search algorithm 'annealing' (choose ddpg, random, memory, limpq or learned-bits)");
 }
 
 TEST(Cli, PerChannelMemoryAssignmentRunsEndToEnd) {

@@ -77,7 +77,7 @@ TEST(Recipe, OverridesAreCheckedLikeTheFile) {
   EXPECT_THAT(testing::error_message<ConfigError>([&] { load_recipe(path, {"fp32.epochs=0"}); }),
               ::testing::HasSubstr("fp32.epochs: must be in [1, inf), got 0"));
   EXPECT_THAT(testing::error_message<ConfigError>([&] { load_recipe(path, {"search.algo=annealing"}); }),
-              ::testing::HasSubstr("search.algo: unknown value 'annealing' (choose ddpg, random, memory or limpq)"));
+              ::testing::HasSubstr("search.algo: unknown value 'annealing' (choose ddpg, random, memory, limpq or learned-bits)"));
   EXPECT_EQ(load_recipe(path, {"chip_test.noise_seeds=5"}).chip_test.noise_seeds, 5);
   EXPECT_EQ(load_recipe(path).chip_test.noise_seeds, 1);
   EXPECT_THAT(testing::error_message<ConfigError>([&] { load_recipe(path, {"chip_test.noise_seeds=0"}); }),
