@@ -159,8 +159,9 @@ LearnedWidths learn_bit_widths(Model& model, const DataSplits& data, const BitWi
   LearnedWidths kept;
   const std::int64_t images = train.size();
   const std::int64_t batches = (images + options.batch_size - 1) / options.batch_size;
+  // Batch norms keep their running statistics: the network is frozen, only its quantization learns.
+  model.network().eval();
   for (int epoch = 0; epoch < options.epochs; ++epoch) {
-    model.network().train();
     const std::uint64_t epoch_seed = options.seed * 1000003ULL + static_cast<std::uint64_t>(epoch);
     set_cosine_learning_rate(step_optimizer, options.lr, epoch, options.epochs);
     const torch::Tensor order = torch::tensor(seeded_permutation(images, epoch_seed), torch::kInt64);

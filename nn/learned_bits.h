@@ -32,8 +32,8 @@ struct BitWidthLearning {
 // and clips train, under cross entropy + penalty * (relu(avg_w - target_w) + relu(avg_a - target_a)). A
 // width's quantizer keeps the clip it holds at the model's bits and splits it into the width's levels.
 // After every epoch the rounded widths are validated; the best epoch that meets both targets is kept
-// (the last epoch when none does). The model's weights are left as they were; its quantizers' steps are
-// not. Throws DivergedError on a non-finite loss.
+// (the last epoch when none does). The model's weights and batch-norm statistics are left as they were
+// (it runs in eval mode); its quantizers' steps and clips are not. Throws DivergedError on a non-finite loss.
 LearnedWidths learn_bit_widths(Model& model, const DataSplits& data, const BitWidthLearning& options);
 
 }  // namespace qxbar

@@ -19,16 +19,23 @@ torch::Tensor channel_view(const torch::Tensor& per_channel, const torch::Tensor
   return per_channel.view(shape);
 }
 
+// `values` divided by each row's largest level. One level shared by every row divides as a scalar, which
+// PyTorch does through its reciprocal; dividing by a tensor of levels would round differently in the
+// last bit and move every per-layer result.
+torch::Tensor per_level(const torch::Tensor& values, const torch::Tensor& levels) {
+  if (levels.numel() == 1) return values / levels.item<double>();
+  return values / levels.to(values.dtype());
+}
+
 // The clip (as a fraction of max |w|) that minimises the squared quantization error, searched on a grid.
 torch::Tensor mse_step(const torch::Tensor& rows, const torch::Tensor& positive_levels) {
   const torch::Tensor maximum = rows.abs().amax(1);
-  const torch::Tensor levels = positive_levels.to(rows.dtype()).expand_as(maximum);
-  torch::Tensor best_step = maximum / levels;
+  const torch::Tensor bound = positive_levels.to(rows.dtype()).expand_as(maximum).unsqueeze(1);
+  torch::Tensor best_step = per_level(maximum, positive_levels);
   torch::Tensor best_error = torch::full_like(maximum, std::numeric_limits<float>::infinity());
   for (int i = 20; i <= 100; ++i) {
-    const torch::Tensor step = (maximum * (i / 100.0) / levels).clamp_min(kMinimumStep);
+    const torch::Tensor step = per_level(maximum * (i / 100.0), positive_levels).clamp_min(kMinimumStep);
     const torch::Tensor broadcast = step.unsqueeze(1);
-    const torch::Tensor bound = levels.unsqueeze(1);
     const torch::Tensor quantized = torch::maximum(torch::minimum((rows / broadcast).round(), bound), -bound) * broadcast;
     const torch::Tensor error = (quantized - rows).pow(2).sum(1);
     const torch::Tensor better = error < best_error;
@@ -39,7 +46,7 @@ torch::Tensor mse_step(const torch::Tensor& rows, const torch::Tensor& positive_
 }
 
 torch::Tensor max_step(const torch::Tensor& rows, const torch::Tensor& positive_levels) {
-  return rows.abs().amax(1) / positive_levels.to(rows.dtype());
+  return per_level(rows.abs().amax(1), positive_levels);
 }
 
 // LSQ's initial step: 2 mean|x| / sqrt(Qp).
@@ -48,7 +55,9 @@ torch::Tensor lsq_step(const torch::Tensor& values, double positive_level) {
 }
 
 torch::Tensor lsq_weight_step(const torch::Tensor& rows, const torch::Tensor& positive_levels) {
-  return rows.abs().mean(-1) * 2 / positive_levels.to(rows.dtype()).sqrt();
+  const torch::Tensor twice_mean = rows.abs().mean(-1) * 2;
+  if (positive_levels.numel() == 1) return twice_mean / std::sqrt(positive_levels.item<double>());
+  return twice_mean / positive_levels.to(rows.dtype()).sqrt();
 }
 
 torch::Tensor max_clip(const torch::Tensor& magnitudes, double) { return magnitudes.max(); }
@@ -179,20 +188,24 @@ torch::Tensor WeightQuantizerImpl::forward(const torch::Tensor& weight) {
   if (!initialised_.item<bool>()) initialise(weight);
   torch::Tensor step = positive_step(steps_per_bits_.value_or(b, step_));
   torch::Tensor levels = positive_levels();
-  // LSQ's gradient scale keeps the step's update in proportion to the weights' whatever the init.
   const auto numel = static_cast<double>(weight.numel());
-  step = scale_gradient(step, (1.0 / (levels.to(torch::kFloat64) * numel).sqrt()).to(step.scalar_type()));
+  const bool one_width = bits_.dim() == 0;
+  // LSQ's gradient scale keeps the step's update in proportion to the weights' whatever the init. One
+  // width computes with scalars, as PyTorch rounds them (see per_level).
+  step = one_width ? scale_gradient(step, 1.0 / std::sqrt(numel * levels.item<double>()))
+                   : scale_gradient(step, (1.0 / (levels.to(torch::kFloat64) * numel).sqrt()).to(step.scalar_type()));
   if (per_channel_) {
     step = channel_view(step, weight);
     levels = channel_view(levels, weight);
   }
   const torch::Tensor scaled = weight / step;
-  const torch::Tensor rounded = round_ste(torch::maximum(torch::minimum(scaled, levels), -levels)) * step;
+  const torch::Tensor clipped = one_width ? scaled.clamp(-levels.item<double>(), levels.item<double>()) : torch::clamp(scaled, -levels, levels);
+  const torch::Tensor rounded = round_ste(clipped) * step;
   const torch::Tensor binary_channels = bits_.reshape(levels.sizes()) == 1;
   if (!binary_channels.any().item<bool>()) return rounded;
-  const torch::Tensor clipped = scaled.clamp(-1, 1);
+  const torch::Tensor unit = scaled.clamp(-1, 1);
   const torch::Tensor sign = torch::where(scaled >= 0, torch::ones_like(scaled), -torch::ones_like(scaled));
-  const torch::Tensor binary = ((sign - clipped).detach() + clipped) * step;
+  const torch::Tensor binary = ((sign - unit).detach() + unit) * step;
   return torch::where(binary_channels, binary, rounded);
 }
 
@@ -205,7 +218,7 @@ torch::Tensor WeightQuantizerImpl::forward_at(const torch::Tensor& weight, const
   // LSQ's gradient scale, here also what keeps the width's gradient (through the step, from every weight)
   // in proportion to the penalty's.
   const torch::Tensor step = scale_gradient(clip / level, (1.0 / (level.detach() * static_cast<double>(weight.numel())).sqrt()));
-  return round_ste(torch::maximum(torch::minimum(weight / step, level), -level)) * step;
+  return round_ste(torch::clamp(weight / step, -level, level)) * step;
 }
 
 ActivationQuantizerImpl::ActivationQuantizerImpl(const Quantizer& quantizer, bool is_signed)
@@ -251,7 +264,7 @@ torch::Tensor ActivationQuantizerImpl::forward_at(const torch::Tensor& input, co
   const torch::Tensor positive = is_signed_ ? torch::pow(2.0, bits - 1) - 1 : torch::pow(2.0, bits) - 1;
   const torch::Tensor negative = is_signed_ ? positive + 1 : torch::zeros_like(positive);
   const torch::Tensor step = scale_gradient(clip / positive, (1.0 / (positive.detach() * static_cast<double>(input.numel())).sqrt()));
-  return round_ste(torch::maximum(torch::minimum(input / step, positive), -negative)) * step;
+  return round_ste(torch::clamp(input / step, -negative, positive)) * step;
 }
 
 torch::Tensor ActivationQuantizerImpl::forward(const torch::Tensor& input) {
