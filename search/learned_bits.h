@@ -14,7 +14,7 @@ struct LearnedBitsOptions {
   double penalty = 1;        // lambda: how hard the averages are pushed to their targets
   int epochs = 3;            // over the search's training images; the best epoch on target is kept
   double lr = 0.01;          // quantizer steps and clips (SGD, cosine)
-  double width_lr = 0.02;    // log2 of the widths (Adam)
+  double width_lr = 0.005;   // log2 of the widths (Adam): slow enough for the steps to follow
   bool powers_of_two = false;  // widths 2, 4 or 8 only
 };
 

@@ -47,6 +47,20 @@ BitWidthLearning towards(double weight_bits, double activation_bits, const Model
   return options;
 }
 
+TEST(LearnedBits, WidthsHeldInTensorsAtTheModelsBitsComputeAsTheModel) {
+  const DataSplits data = synthetic_splits();
+  Model model = w8a8_lenet(data);
+  model.network().eval();
+  const torch::Tensor images = data.val.inputs(torch::arange(64));
+  const torch::Tensor expected = model.forward(images);
+  for (std::size_t l = 0; l < model.layer_count(); ++l) {
+    model.layer(l).set_learned_widths(torch::full({}, 8.0), torch::full({}, 8.0));
+  }
+  // The same levels and steps; only the bias stays unquantized, within 1% of the largest output.
+  const torch::Tensor got = model.forward(images);
+  EXPECT_LT((got - expected).abs().max().item<double>(), 0.01 * expected.abs().max().item<double>());
+}
+
 TEST(LearnedBits, WidthsMoveToTheirTargetsAndTheFixedLayersStay) {
   const DataSplits data = synthetic_splits();
   Model model = w8a8_lenet(data);

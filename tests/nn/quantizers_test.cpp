@@ -174,6 +174,20 @@ TEST(Quantizers, StraightThroughGradientInsideTheRangeOnly) {
   expect_tensor_near(weight.grad(), values({0.0f, 1.0f, 0.0f}));
 }
 
+TEST(Quantizers, WeightsOnTheClipPassTheirWholeGradient) {
+  // min-max steps put the largest |w| exactly on the top level: the clip must pass its gradient whole,
+  // per layer and with widths per channel.
+  WeightQuantizer per_layer(2, quantizers().at("minmax"), true);
+  per_layer->set_bits(4);
+  WeightQuantizer per_channel(2, quantizers().at("minmax"), true);
+  per_channel->set_channel_bits({4, 3});
+  for (WeightQuantizer* quantizer : {&per_layer, &per_channel}) {
+    torch::Tensor weight = torch::stack({values({-1.0f, 0.3f, 0.5f}), values({0.2f, 0.4f, -0.1f})}).requires_grad_(true);
+    (*quantizer)(weight).sum().backward();
+    expect_tensor_near(weight.grad(), torch::ones({2, 3}));
+  }
+}
+
 TEST(Quantizers, LsqStepGradientFollowsTheFormula) {
   WeightQuantizer quantizer(1, quantizers().at("lsq"), false);
   quantizer->set_bits(3);  // levels -3..3
