@@ -43,36 +43,37 @@ std::vector<LayerIndicators> layers_from(const nlohmann::json& json) {
   return layers;
 }
 
+// A JSON file this evaluator wrote, read by `read`; DataError naming the file when it is not `what`.
+template <class Read>
+auto read_stored(const std::string& path, const std::string& what, Read read) -> decltype(read(nlohmann::json())) {
+  note_input_file(path);
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  if (!in) throw DataError(path + ": cannot be read");
+  try {
+    return read(nlohmann::json::parse(text.str()));
+  } catch (const DataError&) {
+    throw;
+  } catch (const std::exception& error) {
+    throw DataError(path + ": not " + what + " (" + error.what() + ")");
+  }
+}
+
 struct StoredIndicators {
   std::string key;
   std::vector<LayerIndicators> layers;
 };
 
-// An indicator file as indicators() writes it; DataError naming the file when it is not one.
 StoredIndicators read_indicators(const std::string& path) {
-  note_input_file(path);
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  if (!in) throw DataError(path + ": cannot be read");
-  try {
-    const nlohmann::json json = nlohmann::json::parse(text.str());
-    return {json.at("key").get<std::string>(), layers_from(json.at("layers"))};
-  } catch (const std::exception& error) {
-    throw DataError(path + ": not a LIMPQ indicator file (" + error.what() + ")");
-  }
+  return read_stored(path, "a LIMPQ indicator file", [](const nlohmann::json& json) {
+    return StoredIndicators{json.at("key").get<std::string>(), layers_from(json.at("layers"))};
+  });
 }
 
-// The learned widths stored in `path` when they were learned under `key`; DataError naming the file when
-// it is not such a file.
+// The learned widths stored in `path` when they were learned under `key`.
 std::optional<LearnedWidths> read_learned_widths(const std::string& path, const std::string& key) {
-  note_input_file(path);
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  if (!in) throw DataError(path + ": cannot be read");
-  try {
-    const nlohmann::json json = nlohmann::json::parse(text.str());
+  return read_stored(path, "a learned-widths file", [&](const nlohmann::json& json) -> std::optional<LearnedWidths> {
     if (json.at("key").get<std::string>() != key) return std::nullopt;
     return LearnedWidths{parse_policy_summary(json.at("policy").get<std::string>(), path),
                          json.at("weight_bits").get<double>(),
@@ -80,11 +81,7 @@ std::optional<LearnedWidths> read_learned_widths(const std::string& path, const 
                          json.at("val_accuracy").get<double>(),
                          json.at("epoch").get<int>(),
                          json.at("meets_targets").get<bool>()};
-  } catch (const DataError&) {
-    throw;
-  } catch (const std::exception& error) {
-    throw DataError(path + ": not a learned-widths file (" + error.what() + ")");
-  }
+  });
 }
 
 }  // namespace
@@ -187,20 +184,7 @@ LearnedWidths FineTuneEvaluator::learned_widths(const BitWidthRequest& request) 
     if (stored) return *stored;
   }
   Model model = load_checkpoint(checkpoint_);  // its quantizers' clips are where the widths start from
-  BitWidthLearning learning;
-  learning.searched = request.searched;
-  learning.target_weight_bits = request.target_weight_bits;
-  learning.target_activation_bits = request.target_activation_bits;
-  learning.penalty = request.penalty;
-  learning.min_bits = request.min_bits;
-  learning.max_bits = request.max_bits;
-  learning.powers_of_two = request.powers_of_two;
-  learning.epochs = request.epochs;
-  learning.lr = request.lr;
-  learning.width_lr = request.width_lr;
-  learning.batch_size = options_.batch_size;
-  learning.seed = options_.seed;
-  learning.show_progress = show_progress_;
+  const BitWidthLearning learning{request, options_.batch_size, options_.seed, show_progress_};
   const LearnedWidths learned = learn_bit_widths(model, data_, learning);
   if (!path.empty()) {
     const nlohmann::ordered_json json = {{"key", key},

@@ -9,18 +9,8 @@
 
 namespace qxbar {
 
-// How per-layer bit widths are learned (Garg et al.): which layers, towards which averages, for how long.
-struct BitWidthLearning {
-  std::vector<bool> searched;  // per layer; the others keep the bits the model has
-  double target_weight_bits = 4;      // average over the searched layers, weighted by their weights
-  double target_activation_bits = 4;  // the same, weighted by their input elements per sample
-  double penalty = 1;  // lambda of the constrained loss
-  int min_bits = 2;    // widths are clamped to [min_bits, max_bits]; 2 at least
-  int max_bits = 8;
-  bool powers_of_two = false;  // round log2 of the width instead of the width: widths 2, 4, 8
-  int epochs = 0;              // at least 1; search/learned_bits.h holds the defaults
-  double lr = 0;               // the quantizers' steps and clips: SGD with momentum 0.9
-  double width_lr = 0;         // the widths' log2: Adam
+// A request as a search makes it, and how the training runs.
+struct BitWidthLearning : BitWidthRequest {
   std::int64_t batch_size = 128;
   std::uint64_t seed = 0;
   bool show_progress = true;
@@ -28,8 +18,8 @@ struct BitWidthLearning {
 
 // Learns a bit width for the weights and one for the inputs of every searched layer of `model` (a
 // quantized checkpoint's network): log2 of each width is a trained parameter, kept within the bounds
-// after every step, the width used is 2^log2 rounded with a straight-through estimator, and only the widths and the quantizers' steps
-// and clips train, under cross entropy + penalty * (relu(avg_w - target_w) + relu(avg_a - target_a)). A
+// after every step; the width used is 2^log2 rounded with a straight-through estimator; only the widths
+// and the quantizers' steps and clips train, under cross entropy + penalty * (relu(avg_w - target_w) + relu(avg_a - target_a)). A
 // width's quantizer keeps the clip it holds at the model's bits and splits it into the width's levels.
 // After every epoch the rounded widths are validated; the best epoch that meets both targets is kept
 // (the last epoch when none does). The model's weights and batch-norm statistics are left as they were

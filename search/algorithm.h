@@ -65,18 +65,6 @@ class IndicatorSource {
 };
 
 // Learned bit widths (Garg et al.), as the owner of the network trains them: nn/learned_bits.h.
-struct BitWidthRequest {
-  std::vector<bool> searched;  // per layer
-  double target_weight_bits = 0;
-  double target_activation_bits = 0;
-  double penalty = 0;
-  int min_bits = 0;
-  int max_bits = 0;
-  bool powers_of_two = false;
-  int epochs = 0;
-  double lr = 0;
-  double width_lr = 0;
-};
 class BitWidthSource {
  public:
   virtual ~BitWidthSource() = default;

@@ -35,6 +35,8 @@ BitWidthLearning towards(double weight_bits, double activation_bits, const Model
   BitWidthLearning options;
   options.searched.assign(model.layer_count(), true);
   options.searched.front() = options.searched.back() = false;
+  options.min_bits = 2;
+  options.max_bits = 8;
   options.target_weight_bits = weight_bits;
   options.target_activation_bits = activation_bits;
   options.penalty = 1;
