@@ -45,7 +45,7 @@ const std::vector<Command>& commands() {
       {"train", "train a network, float or quantization-aware under a policy; resumable", run_train},
       {"eval", "test accuracy of a checkpoint, optionally under another policy", run_eval},
       {"workload", "write a network's traced layer shapes in CIM-AQ's layer-dimension format", run_workload},
-      {"search", "search a per-layer policy against a chip (DDPG, random, memory-driven, LIMPQ); resumable", run_search},
+      {"search", "search a per-layer policy against a chip with a registered algorithm (--algo); resumable", run_search},
       {"plot", "figures of search runs: Pareto fronts, per-layer bits, progress (PNG/SVG/PDF + .dat/.gp)", run_plot},
   };
   return table;
