@@ -252,6 +252,27 @@ torch::Tensor augment_batch(const torch::Tensor& images, torch::Generator& gener
   return out;
 }
 
+SeededEpoch::SeededEpoch(const Dataset& data, std::int64_t batch_size, std::uint64_t seed, int epoch)
+    : data_(data),
+      batch_size_(batch_size),
+      seed_(seed * 1000003ULL + static_cast<std::uint64_t>(epoch)),
+      order_(torch::tensor(seeded_permutation(data.size(), seed_), torch::kInt64)),
+      batches_((data.size() + batch_size - 1) / batch_size) {}
+
+SeededEpoch::Batch SeededEpoch::batch(std::int64_t index) const {
+  Batch batch;
+  batch.seed = seed_ * 1000003ULL + static_cast<std::uint64_t>(index);
+  torch::manual_seed(batch.seed);
+  auto generator = at::make_generator<at::CPUGeneratorImpl>(batch.seed);
+  const std::int64_t start = index * batch_size_;
+  batch.size = std::min(batch_size_, data_.size() - start);
+  const torch::Tensor indices = order_.narrow(0, start, batch.size);
+  batch.inputs = data_.inputs(indices, &generator);
+  batch.labels = data_.labels.index_select(0, indices);
+  batch.seen = start + batch.size;
+  return batch;
+}
+
 std::vector<std::int64_t> seeded_permutation(std::int64_t n, std::uint64_t seed) {
   std::vector<std::int64_t> order(static_cast<std::size_t>(n));
   for (std::int64_t i = 0; i < n; ++i) order[static_cast<std::size_t>(i)] = i;

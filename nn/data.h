@@ -77,4 +77,30 @@ torch::Tensor augment_batch(const torch::Tensor& images, torch::Generator& gener
 // Fisher-Yates over 0..n-1 with a 64-bit Mersenne Twister: the same order on every platform.
 std::vector<std::int64_t> seeded_permutation(std::int64_t n, std::uint64_t seed);
 
+// One epoch of training batches as every training loop draws them: the images in a permutation seeded
+// from (seed, epoch), and every batch from a seed of its own (LibTorch's default generator is seeded with
+// it, augmentation draws from a generator of it), so a run resumed at a batch repeats what the lost
+// batches would have done.
+class SeededEpoch {
+ public:
+  SeededEpoch(const Dataset& data, std::int64_t batch_size, std::uint64_t seed, int epoch);
+  std::int64_t batches() const { return batches_; }
+  struct Batch {
+    std::uint64_t seed = 0;
+    torch::Tensor inputs;
+    torch::Tensor labels;
+    std::int64_t size = 0;
+    std::int64_t seen = 0;  // images of the epoch up to and including this batch
+  };
+  // Batch `index`; seeds LibTorch's default generator with the batch's seed.
+  Batch batch(std::int64_t index) const;
+
+ private:
+  const Dataset& data_;
+  std::int64_t batch_size_;
+  std::uint64_t seed_;
+  torch::Tensor order_;
+  std::int64_t batches_;
+};
+
 }  // namespace qxbar

@@ -72,25 +72,17 @@ std::vector<LayerIndicators> train_importance_indicators(Model& model, const Dat
   torch::optim::SGD optimizer(model.network().parameters(), torch::optim::SGDOptions(options.lr).momentum(0.9));
 
   const std::int64_t images = train.size();
-  const std::int64_t batches = (images + options.batch_size - 1) / options.batch_size;
   for (int epoch = 0; epoch < options.epochs; ++epoch) {
-    const std::uint64_t epoch_seed = options.seed * 1000003ULL + static_cast<std::uint64_t>(epoch);
     set_cosine_learning_rate(optimizer, options.lr, epoch, options.epochs);
-    const torch::Tensor order = torch::tensor(seeded_permutation(images, epoch_seed), torch::kInt64);
+    const SeededEpoch batches(train, options.batch_size, options.seed, epoch);
     Progress progress("indicators " + std::to_string(epoch + 1) + "/" + std::to_string(options.epochs), images, "img");
     double loss_sum = 0;
-    for (std::int64_t batch = 0; batch < batches; ++batch) {
-      const std::uint64_t batch_seed = epoch_seed * 1000003ULL + static_cast<std::uint64_t>(batch);
-      torch::manual_seed(batch_seed);
-      auto generator = at::make_generator<at::CPUGeneratorImpl>(batch_seed);
-      std::mt19937_64 mix(batch_seed);
-      const std::int64_t start = batch * options.batch_size;
-      const torch::Tensor indices = order.narrow(0, start, std::min(options.batch_size, images - start));
-      const torch::Tensor inputs = train.inputs(indices, &generator);
-      const torch::Tensor labels = train.labels.index_select(0, indices);
+    for (std::int64_t batch = 0; batch < batches.batches(); ++batch) {
+      const SeededEpoch::Batch drawn = batches.batch(batch);
+      std::mt19937_64 mix(drawn.seed);
       optimizer.zero_grad();
       const auto accumulate = [&] {
-        const torch::Tensor loss = torch::nn::functional::cross_entropy(model.forward(inputs), labels);
+        const torch::Tensor loss = torch::nn::functional::cross_entropy(model.forward(drawn.inputs), drawn.labels);
         const double value = loss.item<double>();
         if (!std::isfinite(value)) {
           throw DivergedError("indicator training diverged in epoch " + std::to_string(epoch + 1) + ", batch " +
@@ -101,7 +93,7 @@ std::vector<LayerIndicators> train_importance_indicators(Model& model, const Dat
       };
       for (int b : widths) {
         uniform(b);
-        loss_sum += accumulate() * static_cast<double>(indices.size(0)) / static_cast<double>(widths.size());
+        loss_sum += accumulate() * static_cast<double>(drawn.size) / static_cast<double>(widths.size());
       }
       configure([&] {
         return Bits(options.weight_bits[mix() % options.weight_bits.size()],
@@ -110,8 +102,9 @@ std::vector<LayerIndicators> train_importance_indicators(Model& model, const Dat
       accumulate();
       torch::nn::utils::clip_grad_norm_(model.network().parameters(), 1.0);
       optimizer.step();
-      const std::int64_t seen = start + indices.size(0);
-      if (options.show_progress) progress.update(seen, "loss " + std::to_string(loss_sum / static_cast<double>(seen)).substr(0, 6));
+      if (options.show_progress) {
+        progress.update(drawn.seen, "loss " + std::to_string(loss_sum / static_cast<double>(drawn.seen)).substr(0, 6));
+      }
     }
     if (options.show_progress) progress.finish("loss " + std::to_string(loss_sum / static_cast<double>(images)).substr(0, 6));
   }

@@ -31,13 +31,12 @@ struct LearnedLayer {
 class WidthLearner {
  public:
   WidthLearner(Model& model, const BitWidthLearning& options) : model_(model), options_(options) {
-    const Policy bits = model.policy();
     for (std::size_t l = 0; l < model.layer_count(); ++l) {
       if (!options.searched[l]) continue;
       const auto start = [&](int b) {
         return torch::full({}, std::log2(static_cast<double>(std::min(b, options.max_bits))), torch::kFloat32).requires_grad_(true);
       };
-      layers_.push_back({l, start(bits.layers[l].w), start(bits.layers[l].a),
+      layers_.push_back({l, start(fixed_.layers[l].w), start(fixed_.layers[l].a),
                          static_cast<double>(model.geometry()[l].parameters),
                          input_elements(model.workload().layers[l], model.geometry()[l])});
       total_weights_ += layers_.back().weights;
@@ -158,26 +157,18 @@ LearnedWidths learn_bit_widths(Model& model, const DataSplits& data, const BitWi
 
   LearnedWidths kept;
   const std::int64_t images = train.size();
-  const std::int64_t batches = (images + options.batch_size - 1) / options.batch_size;
   // Batch norms keep their running statistics: the network is frozen, only its quantization learns.
   model.network().eval();
   for (int epoch = 0; epoch < options.epochs; ++epoch) {
-    const std::uint64_t epoch_seed = options.seed * 1000003ULL + static_cast<std::uint64_t>(epoch);
     set_cosine_learning_rate(step_optimizer, options.lr, epoch, options.epochs);
-    const torch::Tensor order = torch::tensor(seeded_permutation(images, epoch_seed), torch::kInt64);
+    const SeededEpoch batches(train, options.batch_size, options.seed, epoch);
     Progress progress("widths " + std::to_string(epoch + 1) + "/" + std::to_string(options.epochs), images, "img");
-    for (std::int64_t batch = 0; batch < batches; ++batch) {
-      const std::uint64_t batch_seed = epoch_seed * 1000003ULL + static_cast<std::uint64_t>(batch);
-      torch::manual_seed(batch_seed);
-      auto generator = at::make_generator<at::CPUGeneratorImpl>(batch_seed);
-      const std::int64_t start = batch * options.batch_size;
-      const torch::Tensor chosen = order.narrow(0, start, std::min(options.batch_size, images - start));
-      const torch::Tensor inputs = train.inputs(chosen, &generator);
-      const torch::Tensor labels = train.labels.index_select(0, chosen);
+    for (std::int64_t batch = 0; batch < batches.batches(); ++batch) {
+      const SeededEpoch::Batch drawn = batches.batch(batch);
       const WidthLearner::Averages averages = learner.apply();
       const torch::Tensor penalty = torch::relu(averages.weight_bits - options.target_weight_bits) +
                                     torch::relu(averages.activation_bits - options.target_activation_bits);
-      const torch::Tensor loss = torch::nn::functional::cross_entropy(model.forward(inputs), labels) + options.penalty * penalty;
+      const torch::Tensor loss = torch::nn::functional::cross_entropy(model.forward(drawn.inputs), drawn.labels) + options.penalty * penalty;
       const double value = loss.item<double>();
       if (!std::isfinite(value)) {
         throw DivergedError("learning bit widths diverged in epoch " + std::to_string(epoch + 1) + ", batch " +
@@ -190,7 +181,7 @@ LearnedWidths learn_bit_widths(Model& model, const DataSplits& data, const BitWi
       width_optimizer.step();
       learner.project();
       if (options.show_progress) {
-        progress.update(start + chosen.size(0), "w " + std::to_string(averages.weight_bits.item<double>()).substr(0, 4) +
+        progress.update(drawn.seen, "w " + std::to_string(averages.weight_bits.item<double>()).substr(0, 4) +
                                                     " a " + std::to_string(averages.activation_bits.item<double>()).substr(0, 4));
       }
     }

@@ -36,7 +36,7 @@ torch::Tensor mse_step(const torch::Tensor& rows, const torch::Tensor& positive_
   for (int i = 20; i <= 100; ++i) {
     const torch::Tensor step = per_level(maximum * (i / 100.0), positive_levels).clamp_min(kMinimumStep);
     const torch::Tensor broadcast = step.unsqueeze(1);
-    const torch::Tensor quantized = torch::maximum(torch::minimum((rows / broadcast).round(), bound), -bound) * broadcast;
+    const torch::Tensor quantized = torch::clamp((rows / broadcast).round(), -bound, bound) * broadcast;
     const torch::Tensor error = (quantized - rows).pow(2).sum(1);
     const torch::Tensor better = error < best_error;
     best_error = torch::where(better, error, best_error);
@@ -187,26 +187,25 @@ torch::Tensor WeightQuantizerImpl::forward(const torch::Tensor& weight) {
   if (b >= kFloatBits) return weight;
   if (!initialised_.item<bool>()) initialise(weight);
   torch::Tensor step = positive_step(steps_per_bits_.value_or(b, step_));
-  torch::Tensor levels = positive_levels();
-  const auto numel = static_cast<double>(weight.numel());
+  // One width computes with numbers (as PyTorch rounds them, see per_level), widths per channel with a
+  // tensor of levels.
   const bool one_width = bits_.dim() == 0;
-  // LSQ's gradient scale keeps the step's update in proportion to the weights' whatever the init. One
-  // width computes with scalars, as PyTorch rounds them (see per_level).
-  step = one_width ? scale_gradient(step, 1.0 / std::sqrt(numel * levels.item<double>()))
+  const double one_level = b == 1 ? 1.0 : weight_range(b).positive;
+  torch::Tensor levels = one_width ? torch::Tensor() : positive_levels();
+  const auto numel = static_cast<double>(weight.numel());
+  // LSQ's gradient scale keeps the step's update in proportion to the weights' whatever the init.
+  step = one_width ? scale_gradient(step, 1.0 / std::sqrt(numel * one_level))
                    : scale_gradient(step, (1.0 / (levels.to(torch::kFloat64) * numel).sqrt()).to(step.scalar_type()));
-  if (per_channel_) {
-    step = channel_view(step, weight);
-    levels = channel_view(levels, weight);
-  }
+  if (per_channel_) step = channel_view(step, weight);
   const torch::Tensor scaled = weight / step;
-  const torch::Tensor clipped = one_width ? scaled.clamp(-levels.item<double>(), levels.item<double>()) : torch::clamp(scaled, -levels, levels);
-  const torch::Tensor rounded = round_ste(clipped) * step;
-  const torch::Tensor binary_channels = bits_.reshape(levels.sizes()) == 1;
-  if (!binary_channels.any().item<bool>()) return rounded;
+  if (one_width && b > 1) return round_ste(scaled.clamp(-one_level, one_level)) * step;
   const torch::Tensor unit = scaled.clamp(-1, 1);
   const torch::Tensor sign = torch::where(scaled >= 0, torch::ones_like(scaled), -torch::ones_like(scaled));
-  const torch::Tensor binary = ((sign - unit).detach() + unit) * step;
-  return torch::where(binary_channels, binary, rounded);
+  const torch::Tensor binary = ((sign - unit).detach() + unit) * step;  // one-bit weights: sign times the step
+  if (one_width) return binary;
+  levels = channel_view(levels, weight);
+  const torch::Tensor rounded = round_ste(torch::clamp(scaled, -levels, levels)) * step;
+  return torch::where(channel_view(bits_, weight) == 1, binary, rounded);
 }
 
 torch::Tensor WeightQuantizerImpl::forward_at(const torch::Tensor& weight, const torch::Tensor& bits) {

@@ -86,7 +86,7 @@ class WeightQuantizerImpl : public torch::nn::Module {
   // widths do not give one per channel.
   void set_channel_bits(const std::vector<int>& bits);
   // The widest channel's bits.
-  int bits() const { return static_cast<int>(bits_.max().item<std::int64_t>()); }
+  int bits() const { return static_cast<int>((bits_.dim() == 0 ? bits_ : bits_.max()).item<std::int64_t>()); }
   // The width of each output channel when they were set per channel; empty otherwise.
   std::vector<int> channel_bits() const;
   // Fake-quantizes at a width held in a tensor (learned bit widths, Garg et al.): integer-valued in the

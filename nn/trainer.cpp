@@ -401,11 +401,9 @@ TrainResult train(Model& model, const DataSplits& data, const TrainOptions& opti
   }
 
   const std::int64_t images = data.train.size();
-  const std::int64_t batches = (images + options.batch_size - 1) / options.batch_size;
   for (int epoch = static_cast<int>(info.history.size()); epoch < options.epochs; ++epoch) {
-    const std::uint64_t epoch_seed = options.seed * 1000003ULL + static_cast<std::uint64_t>(epoch);
     set_cosine_learning_rate(optimizer, options.lr, epoch, options.epochs);
-    const torch::Tensor order = torch::tensor(seeded_permutation(images, epoch_seed), torch::kInt64);
+    const SeededEpoch batches(data.train, options.batch_size, options.seed, epoch);
     model.network().train();
     EpochProgress so_far;
     if (info.partial.epoch == epoch) so_far = info.partial;
@@ -414,16 +412,10 @@ TrainResult train(Model& model, const DataSplits& data, const TrainOptions& opti
                       std::min(images, so_far.batches * options.batch_size));
     const auto started = Clock::now() - std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(so_far.seconds));
     auto saved = Clock::now();
-    for (std::int64_t batch = so_far.batches; batch < batches; ++batch) {
-      // Every batch draws from its own seed, so a resumed run repeats exactly what the lost batches would do.
-      const std::uint64_t batch_seed = epoch_seed * 1000003ULL + static_cast<std::uint64_t>(batch);
-      torch::manual_seed(batch_seed);
-      auto generator = at::make_generator<at::CPUGeneratorImpl>(batch_seed);
-      const std::int64_t start = batch * options.batch_size;
-      const torch::Tensor indices = order.narrow(0, start, std::min(options.batch_size, images - start));
-      const torch::Tensor inputs = data.train.inputs(indices, &generator);
-      const torch::Tensor labels = data.train.labels.index_select(0, indices);
-      const torch::Tensor logits = model.forward(inputs);
+    for (std::int64_t batch = so_far.batches; batch < batches.batches(); ++batch) {
+      const SeededEpoch::Batch drawn = batches.batch(batch);
+      const torch::Tensor& labels = drawn.labels;
+      const torch::Tensor logits = model.forward(drawn.inputs);
       const torch::Tensor loss = torch::nn::functional::cross_entropy(logits, labels);
       const double batch_loss = loss.item<double>();
       if (!std::isfinite(batch_loss)) {
@@ -434,15 +426,14 @@ TrainResult train(Model& model, const DataSplits& data, const TrainOptions& opti
       optimizer.zero_grad();
       loss.backward();
       optimizer.step();
-      so_far.loss_sum += batch_loss * static_cast<double>(indices.size(0));
+      so_far.loss_sum += batch_loss * static_cast<double>(drawn.size);
       so_far.correct += logits.argmax(1).eq(labels).sum().item<std::int64_t>();
       so_far.batches = batch + 1;
-      const std::int64_t seen = start + indices.size(0);
       if (options.show_progress) {
-        progress.update(seen, "loss " + std::to_string(so_far.loss_sum / static_cast<double>(seen)).substr(0, 6));
+        progress.update(drawn.seen, "loss " + std::to_string(so_far.loss_sum / static_cast<double>(drawn.seen)).substr(0, 6));
       }
       const auto now = Clock::now();
-      if (!checkpoint_path.empty() && so_far.batches < batches &&
+      if (!checkpoint_path.empty() && so_far.batches < batches.batches() &&
           std::chrono::duration<double>(now - saved).count() >= 60 * options.checkpoint_minutes) {
         so_far.seconds = std::chrono::duration<double>(now - started).count();
         info.partial = so_far;

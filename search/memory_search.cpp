@@ -35,11 +35,10 @@ std::string kib(double bytes) {
 double weight_footprint(const MemoryBounds& bounds, const ChipSpec& chip, const LayerShape& layer, const Bits& bits) {
   const auto repeats = static_cast<double>(layer.repeat_factor);
   if (bounds.rom_in_crossbars) return static_cast<double>(map_layer(chip, layer, bits).crossbars) * repeats;
-  double weight_bits = 0;
-  for (std::int64_t c = 0; c < layer.output_dim; ++c) weight_bits += bits.weight_bits_of(static_cast<std::size_t>(c));
   const double channels = static_cast<double>(layer.output_dim) * repeats;
+  const double weights = static_cast<double>(layer.input_dim) * channels;
   const double per_channel = kRequantizationBytesPerChannel + (bounds.per_channel ? kWidthBytesPerChannel : 0);
-  return static_cast<double>(layer.input_dim) * weight_bits / 8 * repeats + channels * per_channel + kZeroPointBytesPerLayer;
+  return weights * mean_weight_bits(bits) / 8 + channels * per_channel + kZeroPointBytesPerLayer;
 }
 
 // Elements of a layer's input and output tensors for one sample.

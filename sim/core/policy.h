@@ -30,8 +30,6 @@ struct Bits {
   std::vector<int> channel_w;  // empty: every channel at w
 
   bool is_per_channel() const { return !channel_w.empty(); }
-  // The weight width of output channel `channel`.
-  int weight_bits_of(std::size_t channel) const { return channel_w.empty() ? w : channel_w.at(channel); }
   bool operator==(const Bits& other) const {
     return w == other.w && a == other.a && read_energy_fj_per_cell == other.read_energy_fj_per_cell &&
            channel_w == other.channel_w;

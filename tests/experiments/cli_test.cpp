@@ -369,12 +369,15 @@ TEST(Cli, TrainingKilledWithinAnEpochResumesThereToTheSameResult) {
   EXPECT_EQ(actual["history"][0]["train_accuracy"], expected["history"][0]["train_accuracy"]);
 }
 
+// A W8A8 LeNet-5 trained one epoch on synthetic images into `out`; the command's exit code.
+int train_synthetic_w8a8(const std::string& out) {
+  return qxbar("-q train --net lenet5 --data synthetic --epochs 1 --val-size 200 --bits 8,8 --threads 1 --out " + out).exit_code;
+}
+
 TEST(Cli, SearchWritesHistoryAndBestPolicyAndSurvivesSigkill) {
   TempDir dir;
   const std::string int8 = dir.file("int8");
-  ASSERT_EQ(qxbar("-q train --net lenet5 --data synthetic --epochs 1 --val-size 200 --bits 8,8 --threads 1 --out " + int8)
-                .exit_code,
-            0);
+  ASSERT_EQ(train_synthetic_w8a8(int8), 0);
   const std::string search = "-q search --from " + int8 +
                              "/model.pt --train-size 300 --val-size 200 --episodes 6 --warmup 2 --hidden 16 "
                              "--engine analytical --no-cache --threads 1 --out ";
@@ -408,9 +411,7 @@ TEST(Cli, SearchWritesHistoryAndBestPolicyAndSurvivesSigkill) {
 TEST(Cli, LearnedBitWidthsSearchMeetsItsTargetsAndResumesWithoutLearningAgain) {
   TempDir dir;
   const std::string int8 = dir.file("int8");
-  ASSERT_EQ(qxbar("-q train --net lenet5 --data synthetic --epochs 1 --val-size 200 --bits 8,8 --threads 1 --out " + int8)
-                .exit_code,
-            0);
+  ASSERT_EQ(train_synthetic_w8a8(int8), 0);
   // Three batches per epoch: large steps of the widths to reach their targets in nine.
   const std::string search = "-q search --algo learned-bits --target-a-bits 6 --width-epochs 3 --width-lr 0.25 --from " + int8 +
                              "/model.pt --train-size 300 --val-size 200 --engine analytical --no-cache --threads 1 ";

@@ -90,10 +90,9 @@ TEST(MemorySearch, PerChannelPrecisionFitsTheChipsCrossbarsWithFewerBitsLost) {
   for (std::size_t i = 0; i < per_channel.layers.size(); ++i) {
     const LayerShape& layer = space.workload().layers[i];
     crossbars += map_layer(chip, layer, per_channel.layers[i]).crossbars;
-    for (std::int64_t c = 0; c < layer.output_dim; ++c) {
-      bits_kept += static_cast<double>(layer.input_dim) * per_channel.layers[i].weight_bits_of(static_cast<std::size_t>(c));
-      bits_kept_per_layer += static_cast<double>(layer.input_dim) * per_layer.layers[i].w;
-    }
+    const double weights = static_cast<double>(layer.input_dim) * static_cast<double>(layer.output_dim);
+    bits_kept += weights * mean_weight_bits(per_channel.layers[i]);
+    bits_kept_per_layer += weights * per_layer.layers[i].w;
   }
   EXPECT_LE(crossbars, chip.crossbars_on_chip());
   EXPECT_TRUE(per_channel.is_per_channel());
